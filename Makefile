@@ -1,0 +1,45 @@
+# The two commands of the README:
+#   make up     bring the `local` stack up on the current kube context
+#   make test   install everything into .venv and run the tests
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?= -n 2
+
+.PHONY: up test install tools bench lint golden lock clean
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.lock
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+tools:
+	@scripts/install-tools.sh
+
+test: install tools
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+up: install
+	$(BIN)/sre up --stack local
+
+bench: install
+	$(BIN)/sre slo bench --slos 1000
+
+lint: install
+	$(BIN)/ruff check reliability components policies tests __main__.py
+	$(BIN)/mypy reliability components policies
+
+# Rewrite the golden files from the current generators; review the diff before committing.
+golden: install
+	$(BIN)/python -m tests.golden.regen
+
+lock:
+	rm -rf /tmp/rac-lock && $(PYTHON) -m venv /tmp/rac-lock
+	/tmp/rac-lock/bin/pip install -q -e '.[test]' pulumi-policy
+	/tmp/rac-lock/bin/pip freeze --exclude-editable | sed '1i # Exact versions tested together (pip freeze of a fresh venv). Regenerate with `make lock`.' > requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

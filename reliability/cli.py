@@ -1,0 +1,133 @@
+"""The `sre` command.
+
+Exit codes: 0 success; 1 a check or test found a failure; 2 bad input or a
+missing tool (with a message naming the file, field and fix, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from .problems import Problems
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+
+
+def _print_problems(problems: Problems) -> None:
+    for problem in problems.warnings:
+        print(problem, file=sys.stderr)
+    for problem in problems.errors:
+        print(problem, file=sys.stderr)
+
+
+def cmd_slo_validate(args: argparse.Namespace) -> int:
+    from .slo.load import load
+
+    result = load(args.paths, env=args.env, windows=args.windows)
+    problems = result.problems
+    if args.env and not problems:
+        from .routing_check import check_teams
+
+        check_teams(result.services, args.env, args.stacks_dir, problems)
+    _print_problems(problems)
+    if problems:
+        print(f"{len(problems.errors)} problem(s) in {len(result.files)} file(s)", file=sys.stderr)
+        return EXIT_INPUT
+    count = sum(len(s.slos) for s in result.services)
+    print(f"ok: {count} SLO(s) in {len(result.services)} service(s), {len(result.files)} file(s)")
+    return EXIT_OK
+
+
+def cmd_slo_compile(args: argparse.Namespace) -> int:
+    from .slo.compile import compile_paths, write_output
+
+    result, output = compile_paths(args.paths, env=args.env, windows=args.windows, namespace=args.namespace)
+    if output is None:
+        _print_problems(result.problems)
+        print(f"{len(result.problems.errors)} problem(s): nothing written to {args.out}", file=sys.stderr)
+        return EXIT_INPUT
+    if not output.services:
+        print("no SLOs in the input: nothing to compile", file=sys.stderr)
+        return EXIT_INPUT
+    _print_problems(result.problems)
+    _print_problems(output.notes)
+    write_output(output.files, args.out)
+    print(f"wrote {len(output.files)} file(s) for {len(output.services)} service(s) to {args.out}")
+    return EXIT_OK
+
+
+def cmd_slo_test(args: argparse.Namespace) -> int:
+    from .slo.promtool import PromtoolMissing, run_checks
+
+    try:
+        ok, report = run_checks(args.dir)
+    except PromtoolMissing as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INPUT
+    print(report)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run
+
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sre", description="Reliability as code: SLOs, rules and the platform.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    slo = sub.add_parser("slo", help="validate, compile and test SLO specs")
+    slo_sub = slo.add_subparsers(dest="slo_command", required=True)
+
+    def spec_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders")
+        p.add_argument("--env", help="apply this environment's overrides (a stack name)")
+        p.add_argument("--windows", action="append", metavar="DIR", help="extra burn-rate window catalogs")
+
+    validate = slo_sub.add_parser("validate", help="check specs; exit 2 listing every problem")
+    spec_args(validate)
+    validate.add_argument("--stacks-dir", default="stacks", help="where Pulumi.<env>.yaml live (for --env)")
+    validate.set_defaults(func=cmd_slo_validate)
+
+    compile_ = slo_sub.add_parser("compile", help="write rules/, prometheusrules/, tests/ and dashboards/")
+    spec_args(compile_)
+    compile_.add_argument("--out", required=True, metavar="DIR")
+    compile_.add_argument("--namespace", default="monitoring", help="namespace of the PrometheusRule objects")
+    compile_.set_defaults(func=cmd_slo_compile)
+
+    test = slo_sub.add_parser("test", help="promtool check rules and test rules on a compiled folder")
+    test.add_argument("dir", metavar="DIR")
+    test.set_defaults(func=cmd_slo_test)
+
+    bench = slo_sub.add_parser("bench", help="compile N generated SLOs; report wall time and peak memory")
+    bench.add_argument("--slos", type=int, default=1000)
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except OSError as exc:
+        print(f"sre: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as exc:  # a bug, not bad input: say so briefly, details on request
+        if os.environ.get("SRE_DEBUG"):
+            raise
+        print(f"sre: internal error: {type(exc).__name__}: {exc} (set SRE_DEBUG=1 for details)", file=sys.stderr)
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())

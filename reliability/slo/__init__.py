@@ -1,0 +1,1 @@
+"""The SLO compiler: spec formats -> model -> generators -> files. Imports nothing from Pulumi."""

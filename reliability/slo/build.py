@@ -1,0 +1,268 @@
+"""Shared checks and constructors the spec formats use to build the model.
+
+Each format module knows its own field names; the rules for what an objective,
+a period, a query or a label may be live here once, so every format reports
+the same problem with the same words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..durations import Duration
+from ..problems import Location, Problems, join_path
+from ..yamlio import Document, line_at
+from . import promql
+from .model import WINDOW, AlertSpec, Query, RatioSLI, RawSLI
+from .windows import WindowCatalog
+
+# Labels the compiler sets itself; a spec may not set them.
+RESERVED_LABELS = ("service", "slo", "team", "severity", "alertname")
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+DEFAULT_PERIOD = Duration.parse("30d")
+
+
+@dataclass
+class Ctx:
+    """Where we are in a document, for problem reports."""
+
+    doc: Document
+    problems: Problems
+    slo: str | None = None
+    # Paths the schema check already reported; builders stay quiet about them.
+    failed: frozenset[tuple[str | int, ...]] = frozenset()
+
+    def bad(self, path: tuple[str | int, ...]) -> bool:
+        n = len(path)
+        return any(f[:n] == path or path[: len(f)] == f for f in self.failed)
+
+    def loc(self, path: tuple[str | int, ...]) -> Location:
+        return Location(self.doc.file, line_at(self.doc.data, path))
+
+    def error(self, path: tuple[str | int, ...], message: str) -> None:
+        self.problems.add(self.loc(path), self.slo, join_path(*path) or None, message)
+
+    def warn(self, path: tuple[str | int, ...], message: str) -> None:
+        self.problems.warn(self.loc(path), self.slo, join_path(*path) or None, message)
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        return None
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def objective(value: Any, ctx: Ctx, path: tuple[str | int, ...], *, as_ratio: bool = False) -> Decimal | None:
+    """Check an objective and return it as a ratio (0.999).
+
+    `as_ratio` is for formats that write targets as ratios (OpenSLO `target: 0.999`).
+    """
+    if ctx.bad(path):
+        return None
+    number = to_decimal(value)
+    if number is None:
+        ctx.error(path, f"expected a number, got {value!r}")
+        return None
+    percent = number * 100 if as_ratio else number
+    if not Decimal(0) < percent < Decimal(100):
+        if as_ratio:
+            ctx.error(path, f"must be greater than 0 and less than 1 (a ratio such as 0.999), got {value}")
+        else:
+            ctx.error(path, f"must be greater than 0 and less than 100 (a percentage such as 99.9), got {value}")
+        return None
+    if not as_ratio and percent < 1:
+        ctx.warn(path, f"objective {value}% is very low: objectives are percentages, did you mean {percent * 100}?")
+    return (percent / 100).normalize()
+
+
+def period(
+    value: Any, ctx: Ctx, path: tuple[str | int, ...], catalogs: Mapping[Duration, WindowCatalog]
+) -> Duration | None:
+    if ctx.bad(path):
+        return None
+    if value is None:
+        parsed = DEFAULT_PERIOD
+    elif not isinstance(value, str):
+        ctx.error(path, f"expected a duration such as 30d, got {value!r}")
+        return None
+    else:
+        try:
+            parsed = Duration.parse(value)
+        except ValueError as exc:
+            ctx.error(path, str(exc))
+            return None
+    if parsed not in catalogs:
+        known = ", ".join(str(p) for p in sorted(catalogs))
+        ctx.error(
+            path,
+            f"no burn-rate window catalog covers a {parsed} period (catalogs: {known}); "
+            "use one of those periods or add a catalog with --windows DIR",
+        )
+        return None
+    return parsed
+
+
+def query(
+    text: Any, ctx: Ctx, path: tuple[str | int, ...], base: Duration, *, selector_ok: bool = True
+) -> Query | None:
+    """A PromQL SLI query: a plain counter selector, or a template with {{window}}."""
+    if ctx.bad(path):
+        return None
+    if not isinstance(text, str) or not text.strip():
+        ctx.error(path, f"expected a PromQL query, got {text!r}")
+        return None
+    normalized = promql.normalize_placeholder(text.strip())
+    if WINDOW not in normalized:
+        selector = promql.plain_selector(normalized) if selector_ok else None
+        if selector is not None:
+            return Query(promql.counter_rate(selector))
+        try:
+            promql.parse(normalized)
+        except promql.QueryError as exc:
+            ctx.error(path, str(exc))
+            return None
+        hint = " or give a plain counter selector" if selector_ok else ""
+        ctx.error(path, f"query has no {{{{window}}}} placeholder: write ranges as [{{{{window}}}}]{hint}")
+        return None
+    try:
+        promql.check_template(normalized, base)
+    except promql.QueryError as exc:
+        ctx.error(path, str(exc))
+        return None
+    return Query(normalized)
+
+
+def ratio_sli(
+    errors: Query | None, good: Query | None, total: Query | None
+) -> RatioSLI | None:
+    if total is None or (errors is None and good is None):
+        return None
+    return RatioSLI(total=total, errors=errors, good=good)
+
+
+def latency_sli(histogram_text: Any, threshold: Any, ctx: Ctx, path: tuple[str | int, ...]) -> RatioSLI | None:
+    if ctx.bad(path):
+        return None
+    seconds = threshold_seconds(threshold, ctx, (*path, "threshold"))
+    try:
+        hist = promql.histogram(histogram_text) if isinstance(histogram_text, str) else None
+    except promql.QueryError as exc:
+        ctx.error((*path, "histogram"), str(exc))
+        return None
+    if hist is None:
+        ctx.error((*path, "histogram"), f"expected a histogram selector, got {histogram_text!r}")
+        return None
+    if seconds is None:
+        return None
+    good = f"sum(rate({hist.series('_bucket', promql.le_matcher(seconds))}[{WINDOW}]))"
+    total = f"sum(rate({hist.series('_count')}[{WINDOW}]))"
+    return RatioSLI(total=Query(total), good=Query(good), kind="latency", threshold_seconds=seconds)
+
+
+def threshold_seconds(value: Any, ctx: Ctx, path: tuple[str | int, ...]) -> Decimal | None:
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s)\s*", value)
+        if not match:
+            ctx.error(path, f"expected a bucket boundary such as 300ms or 0.3s, got {value!r}")
+            return None
+        number = Decimal(match.group(1))
+        seconds = number / 1000 if match.group(2) == "ms" else number
+    else:
+        number_or_none = to_decimal(value)
+        if number_or_none is None:
+            ctx.error(path, f"expected a bucket boundary such as 300ms or 0.3s, got {value!r}")
+            return None
+        seconds = number_or_none
+    if seconds <= 0:
+        ctx.error(path, f"must be greater than 0, got {value!r}")
+        return None
+    return seconds.normalize()
+
+
+def raw_sli(text: Any, ctx: Ctx, path: tuple[str | int, ...], base: Duration) -> RawSLI | None:
+    built = query(text, ctx, path, base, selector_ok=False)
+    return RawSLI(built) if built else None
+
+
+def labels(
+    value: Any, ctx: Ctx, path: tuple[str | int, ...], *, reserved: str = "error"
+) -> tuple[tuple[str, str], ...]:
+    """Labels as sorted pairs. `reserved="drop"` (importers) warns and drops compiler-owned names."""
+    if value is None or ctx.bad(path):
+        return ()
+    if not isinstance(value, dict):
+        ctx.error(path, f"expected a mapping of label names to values, got {value!r}")
+        return ()
+    out: dict[str, str] = {}
+    for key, raw in value.items():
+        if not LABEL_NAME.match(str(key)) or str(key).startswith("__"):
+            ctx.error((*path, key), f"'{key}' is not a valid Prometheus label name")
+            continue
+        if key in RESERVED_LABELS:
+            message = f"label '{key}' is set by the compiler (service, slo, team, severity)"
+            if reserved == "drop":
+                ctx.warn((*path, key), f"{message}; the spec's value {raw!r} is left out")
+            else:
+                ctx.error((*path, key), f"{message}; remove it or rename it")
+            continue
+        if isinstance(raw, (dict, list)) or raw is None:
+            ctx.error((*path, key), f"label values must be strings, got {raw!r}")
+            continue
+        out[key] = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    return tuple(sorted(out.items()))
+
+
+def annotations(value: Any, ctx: Ctx, path: tuple[str | int, ...]) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        ctx.error(path, f"expected a mapping of annotation names to text, got {value!r}")
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in value.items()))
+
+
+def alert_spec(value: Any, ctx: Ctx, path: tuple[str | int, ...], *, reserved: str = "error",
+               base: AlertSpec | None = None, disabled_key: str = "enabled") -> AlertSpec:
+    """One alert's switch, labels and annotations, merged over `base`."""
+    base = base or AlertSpec()
+    if not isinstance(value, dict):
+        return base
+    enabled = base.enabled
+    if disabled_key == "enabled" and isinstance(value.get("enabled"), bool):
+        enabled = value["enabled"]
+    if disabled_key == "disable" and isinstance(value.get("disable"), bool):
+        enabled = not value["disable"]
+    merged_labels = dict(base.labels) | dict(labels(value.get("labels"), ctx, (*path, "labels"), reserved=reserved))
+    merged_ann = dict(base.annotations) | dict(annotations(value.get("annotations"), ctx, (*path, "annotations")))
+    return AlertSpec(enabled, tuple(sorted(merged_labels.items())), tuple(sorted(merged_ann.items())))
+
+
+def default_alert_name(service: str, slo: str) -> str:
+    return camel(service, slo) + "BudgetBurn"
+
+
+def camel(*parts: str) -> str:
+    words = re.split(r"[^A-Za-z0-9]+", " ".join(parts))
+    name = "".join(w[:1].upper() + w[1:] for w in words if w)
+    return name if name and not name[0].isdigit() else f"SLO{name}"
+
+
+def check_burn_thresholds(objective_ratio: Decimal, catalog: WindowCatalog, ctx: Ctx,
+                          path: tuple[str | int, ...]) -> None:
+    """Warn where a burn-rate threshold can never be reached (it would exceed a 100% error ratio)."""
+    budget = 1 - objective_ratio
+    for window in catalog.windows:
+        if window.burn_rate * budget >= 1:
+            ctx.warn(
+                path,
+                f"the {window.severity} alert over {window.long} can never fire: a {window.burn_rate.normalize()}x "
+                f"burn of a {(budget * 100).normalize()}% budget needs more than 100% errors",
+            )

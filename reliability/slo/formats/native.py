@@ -1,0 +1,185 @@
+"""Our own spec format, `apiVersion: reliability-as-code/v1`, one file per service.
+
+The JSON Schema in `schema/slo-spec-v1.json` is the contract for editors and
+the first check; this module adds what a schema cannot say (PromQL that
+parses, periods a catalog covers, reserved labels) and applies the
+per-environment overrides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ...durations import Duration
+from ...problems import Location, Problems
+from ...yamlio import Document
+from .. import build
+from ..build import Ctx
+from ..model import SLO, Alerting, AlertSpec, Service
+from ..windows import WindowCatalog
+from . import schemacheck
+
+API_VERSION = "reliability-as-code/v1"
+KIND = "ServiceLevelObjectives"
+SCHEMA = "slo-spec-v1.json"
+
+
+def _slo_name_at(data: Any, path: tuple[str | int, ...]) -> str | None:
+    if len(path) >= 2 and path[0] == "slos" and isinstance(path[1], int):
+        slos = data.get("slos") if isinstance(data, dict) else None
+        if isinstance(slos, list) and path[1] < len(slos) and isinstance(slos[path[1]], dict):
+            name = slos[path[1]].get("name")
+            return str(name) if name is not None else f"slos[{path[1]}]"
+    return None
+
+
+def _alerting(
+    value: Any, ctx: Ctx, path: tuple[str | int, ...], base: Alerting
+) -> Alerting:
+    """Merge an `alerting` block (or an environment's override of it) over `base`."""
+    if not isinstance(value, dict):
+        return base
+    name = value.get("name") if isinstance(value.get("name"), str) else base.name
+    extra_labels = dict(build.labels(value.get("labels"), ctx, (*path, "labels")))
+    extra_ann = dict(build.annotations(value.get("annotations"), ctx, (*path, "annotations")))
+    return Alerting(
+        name=name,
+        labels=tuple(sorted((dict(base.labels) | extra_labels).items())),
+        annotations=tuple(sorted((dict(base.annotations) | extra_ann).items())),
+        page=build.alert_spec(value.get("page"), ctx, (*path, "page"), base=base.page),
+        ticket=build.alert_spec(value.get("ticket"), ctx, (*path, "ticket"), base=base.ticket),
+        no_data=build.alert_spec(value.get("no_data"), ctx, (*path, "no_data"), base=base.no_data),
+    )
+
+
+def _sli(value: Any, ctx: Ctx, path: tuple[str | int, ...], base: Duration) -> Any:
+    if not isinstance(value, dict) or ctx.bad(path):
+        return None
+    if "ratio" in value and isinstance(value["ratio"], dict):
+        ratio, rpath = value["ratio"], (*path, "ratio")
+        errors = build.query(ratio.get("errors"), ctx, (*rpath, "errors"), base) if "errors" in ratio else None
+        good = build.query(ratio.get("good"), ctx, (*rpath, "good"), base) if "good" in ratio else None
+        total = build.query(ratio.get("total"), ctx, (*rpath, "total"), base)
+        return build.ratio_sli(errors, good, total)
+    if "latency" in value and isinstance(value["latency"], dict):
+        lat = value["latency"]
+        return build.latency_sli(lat.get("histogram"), lat.get("threshold"), ctx, (*path, "latency"))
+    if "raw" in value and isinstance(value["raw"], dict):
+        return build.raw_sli(value["raw"].get("error_ratio"), ctx, (*path, "raw", "error_ratio"), base)
+    return None
+
+
+def map_document(
+    doc: Document,
+    problems: Problems,
+    catalogs: Mapping[Duration, WindowCatalog],
+    env: str | None,
+) -> list[Service]:
+    data = doc.data
+    failed = schemacheck.check(doc, SCHEMA, problems, lambda p: _slo_name_at(data, p))
+    ctx = Ctx(doc, problems, None, frozenset(failed))
+    if not isinstance(data, dict):
+        return []
+    service = data.get("service") if isinstance(data.get("service"), str) else "?"
+    team = data.get("team") if isinstance(data.get("team"), str) else ""
+    tier = str(data.get("tier", "")) if isinstance(data.get("tier"), (int, str)) else ""
+    service_labels = build.labels(data.get("labels"), ctx, ("labels",))
+    service_runbook = data.get("runbook_url") if isinstance(data.get("runbook_url"), str) else ""
+    links = data.get("links") if isinstance(data.get("links"), dict) else {}
+
+    # Service-wide environment overrides: checked for every env, applied for the chosen one.
+    service_env: dict[str, Any] = {}
+    envs = data.get("environments") if isinstance(data.get("environments"), dict) else {}
+    probe = Alerting(name="")
+    for env_name, override in envs.items():
+        if isinstance(override, dict):
+            _alerting(override.get("alerting"), ctx, ("environments", env_name, "alerting"), probe)
+            if env_name == env:
+                service_env = override
+    if service_env.get("disabled") is True:
+        return []
+
+    slos: list[SLO] = []
+    seen: dict[str, int] = {}
+    raw_slos = data.get("slos") if isinstance(data.get("slos"), list) else []
+    for index, raw in enumerate(raw_slos):
+        if not isinstance(raw, dict):
+            continue
+        name = raw.get("name") if isinstance(raw.get("name"), str) else f"slos[{index}]"
+        sctx = Ctx(doc, problems, name, ctx.failed)
+        path: tuple[str | int, ...] = ("slos", index)
+        if name in seen:
+            sctx.error((*path, "name"), f"duplicate SLO name '{name}' in service '{service}' "
+                                        f"(first defined at line {seen[name]})")
+            continue
+        seen[name] = sctx.loc((*path, "name")).line
+        slo = _map_slo(raw, sctx, path, service, team, tier, service_labels, service_runbook,
+                       service_env, catalogs, env)
+        if slo is not None:
+            slos.append(slo)
+    if problems or not slos:
+        return []
+    return [Service(
+        name=service, team=team, tier=tier,
+        description=str(data.get("description", "")),
+        labels=service_labels, slos=tuple(slos),
+        source=Location(doc.file, doc.line), spec_format=API_VERSION,
+        log_selector=str(links.get("logs", "")), trace_service=str(links.get("traces", "")),
+    )]
+
+
+def _map_slo(
+    raw: dict[str, Any], ctx: Ctx, path: tuple[str | int, ...], service: str, team: str, tier: str,
+    service_labels: tuple[tuple[str, str], ...], service_runbook: str, service_env: dict[str, Any],
+    catalogs: Mapping[Duration, WindowCatalog], env: str | None,
+) -> SLO | None:
+    objective = build.objective(raw.get("objective"), ctx, (*path, "objective"))
+    period = build.period(raw.get("period"), ctx, (*path, "period"), catalogs)
+    base = catalogs[period].base if period else min((c.base for c in catalogs.values()), default=Duration(300_000))
+    sli = _sli(raw.get("sli"), ctx, (*path, "sli"), base)
+    own_labels = build.labels(raw.get("labels"), ctx, (*path, "labels"))
+    default_name = build.default_alert_name(service, str(raw.get("name", "")))
+    alerting = _alerting(raw.get("alerting"), ctx, (*path, "alerting"), Alerting(name=default_name))
+
+    # Every environment's override is checked; the chosen one is applied.
+    chosen: dict[str, Any] = {}
+    envs = raw.get("environments") if isinstance(raw.get("environments"), dict) else {}
+    for env_name, override in envs.items():
+        if not isinstance(override, dict):
+            continue
+        epath = (*path, "environments", env_name)
+        env_objective = (build.objective(override["objective"], ctx, (*epath, "objective"))
+                         if "objective" in override else None)
+        env_period = (build.period(override["period"], ctx, (*epath, "period"), catalogs)
+                      if "period" in override else None)
+        env_alerting = _alerting(override.get("alerting"), ctx, (*epath, "alerting"), alerting)
+        if env_name == env:
+            chosen = {"objective": env_objective, "period": env_period, "alerting": env_alerting,
+                      "disabled": override.get("disabled") is True}
+
+    runbook = raw.get("runbook_url") if isinstance(raw.get("runbook_url"), str) else service_runbook
+    if not runbook and not ctx.bad((*path, "runbook_url")):
+        ctx.error((*path, "runbook_url"), "no runbook: set runbook_url on the SLO or on the service, "
+                                          "so every page links to what to do")
+    if objective is None or period is None or sli is None:
+        return None
+    if service_env.get("alerting"):
+        alerting = _alerting(service_env["alerting"], ctx, ("environments", str(env), "alerting"), alerting)
+    if chosen:
+        if chosen["disabled"]:
+            return None
+        objective = chosen["objective"] or objective
+        period = chosen["period"] or period
+        alerting = _alerting((raw.get("environments") or {}).get(env, {}).get("alerting"), ctx,
+                             (*path, "environments", str(env), "alerting"), alerting)
+    build.check_burn_thresholds(objective, catalogs[period], ctx, (*path, "objective"))
+    labels = tuple(sorted((dict(service_labels) | dict(own_labels)).items()))
+    return SLO(
+        service=service, name=ctx.slo or "", description=str(raw.get("description", "")),
+        objective=objective, period=period, sli=sli, team=team, tier=tier, labels=labels,
+        alerting=alerting, runbook_url=runbook, source=ctx.loc(path), spec_format=API_VERSION,
+    )
+
+
+__all__ = ["API_VERSION", "KIND", "AlertSpec", "map_document"]

@@ -1,0 +1,163 @@
+"""JSON Schema validation that speaks to people: field paths, lines, hints.
+
+jsonschema's own messages ("Additional properties are not allowed ('objetive'
+was unexpected)") are rewritten into one problem per field, at the line of
+that field, with a suggestion for typos.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable, Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from ...problems import Location, Problems, join_path
+from ...yamlio import Document, line_at
+
+SCHEMA_DIR = Path(__file__).parent.parent / "schema"
+
+# Readable descriptions of the patterns the schemas use.
+_PATTERN_HINTS = {
+    "^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$":
+        "use lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit, at most 63",
+    "^[a-z0-9]([a-z0-9_-]{0,38}[a-z0-9])?$":
+        "use lowercase letters, digits, '_' or '-', starting and ending with a letter or digit, at most 40",
+    "^[a-z][a-z0-9-]{0,30}$": "use a stack name: lowercase letters, digits and '-', starting with a letter",
+    "^https?://\\S+$": "use an http:// or https:// URL",
+    "^([0-9]+(ms|[smhdwy]))+$": "use a duration such as 5m, 1h, 7d or 30d",
+    "^[a-zA-Z_][a-zA-Z0-9_]*$": "use a Prometheus label name: letters, digits and '_', not starting with a digit",
+    "^[A-Za-z_][A-Za-z0-9_]*$": "use letters, digits and '_', not starting with a digit",
+    "^[0-9]+(\\.[0-9]+)?(ms|s)$": "use a duration in ms or s, such as 300ms or 0.3s",
+    "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$":
+        "use an RFC 1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+}
+
+_TYPE_NAMES = {
+    "object": "a mapping", "array": "a list", "string": "a string", "number": "a number",
+    "integer": "a whole number", "boolean": "true or false", "null": "nothing",
+}
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    with open(SCHEMA_DIR / name, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@cache
+def validator_for(name: str, definition: str | None = None) -> jsonschema.protocols.Validator:
+    """A validator for a bundled schema, or for one of its `$defs` entries."""
+    schema = load_schema(name)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    if definition is not None:
+        schema = {"$schema": schema.get("$schema"), "$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
+    return cls(schema)
+
+
+def _got(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"got {str(value).lower()}"
+    if isinstance(value, dict):
+        return "got a mapping"
+    if isinstance(value, list):
+        return "got a list"
+    if value is None:
+        return "got nothing (null)"
+    if isinstance(value, str):
+        return f"got the string {value!r}"
+    return f"got {value!r}"
+
+
+def _expected(types: str | list[str]) -> str:
+    names = [types] if isinstance(types, str) else list(types)
+    return " or ".join(_TYPE_NAMES.get(t, t) for t in names)
+
+
+def _messages(error: ValidationError) -> Iterable[tuple[tuple[str | int, ...], str]]:
+    """(path, message) pairs for one schema error; a few errors expand to several fields."""
+    path = tuple(error.absolute_path)
+    validator, schema, instance = error.validator, error.schema, error.instance
+    if validator == "additionalProperties" and isinstance(instance, dict):
+        known = list(schema.get("properties", {}))
+        for key in instance:
+            if key in known:
+                continue
+            hint = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            suffix = f" (did you mean '{hint[0]}'?)" if hint else f" (known fields: {', '.join(sorted(known))})"
+            yield (*path, key), f"unknown field '{key}'{suffix}"
+        return
+    if validator == "required":
+        missing = [k for k in error.validator_value if isinstance(instance, dict) and k not in instance]
+        for key in missing:
+            yield (*path, key), f"missing required field '{key}'"
+        return
+    if validator == "type":
+        yield path, f"expected {_expected(error.validator_value)}, {_got(instance)}"
+        return
+    if validator == "pattern":
+        hint = _PATTERN_HINTS.get(error.validator_value, f"must match {error.validator_value}")
+        yield path, f"{instance!r} is not allowed here: {hint}"
+        return
+    if validator == "propertyNames":
+        hint = _PATTERN_HINTS.get(schema.get("propertyNames", {}).get("pattern", ""), "")
+        yield path, f"{error.instance!r} is not allowed as a name here" + (f": {hint}" if hint else "")
+        return
+    if validator == "const":
+        yield path, f"must be {error.validator_value!r}, {_got(instance)}"
+        return
+    if validator == "enum":
+        yield path, f"must be one of {', '.join(repr(v) for v in error.validator_value)}, {_got(instance)}"
+        return
+    if validator in ("minItems",) and error.validator_value == 1:
+        yield path, "must not be empty"
+        return
+    if validator in ("minProperties", "maxProperties") and "ratio" in schema.get("properties", {}):
+        yield path, "give exactly one of ratio, latency or raw"
+        return
+    if validator == "oneOf" and {"errors", "good"} <= set(schema.get("properties", {})):
+        yield path, "give exactly one of errors or good (with total)"
+        return
+    if validator in ("oneOf", "anyOf"):
+        # Report the most specific reason among the alternatives.
+        best = jsonschema.exceptions.best_match(error.context or [])
+        if best is not None and best.validator != "type":
+            yield from _messages(best)
+            return
+        types = [s.get("type") for s in error.validator_value if isinstance(s, dict) and s.get("type")]
+        if types:
+            flat = [t for t in types for t in ([t] if isinstance(t, str) else t)]
+            yield path, f"expected {_expected(flat)}, {_got(instance)}"
+            return
+    if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        words = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "greater than",
+                 "exclusiveMaximum": "less than"}[validator]
+        yield path, f"must be {words} {error.validator_value}, {_got(instance)}"
+        return
+    if validator == "minLength":
+        yield path, "must not be empty"
+        return
+    yield path, error.message
+
+
+def check(
+    doc: Document,
+    schema_name: str,
+    problems: Problems,
+    slo_of: Callable[[tuple[str | int, ...]], str | None],
+    definition: str | None = None,
+) -> set[tuple[str | int, ...]]:
+    """Validate `doc` against a bundled schema; return the paths that failed."""
+    failed: set[tuple[str | int, ...]] = set()
+    for error in validator_for(schema_name, definition).iter_errors(doc.data):
+        for path, message in _messages(error):
+            failed.add(path)
+            line = line_at(doc.data, path)
+            problems.add(Location(doc.file, line), slo_of(path), join_path(*path) or None, message)
+    return failed

@@ -1,0 +1,1 @@
+"""Generators: pure functions of the model."""

@@ -1,0 +1,253 @@
+"""Recording rules and multi-window, multi-burn-rate alerts for one service.
+
+Per SLO, two rule groups:
+
+`slo:<service>:<slo>:sli` (the global evaluation interval), in dependency order:
+  1. errors and requests per second over the base window (the catalog's
+     shortest window, 5m) straight from the user's queries, and likewise for
+     every other window up to 1h: no rule reads more than 1h of raw samples;
+  2. longer windows as the time average of the base-window rates: errors and
+     totals are averaged separately and then divided, so an hour with ten
+     times the traffic weighs ten times as much (averaging ratios, as in
+     Sloth #241, underestimates outages that hit busy hours);
+  3. `slo:sli_error:ratio_rate<window>` = errors / requests per window; with
+     no requests at all the error ratio is 0, never NaN, so a quiet night
+     cannot poison the 30-day window (Sloth #531);
+  4. the page and ticket burn-rate alerts, and a no-data alert (Pyrra #448).
+`slo:<service>:<slo>:budget` (every minute): the period window, the error
+budget remaining and the objective/budget/period/info series.
+
+Raw SLIs (the query gives the ratio itself) drop samples without traffic (NaN)
+and average the ratio over long windows; that is all a ratio alone allows.
+"""
+
+from __future__ import annotations
+
+from decimal import Context, Decimal
+from typing import Any
+
+from ...durations import Duration
+from ...yamlio import format_decimal
+from .. import naming
+from ..build import camel
+from ..model import SLO, RatioSLI, Service
+from ..windows import WindowCatalog
+
+MAX_RAW_WINDOW = Duration.parse("1h")
+BUDGET_GROUP_INTERVAL = "1m"
+_THRESHOLD_CONTEXT = Context(prec=12)
+
+
+def quote(value: str) -> str:
+    """A PromQL string literal."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def selector(slo: SLO) -> str:
+    return "{" + ",".join(f"{k}={quote(v)}" for k, v in slo.identity) + "}"
+
+
+def series_labels(slo: SLO) -> dict[str, str]:
+    """Labels of every recorded series: the SLO identity, its team and the spec's own labels."""
+    labels = dict(slo.labels) | {"service": slo.service, "slo": slo.name, "team": slo.team}
+    return dict(sorted(labels.items()))
+
+
+def threshold(slo: SLO, burn_rate: Decimal) -> Decimal:
+    return _THRESHOLD_CONTEXT.plus(burn_rate * slo.error_budget)
+
+
+def windows_of(slo: SLO, catalog: WindowCatalog) -> list[Duration]:
+    return sorted(set(catalog.alert_windows) | {slo.period})
+
+
+def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {"record": name, "expr": expr, "labels": labels}
+
+
+def _ratio_sli_rules(slo: SLO, sli: RatioSLI, catalog: WindowCatalog, windows: list[Duration]) -> list[dict[str, Any]]:
+    labels = series_labels(slo)
+    sel = selector(slo)
+    base = catalog.base
+    rules: list[dict[str, Any]] = []
+    for window in windows:
+        if window == slo.period:
+            continue  # the period window lives in the budget group
+        rules.extend(_window_rates(slo, sli, window, base, labels, sel))
+        rules.append(_ratio_rule(window, labels, sel))
+    return rules
+
+
+def _window_rates(slo: SLO, sli: RatioSLI, window: Duration, base: Duration, labels: dict[str, str],
+                  sel: str) -> list[dict[str, Any]]:
+    if window <= MAX_RAW_WINDOW:
+        total = sli.total.render(window)
+        if sli.errors is not None:
+            errors = f"({sli.errors.render(window)})\nor\n({total}) * 0"
+        else:
+            good = sli.good.render(window) if sli.good else "0"
+            # Without any good series (a full outage), good counts as 0, not as missing.
+            errors = f"clamp_min(\n  ({total})\n  -\n  (({good}) or ({total}) * 0),\n  0\n)"
+        return [
+            _record(naming.requests_rate(window), total, labels),
+            _record(naming.errors_rate(window), errors, labels),
+        ]
+    return [
+        _record(naming.requests_rate(window), f"avg_over_time({naming.requests_rate(base)}{sel}[{window}])", labels),
+        _record(naming.errors_rate(window), f"avg_over_time({naming.errors_rate(base)}{sel}[{window}])", labels),
+    ]
+
+
+def _ratio_rule(window: Duration, labels: dict[str, str], sel: str) -> dict[str, Any]:
+    errors = f"{naming.errors_rate(window)}{sel}"
+    requests = f"{naming.requests_rate(window)}{sel}"
+    return _record(naming.error_ratio(window), f"{errors} / ({requests} > 0)\nor\n{requests} * 0", labels)
+
+
+def _raw_sli_rules(slo: SLO, catalog: WindowCatalog, windows: list[Duration]) -> list[dict[str, Any]]:
+    labels = series_labels(slo)
+    sel = selector(slo)
+    base = catalog.base
+    rules = []
+    for window in windows:
+        if window == slo.period:
+            continue
+        rules.append(_raw_window(slo, window, base, labels, sel))
+    return rules
+
+
+def _raw_window(slo: SLO, window: Duration, base: Duration, labels: dict[str, str], sel: str) -> dict[str, Any]:
+    if window <= MAX_RAW_WINDOW:
+        # `>= 0` drops NaN (no traffic) instead of recording it.
+        expr = f"({slo.sli.error_ratio.render(window)}) >= 0"  # type: ignore[union-attr]
+    else:
+        expr = f"avg_over_time({naming.error_ratio(base)}{sel}[{window}])"
+    return _record(naming.error_ratio(window), expr, labels)
+
+
+def _budget_rules(slo: SLO, catalog: WindowCatalog) -> list[dict[str, Any]]:
+    labels = series_labels(slo)
+    sel = selector(slo)
+    rules: list[dict[str, Any]] = []
+    period = slo.period
+    if period not in catalog.alert_windows:
+        if isinstance(slo.sli, RatioSLI):
+            rules.extend(_window_rates(slo, slo.sli, period, catalog.base, labels, sel))
+            rules.append(_ratio_rule(period, labels, sel))
+        else:
+            rules.append(_raw_window(slo, period, catalog.base, labels, sel))
+    budget = format_decimal(slo.error_budget)
+    rules.append(_record(naming.BUDGET_REMAINING, f"1 - {naming.error_ratio(period)}{sel} / {budget}", labels))
+    rules.append(_record(naming.OBJECTIVE, f"vector({format_decimal(slo.objective)})", labels))
+    rules.append(_record(naming.ERROR_BUDGET, f"vector({budget})", labels))
+    rules.append(_record(naming.PERIOD_SECONDS, f"vector({period.ms // 1000})", labels))
+    info = dict(labels) | {
+        "objective": format_decimal(slo.objective_percent),
+        "period": str(period),
+        "sli_kind": getattr(slo.sli, "kind", "raw"),
+        "tier": slo.tier,
+        "spec_format": slo.spec_format,
+    }
+    rules.append(_record(naming.INFO, "vector(1)", dict(sorted(info.items()))))
+    return rules
+
+
+def _fmt_burn(rate: Decimal) -> str:
+    return format_decimal(_THRESHOLD_CONTEXT.plus(rate).quantize(Decimal("0.0001")) if rate.as_tuple().exponent < -4
+                          else rate)
+
+
+def _exhaustion(period: Duration, burn: Decimal) -> str:
+    seconds = int(Decimal(period.ms) / burn / 1000)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m" if minutes and not days else ""]
+    return " ".join(p for p in parts if p) or "under a minute"
+
+
+def _burn_alert(slo: SLO, catalog: WindowCatalog, severity: str) -> dict[str, Any] | None:
+    spec = slo.alerting.page if severity == "page" else slo.alerting.ticket
+    windows = catalog.by_severity(severity)
+    if not spec.enabled or not windows:
+        return None
+    sel = selector(slo)
+    clauses = []
+    lines = []
+    for w in windows:
+        limit = format_decimal(threshold(slo, w.burn_rate))
+        clauses.append(
+            f"(\n  {naming.error_ratio(w.long)}{sel} > {limit}\n  and\n  {naming.error_ratio(w.short)}{sel} > {limit}\n)"
+        )
+        lines.append(f"{_fmt_burn(w.burn_rate)}x over {w.long} and {w.short}")
+    fastest = max(windows, key=lambda w: w.burn_rate)
+    objective = format_decimal(slo.objective_percent)
+    what = "fast enough to page" if severity == "page" else "faster than sustainable"
+    annotations = {
+        "summary": f"{slo.service} {slo.name}: error budget burning {what}",
+        "description": (
+            f"The {slo.name} SLO of {slo.service} ({objective}% over {slo.period}) is burning its error budget at "
+            f"{' or '.join(lines)}. At {_fmt_burn(fastest.burn_rate)}x the whole {slo.period} budget is spent in "
+            f"{_exhaustion(slo.period, fastest.burn_rate)}."
+        ),
+        "runbook_url": slo.runbook_url,
+    }
+    annotations |= dict(slo.alerting.annotations) | dict(spec.annotations)
+    labels = series_labels(slo) | dict(slo.alerting.labels) | dict(spec.labels) | {"severity": severity}
+    rule: dict[str, Any] = {"alert": slo.alerting.name, "expr": "\nor\n".join(clauses)}
+    waits = [w.for_ for w in windows if w.for_ is not None]
+    if waits:
+        rule["for"] = str(max(waits))
+    rule["labels"] = dict(sorted(labels.items()))
+    rule["annotations"] = dict(sorted(annotations.items()))
+    return rule
+
+
+def no_data_alert_name(slo: SLO) -> str:
+    return camel(slo.service, slo.name) + "SLIAbsent"
+
+
+def _no_data_alert(slo: SLO, catalog: WindowCatalog) -> dict[str, Any] | None:
+    if not slo.alerting.no_data.enabled:
+        return None
+    base = catalog.base
+    watched = naming.requests_rate(base) if isinstance(slo.sli, RatioSLI) else naming.error_ratio(base)
+    labels = series_labels(slo) | dict(slo.alerting.labels) | dict(slo.alerting.no_data.labels) | {"severity": "ticket"}
+    annotations = {
+        "summary": f"{slo.service} {slo.name}: SLI data missing",
+        "description": (
+            f"No {watched} samples for the {slo.name} SLO of {slo.service} for {catalog.no_data_for}: the service, "
+            "its scrape target or the metric is gone, so its burn-rate alerts cannot fire."
+        ),
+        "runbook_url": slo.runbook_url,
+    } | dict(slo.alerting.annotations) | dict(slo.alerting.no_data.annotations)
+    return {
+        "alert": no_data_alert_name(slo),
+        "expr": f"absent({watched}{selector(slo)})",
+        "for": str(catalog.no_data_for),
+        "labels": dict(sorted(labels.items())),
+        "annotations": dict(sorted(annotations.items())),
+    }
+
+
+def slo_groups(slo: SLO, catalog: WindowCatalog) -> list[dict[str, Any]]:
+    windows = windows_of(slo, catalog)
+    if isinstance(slo.sli, RatioSLI):
+        sli_rules = _ratio_sli_rules(slo, slo.sli, catalog, windows)
+    else:
+        sli_rules = _raw_sli_rules(slo, catalog, windows)
+    alerts = [a for a in (_burn_alert(slo, catalog, "page"), _burn_alert(slo, catalog, "ticket"),
+                          _no_data_alert(slo, catalog)) if a]
+    return [
+        {"name": naming.group_name(slo.service, slo.name, "sli"), "rules": sli_rules + alerts},
+        {"name": naming.group_name(slo.service, slo.name, "budget"), "interval": BUDGET_GROUP_INTERVAL,
+         "rules": _budget_rules(slo, catalog)},
+    ]
+
+
+def service_rules(service: Service, catalogs: dict[Duration, WindowCatalog]) -> dict[str, Any]:
+    """The Prometheus rule file content for one service."""
+    groups: list[dict[str, Any]] = []
+    for slo in sorted(service.slos, key=lambda s: s.name):
+        groups.extend(slo_groups(slo, catalogs[slo.period]))
+    return {"groups": groups}

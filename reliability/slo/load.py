@@ -1,0 +1,132 @@
+"""Read spec files of any supported format into validated `Service` models.
+
+Files are read, split into documents, recognised by their version fields and
+handed to the format that owns them. Problems from every file are collected;
+the caller gets services only when there are none.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..durations import Duration
+from ..problems import Location, Problems
+from ..yamlio import Document, iter_yaml_files, load_documents
+from .formats import native, openslo, sloth
+from .model import Service
+from .windows import WindowCatalog, load_catalogs
+
+FORMATS_HELP = (
+    "reliability-as-code/v1 (ours), Sloth prometheus/v1 and sloth.slok.dev/v1 PrometheusServiceLevel, "
+    "OpenSLO openslo/v1 and openslo/v1alpha"
+)
+
+
+@dataclass
+class LoadResult:
+    services: list[Service] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)
+    catalogs: dict[Duration, WindowCatalog] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+
+def _classify(doc: Document, problems: Problems) -> str | None:
+    data = doc.data
+    loc = Location(doc.file, doc.line)
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+        problems.add(loc, None, None, f"a spec document must be a mapping, this one is {kind}")
+        return None
+    api = data.get("apiVersion")
+    if api == native.API_VERSION:
+        return "native"
+    if data.get("version") == sloth.PROMETHEUS_V1:
+        return "sloth"
+    if api == sloth.K8S_API_VERSION and data.get("kind") == "PrometheusServiceLevel":
+        return "sloth"
+    if data.get("kind") in ("AlertWindows", "BurnRateWindows"):
+        problems.add(loc, None, "kind", "this is a burn-rate window catalog, not an SLO spec: pass it with --windows")
+        return None
+    if api in openslo.API_VERSIONS:
+        return "openslo"
+    if isinstance(api, str) and api.startswith("openslo"):
+        problems.add(loc, None, "apiVersion", f"OpenSLO version {api!r} is not supported; use openslo/v1 or openslo/v1alpha")
+        return None
+    what = f"apiVersion {api!r}" if api is not None else (
+        f"version {data['version']!r}" if "version" in data else "no apiVersion or version field")
+    problems.add(loc, None, "apiVersion" if api is not None else None,
+                 f"unknown spec format ({what}); supported: {FORMATS_HELP}")
+    return None
+
+
+def read_documents(paths: list[str], problems: Problems) -> tuple[list[Document], list[str]]:
+    docs: list[Document] = []
+    files: list[str] = []
+    for path in iter_yaml_files(paths):
+        files.append(path)
+        if not os.path.exists(path):
+            problems.add(Location(path, 1), None, None, "no such file or folder")
+            continue
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.add(Location(path, 1), None, None, f"cannot read: {exc}")
+            continue
+        found = [d for d in load_documents(text, path, problems, split_lists=True) if d.data is not None]
+        if not found and not any(p.location.file == path for p in problems.errors):
+            problems.add(Location(path, 1), None, None, "file is empty: expected at least one SLO spec document")
+        docs.extend(found)
+    if not files:
+        problems.add(Location(paths[0] if paths else ".", 1), None, None, "no spec files (*.yaml, *.yml, *.json) found")
+    return docs, files
+
+
+def load(paths: list[str], env: str | None = None, windows: list[str] | None = None) -> LoadResult:
+    result = LoadResult()
+    problems = result.problems
+    result.catalogs = load_catalogs(windows, problems)
+    docs, result.files = read_documents(paths, problems)
+    by_format: dict[str, list[Document]] = {"native": [], "sloth": [], "openslo": []}
+    for doc in docs:
+        fmt = _classify(doc, problems)
+        if fmt:
+            by_format[fmt].append(doc)
+    services: list[Service] = []
+    for doc in by_format["native"]:
+        services.extend(native.map_document(doc, problems, result.catalogs, env))
+    for doc in by_format["sloth"]:
+        services.extend(sloth.map_document(doc, problems, result.catalogs, env))
+    services.extend(openslo.map_documents(by_format["openslo"], problems, result.catalogs, env))
+    result.services = _check_unique(services, problems)
+    return result
+
+
+def _check_unique(services: list[Service], problems: Problems) -> list[Service]:
+    """One service name, one definition; OpenSLO's one-SLO-per-document services are merged first."""
+    from .naming import slug
+
+    first: dict[str, Service] = {}
+    slugs: dict[str, Service] = {}
+    for service in sorted(services, key=lambda s: (s.source.file, s.source.line)):
+        if service.name in first:
+            other = first[service.name]
+            problems.add(service.source, None, "service",
+                         f"service '{service.name}' is already defined at {other.source}; "
+                         "keep one file per service")
+            continue
+        key = slug(service.name)
+        if key in slugs:
+            problems.add(service.source, None, "service",
+                         f"service '{service.name}' and '{slugs[key].name}' ({slugs[key].source}) "
+                         f"would both be written to {key}.yaml; rename one")
+            continue
+        first[service.name] = service
+        slugs[key] = service
+    return sorted(first.values(), key=lambda s: s.name)
+
+
+def catalogs_or_default(catalogs: Mapping[Duration, WindowCatalog] | None) -> Mapping[Duration, WindowCatalog]:
+    return catalogs if catalogs is not None else load_catalogs(None, Problems())

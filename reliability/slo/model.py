@@ -1,0 +1,110 @@
+"""The one SLO model every spec format maps to and every generator reads.
+
+Objectives are `Decimal` ratios (0.999), never floats, so no generated file
+says 0.9990000000000001. SLI queries are templates with a `{{window}}`
+placeholder; the importers normalise every other spelling to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ..durations import Duration
+from ..problems import Location
+
+WINDOW = "{{window}}"
+
+
+@dataclass(frozen=True)
+class Query:
+    """A PromQL template; `render("5m")` fills in the window."""
+
+    template: str
+
+    def render(self, window: Duration | str) -> str:
+        return self.template.replace(WINDOW, str(window))
+
+
+@dataclass(frozen=True)
+class RatioSLI:
+    """Events: errors (or good) over total, each a rate-like query per window."""
+
+    total: Query
+    errors: Query | None = None
+    good: Query | None = None
+    kind: str = "ratio"  # "ratio", or "latency" when built from a histogram threshold
+    threshold_seconds: Decimal | None = None  # latency SLIs only, for dashboards and docs
+
+
+@dataclass(frozen=True)
+class RawSLI:
+    """An error ratio computed by the user's query; long windows average it over time."""
+
+    error_ratio: Query
+    kind: str = "raw"
+
+
+SLI = RatioSLI | RawSLI
+
+
+@dataclass(frozen=True)
+class AlertSpec:
+    enabled: bool = True
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Alerting:
+    name: str
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    page: AlertSpec = field(default_factory=AlertSpec)
+    ticket: AlertSpec = field(default_factory=AlertSpec)
+    no_data: AlertSpec = field(default_factory=AlertSpec)
+
+
+@dataclass(frozen=True)
+class SLO:
+    service: str
+    name: str
+    description: str
+    objective: Decimal  # ratio, e.g. Decimal("0.999")
+    period: Duration
+    sli: SLI
+    team: str
+    tier: str
+    labels: tuple[tuple[str, str], ...]  # the spec's own labels, sorted
+    alerting: Alerting
+    runbook_url: str
+    source: Location
+    spec_format: str
+
+    @property
+    def error_budget(self) -> Decimal:
+        return 1 - self.objective
+
+    @property
+    def objective_percent(self) -> Decimal:
+        return self.objective * 100
+
+    @property
+    def identity(self) -> tuple[tuple[str, str], ...]:
+        """Labels every series and alert of this SLO carries."""
+        return (("service", self.service), ("slo", self.name))
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    team: str
+    tier: str
+    description: str
+    labels: tuple[tuple[str, str], ...]
+    slos: tuple[SLO, ...]
+    source: Location
+    spec_format: str
+    # Links used by dashboards: where this service's logs and traces are found.
+    log_selector: str = ""
+    trace_service: str = ""

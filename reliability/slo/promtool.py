@@ -1,0 +1,55 @@
+"""Run the real promtool on a compiled folder (`sre slo test`)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+INSTALL_HINT = "install Debian's prometheus package (apt-get install prometheus), which ships promtool"
+
+
+class PromtoolMissing(RuntimeError):
+    pass
+
+
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if path is None:
+        raise PromtoolMissing(f"promtool not found on PATH: {INSTALL_HINT}")
+    return path
+
+
+def _run(args: list[str], cwd: str | None = None) -> tuple[bool, str]:
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=cwd, check=False)
+    return proc.returncode == 0, (proc.stdout + proc.stderr).strip()
+
+
+def check_rules(files: list[str]) -> tuple[bool, str]:
+    return _run([promtool(), "check", "rules", *files])
+
+
+def test_rules(files: list[str]) -> tuple[bool, str]:
+    """`promtool test rules`, one process per file, two at a time."""
+    tool = promtool()
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        results = list(pool.map(lambda f: _run([tool, "test", "rules", os.path.basename(f)],
+                                                cwd=os.path.dirname(f) or "."), files))
+    ok = all(r[0] for r in results)
+    report = "\n".join(f"{f}: {'SUCCESS' if r[0] else 'FAILED'}" + ("" if r[0] else f"\n{r[1]}")
+                       for f, r in zip(files, results, strict=True))
+    return ok, report
+
+
+def run_checks(out_dir: str) -> tuple[bool, str]:
+    rule_files = sorted(glob.glob(os.path.join(out_dir, "rules", "*.yaml")))
+    test_files = sorted(glob.glob(os.path.join(out_dir, "tests", "*.yaml")))
+    if not rule_files:
+        return False, f"no rule files under {os.path.join(out_dir, 'rules')}: run `sre slo compile` first"
+    ok_check, check_report = check_rules(rule_files)
+    ok_test, test_report = test_rules(test_files) if test_files else (True, "no generated tests")
+    summary = (f"promtool check rules: {len(rule_files)} file(s) {'ok' if ok_check else 'FAILED'}\n"
+               f"promtool test rules: {len(test_files)} file(s) {'ok' if ok_test else 'FAILED'}")
+    return ok_check and ok_test, "\n".join(x for x in (check_report if not ok_check else "", test_report, summary) if x)

@@ -1,0 +1,309 @@
+"""YAML in with line numbers, YAML out byte-for-byte deterministic.
+
+Loading keeps the line of every mapping key and list item so that problems
+can be reported as `FILE:LINE`, and it reports duplicate keys, which PyYAML
+would otherwise silently resolve to the last one.
+
+Dumping is a small emitter for the plain data we generate (mappings, lists,
+strings, numbers): block style, keys in the order the generator built them,
+multi-line strings as literal blocks, so rule files read like hand-written
+ones and a second run is byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import yaml
+
+from .problems import Location, Problems
+
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class YMap(dict):  # type: ignore[type-arg]
+    """A mapping that remembers the line of itself and of each key."""
+
+    __slots__ = ("key_lines", "line")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line = 0
+        self.key_lines: dict[Any, int] = {}
+
+
+class YList(list):  # type: ignore[type-arg]
+    """A list that remembers the line of itself and of each item."""
+
+    __slots__ = ("item_lines", "line")
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.line = 0
+        self.item_lines: list[int] = []
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicate_keys: list[tuple[str, int]] = []
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> YMap:
+    loader.flatten_mapping(node)
+    result = YMap()
+    result.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            key = str(key) if not isinstance(key, (dict, list)) else json.dumps(key)
+        line = key_node.start_mark.line + 1
+        if key in result:
+            loader.duplicate_keys.append((key, line))
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> YList:
+    result = YList()
+    result.line = node.start_mark.line + 1
+    for item in node.value:
+        result.append(loader.construct_object(item, deep=True))
+        result.item_lines.append(item.start_mark.line + 1)
+    return result
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_Loader.add_constructor("tag:yaml.org,2002:omap", _construct_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+# Dates stay text: specs compare and print them, and JSON Schema knows no datetime.
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML document of a file (or one item of a top-level list of objects)."""
+
+    file: str
+    index: int
+    line: int
+    data: Any
+
+
+def line_of(container: Any, key: str | int | None = None, default: int = 1) -> int:
+    """The line of `container[key]` (or of the container itself) if known."""
+    if key is not None:
+        if isinstance(container, YMap) and key in container.key_lines:
+            return container.key_lines[key]
+        if isinstance(container, YList) and isinstance(key, int) and 0 <= key < len(container.item_lines):
+            return container.item_lines[key]
+    line = getattr(container, "line", 0)
+    return line or default
+
+
+def line_at(root: Any, path: tuple[str | int, ...] | list[str | int]) -> int:
+    """The line of the deepest existing element along `path` under `root`."""
+    node = root
+    line = line_of(root)
+    for part in path:
+        try:
+            child = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        line = line_of(node, part, line)
+        node = child
+    return line
+
+
+def load_documents(text: str, file: str, problems: Problems, split_lists: bool = False) -> list[Document]:
+    """Parse every YAML document of `text`; syntax errors become problems.
+
+    With `split_lists`, a document that is a list of mappings (as OpenSLO
+    tooling writes them) is split into one Document per item.
+    """
+    loader = _Loader(text)
+    docs: list[Document] = []
+    try:
+        index = 0
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            data = loader.construct_document(node)
+            line = node.start_mark.line + 1
+            if split_lists and isinstance(data, YList) and data and all(isinstance(d, YMap) for d in data):
+                for item, item_line in zip(data, data.item_lines, strict=True):
+                    docs.append(Document(file, index, item_line, item))
+                    index += 1
+            else:
+                docs.append(Document(file, index, line, data))
+                index += 1
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = exc.problem or str(exc)
+        problems.add(Location(file, line), None, None, f"YAML syntax error: {what}")
+        return []
+    except yaml.YAMLError as exc:  # reader errors (bad encoding, control characters)
+        problems.add(Location(file, 1), None, None, f"YAML error: {exc}")
+        return []
+    finally:
+        loader.dispose()
+    for key, line in loader.duplicate_keys:
+        problems.add(Location(file, line), None, key, f"duplicate key '{key}' (the earlier value would be ignored)")
+    return docs
+
+
+# ---------------------------------------------------------------- emitter
+
+_INDICATORS = "-?:,[]{}#&*!|>'\"%@`"
+_resolver = yaml.resolver.Resolver()
+
+
+def _plain_ok(text: str) -> bool:
+    """Whether `text` reads back as the same string when written without quotes."""
+    if not text or text != text.strip() or not text.isprintable():
+        return False
+    if text[0] in _INDICATORS or ": " in text or " #" in text or text.endswith(":"):
+        return False
+    tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))
+    return tag == "tag:yaml.org,2002:str"
+
+
+def _quoted(text: str) -> str:
+    if text.isprintable() and "\n" not in text:
+        return "'" + text.replace("'", "''") + "'"
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise ValueError("refusing to emit a non-finite number")
+        return repr(value)
+    if isinstance(value, str):
+        return value if _plain_ok(value) else _quoted(value)
+    raise TypeError(f"cannot emit {type(value).__name__}")
+
+
+def _literal_ok(text: str) -> bool:
+    lines = text.split("\n")
+    return (
+        "\n" in text.strip("\n")
+        and not text.startswith((" ", "\n"))
+        and all(line == line.rstrip() for line in lines)
+        and "\t" not in text
+        and "\r" not in text
+    )
+
+
+def _emit(value: Any, indent: int, out: list[str]) -> None:
+    pad = " " * indent
+    if isinstance(value, dict):
+        if not value:
+            out.append(" {}\n")
+            return
+        out.append("\n")
+        for key, item in value.items():
+            out.append(f"{pad}{_scalar(str(key))}:")
+            _emit_child(item, indent, out)
+        return
+    if isinstance(value, list):
+        if not value:
+            out.append(" []\n")
+            return
+        out.append("\n")
+        for item in value:
+            out.append(f"{pad}-")
+            if isinstance(item, dict) and item:
+                first = True
+                for key, sub in item.items():
+                    out.append(f" {_scalar(str(key))}:" if first else f"{pad}  {_scalar(str(key))}:")
+                    first = False
+                    _emit_child(sub, indent + 2, out)
+            else:
+                _emit_child(item, indent, out)
+        return
+    out.append(f" {_scalar(value)}\n")
+
+
+def _emit_child(value: Any, indent: int, out: list[str]) -> None:
+    if isinstance(value, str) and _literal_ok(value):
+        chomp = "" if value.endswith("\n") and not value.endswith("\n\n") else "-"
+        if value.endswith("\n\n"):
+            out.append(f" {json.dumps(value, ensure_ascii=False)}\n")
+            return
+        out.append(f" |{chomp}\n")
+        body = value[:-1] if value.endswith("\n") else value
+        for line in body.split("\n"):
+            out.append(f"{' ' * (indent + 2)}{line}\n" if line else "\n")
+        return
+    if isinstance(value, (dict, list)) and value:
+        # Lists under a mapping key are indented like kubectl and promtool examples.
+        _emit(value, indent + 2, out)
+        return
+    _emit(value, indent, out)
+
+
+def dump(value: Any, header: str = "") -> str:
+    """Emit `value` (a mapping) as block-style YAML."""
+    if not isinstance(value, dict):
+        raise TypeError("top-level value must be a mapping")
+    out: list[str] = [header] if header else []
+    for key, item in value.items():
+        out.append(f"{_scalar(str(key))}:")
+        _emit_child(item, 0, out)
+    return "".join(out)
+
+
+def dump_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default) + "\n"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value) if value != value.to_integral_value() else int(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def format_decimal(value: Decimal) -> str:
+    """Plain notation without exponent or trailing zeros: 0.999, 14.4, 1."""
+    text = format(value.normalize(), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def iter_yaml_files(paths: list[str]) -> Iterator[str]:
+    """Files named on the command line, and *.yaml/*.yml/*.json under folders, sorted."""
+    import os
+
+    for path in paths:
+        if os.path.isdir(path):
+            found = []
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in files:
+                    if name.endswith((".yaml", ".yml", ".json")) and not name.startswith("."):
+                        found.append(os.path.join(root, name))
+            yield from sorted(found)
+        else:
+            yield path
