@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -167,6 +168,7 @@ _INDICATORS = "-?:,[]{}#&*!|>'\"%@`"
 _resolver = yaml.resolver.Resolver()
 
 
+@lru_cache(maxsize=1 << 16)
 def _plain_ok(text: str) -> bool:
     """Whether `text` reads back as the same string when written without quotes."""
     if not text or text != text.strip() or not text.isprintable():
@@ -183,7 +185,14 @@ def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+@lru_cache(maxsize=1 << 16)
+def _string(text: str) -> str:
+    return text if _plain_ok(text) else _quoted(text)
+
+
 def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return _string(value)
     if value is None:
         return "null"
     if value is True:
@@ -198,68 +207,60 @@ def _scalar(value: Any) -> str:
         if math.isnan(value) or math.isinf(value):
             raise ValueError("refusing to emit a non-finite number")
         return repr(value)
-    if isinstance(value, str):
-        return value if _plain_ok(value) else _quoted(value)
     raise TypeError(f"cannot emit {type(value).__name__}")
 
 
 def _literal_ok(text: str) -> bool:
-    lines = text.split("\n")
     return (
         "\n" in text.strip("\n")
         and not text.startswith((" ", "\n"))
-        and all(line == line.rstrip() for line in lines)
+        and not text.endswith("\n\n")
         and "\t" not in text
         and "\r" not in text
+        and all(line == line.rstrip() for line in text.split("\n"))
     )
 
 
-def _emit(value: Any, indent: int, out: list[str]) -> None:
+def _child(value: Any, indent: int, out: list[str]) -> None:
+    """Write `value` after a `key:` or `-` already in `out`."""
+    kind = type(value)
+    if kind is str:
+        if "\n" in value and _literal_ok(value):
+            chomp = "" if value.endswith("\n") else "-"
+            pad = " " * (indent + 2)
+            out.append(f" |{chomp}\n")
+            body = value[:-1] if value.endswith("\n") else value
+            out.extend(f"{pad}{line}\n" if line else "\n" for line in body.split("\n"))
+        else:
+            out.append(f" {_string(value)}\n")
+    elif kind is dict or kind is list or isinstance(value, (dict, list)):
+        if value:
+            out.append("\n")
+            _block(value, indent + 2, out)
+        else:
+            out.append(" {}\n" if isinstance(value, dict) else " []\n")
+    else:
+        out.append(f" {_scalar(value)}\n")
+
+
+def _block(value: Any, indent: int, out: list[str]) -> None:
+    """A non-empty mapping or list, each entry on its own line at `indent`."""
     pad = " " * indent
     if isinstance(value, dict):
-        if not value:
-            out.append(" {}\n")
-            return
-        out.append("\n")
         for key, item in value.items():
-            out.append(f"{pad}{_scalar(str(key))}:")
-            _emit_child(item, indent, out)
+            out.append(f"{pad}{_string(str(key))}:")
+            _child(item, indent, out)
         return
-    if isinstance(value, list):
-        if not value:
-            out.append(" []\n")
-            return
-        out.append("\n")
-        for item in value:
+    for item in value:
+        if isinstance(item, dict) and item:
+            first = True
+            for key, sub in item.items():
+                out.append(f"{pad}- {_string(str(key))}:" if first else f"{pad}  {_string(str(key))}:")
+                first = False
+                _child(sub, indent + 2, out)
+        else:
             out.append(f"{pad}-")
-            if isinstance(item, dict) and item:
-                first = True
-                for key, sub in item.items():
-                    out.append(f" {_scalar(str(key))}:" if first else f"{pad}  {_scalar(str(key))}:")
-                    first = False
-                    _emit_child(sub, indent + 2, out)
-            else:
-                _emit_child(item, indent, out)
-        return
-    out.append(f" {_scalar(value)}\n")
-
-
-def _emit_child(value: Any, indent: int, out: list[str]) -> None:
-    if isinstance(value, str) and _literal_ok(value):
-        chomp = "" if value.endswith("\n") and not value.endswith("\n\n") else "-"
-        if value.endswith("\n\n"):
-            out.append(f" {json.dumps(value, ensure_ascii=False)}\n")
-            return
-        out.append(f" |{chomp}\n")
-        body = value[:-1] if value.endswith("\n") else value
-        for line in body.split("\n"):
-            out.append(f"{' ' * (indent + 2)}{line}\n" if line else "\n")
-        return
-    if isinstance(value, (dict, list)) and value:
-        # Lists under a mapping key are indented like kubectl and promtool examples.
-        _emit(value, indent + 2, out)
-        return
-    _emit(value, indent, out)
+            _child(item, indent, out)
 
 
 def dump(value: Any, header: str = "") -> str:
@@ -267,9 +268,8 @@ def dump(value: Any, header: str = "") -> str:
     if not isinstance(value, dict):
         raise TypeError("top-level value must be a mapping")
     out: list[str] = [header] if header else []
-    for key, item in value.items():
-        out.append(f"{_scalar(str(key))}:")
-        _emit_child(item, 0, out)
+    if value:
+        _block(value, 0, out)
     return "".join(out)
 
 

@@ -58,7 +58,7 @@ def compile_services(
         out.files[f"prometheusrules/{slug}.yaml"] = dump(cr, header)
         tests = None
         if with_tests:
-            tests = unittests.service_tests(service, catalogs, f"../rules/{slug}.yaml", rule_doc, out.notes)
+            tests = unittests.service_tests(service, catalogs, f"../rules/{slug}.yaml", out.notes)
             if tests is not None:
                 out.files[f"tests/{slug}.yaml"] = dump(tests, header)
         out.services.append(CompiledService(service, rule_doc, cr, tests))

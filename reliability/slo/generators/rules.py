@@ -53,8 +53,13 @@ def series_labels(slo: SLO) -> dict[str, str]:
     return dict(sorted(labels.items()))
 
 
+def threshold_for(budget: Decimal, burn_rate: Decimal) -> Decimal:
+    """The error ratio an alert window compares against: burn rate x error budget, 12 significant digits."""
+    return _THRESHOLD_CONTEXT.plus(burn_rate * budget)
+
+
 def threshold(slo: SLO, burn_rate: Decimal) -> Decimal:
-    return _THRESHOLD_CONTEXT.plus(burn_rate * slo.error_budget)
+    return threshold_for(slo.error_budget, burn_rate)
 
 
 def windows_of(slo: SLO, catalog: WindowCatalog) -> list[Duration]:
@@ -166,7 +171,7 @@ def _exhaustion(period: Duration, burn: Decimal) -> str:
     return " ".join(p for p in parts if p) or "under a minute"
 
 
-def _burn_alert(slo: SLO, catalog: WindowCatalog, severity: str) -> dict[str, Any] | None:
+def burn_alert(slo: SLO, catalog: WindowCatalog, severity: str) -> dict[str, Any] | None:
     spec = slo.alerting.page if severity == "page" else slo.alerting.ticket
     windows = catalog.by_severity(severity)
     if not spec.enabled or not windows:
@@ -207,7 +212,7 @@ def no_data_alert_name(slo: SLO) -> str:
     return camel(slo.service, slo.name) + "SLIAbsent"
 
 
-def _no_data_alert(slo: SLO, catalog: WindowCatalog) -> dict[str, Any] | None:
+def no_data_alert(slo: SLO, catalog: WindowCatalog) -> dict[str, Any] | None:
     if not slo.alerting.no_data.enabled:
         return None
     base = catalog.base
@@ -236,8 +241,8 @@ def slo_groups(slo: SLO, catalog: WindowCatalog) -> list[dict[str, Any]]:
         sli_rules = _ratio_sli_rules(slo, slo.sli, catalog, windows)
     else:
         sli_rules = _raw_sli_rules(slo, catalog, windows)
-    alerts = [a for a in (_burn_alert(slo, catalog, "page"), _burn_alert(slo, catalog, "ticket"),
-                          _no_data_alert(slo, catalog)) if a]
+    alerts = [a for a in (burn_alert(slo, catalog, "page"), burn_alert(slo, catalog, "ticket"),
+                          no_data_alert(slo, catalog)) if a]
     return [
         {"name": naming.group_name(slo.service, slo.name, "sli"), "rules": sli_rules + alerts},
         {"name": naming.group_name(slo.service, slo.name, "budget"), "interval": BUDGET_GROUP_INTERVAL,

@@ -252,9 +252,7 @@ def _candidates(selectors: list[Selector]) -> tuple[dict[str, list[Choice]], dic
                     raise NotSynthesizable("negative le matchers")
                 continue
             options = labels.setdefault(m.name, set())
-            if m.op == "=":
-                options.add(m.value)
-            elif m.op == "!=":
+            if m.op in ("=", "!="):
                 options.update({m.value, next(f for f in _FILLER if f != m.value)})
             else:
                 options.add(regex_example(m.value))
