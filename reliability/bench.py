@@ -38,7 +38,8 @@ def spec_for(index: int) -> dict:  # type: ignore[type-arg]
             {"name": "latency", "objective": 99.5, "period": "28d", "sli": {"latency": {
                 "histogram": f"http_request_duration_seconds{{{job}}}", "threshold": "300ms"}}},
             {"name": "jobs", "objective": 99, "period": "7d", "sli": {"ratio": {
-                "errors": f'jobs_processed_total{{{job},status="failed"}}', "total": f"jobs_processed_total{{{job}}}"}}},
+                "errors": f'jobs_processed_total{{{job},status="failed"}}',
+                "total": f"jobs_processed_total{{{job}}}"}}},
             {"name": "search", "objective": 99.95, "sli": {"ratio": {
                 "good": f'sum(rate(grpc_server_handled_total{{{job},grpc_code="OK"}}[{{{{window}}}}]))',
                 "total": f"sum(rate(grpc_server_handled_total{{{job}}}[{{{{window}}}}]))"}}},

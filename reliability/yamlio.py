@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,12 +30,13 @@ _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 class YMap(dict):  # type: ignore[type-arg]
     """A mapping that remembers the line of itself and of each key."""
 
-    __slots__ = ("key_lines", "line")
+    __slots__ = ("duplicates", "key_lines", "line")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.line = 0
         self.key_lines: dict[Any, int] = {}
+        self.duplicates: list[tuple[str, int]] = []  # keys given twice, reported by the spec checks
 
 
 class YList(list):  # type: ignore[type-arg]
@@ -51,9 +51,7 @@ class YList(list):  # type: ignore[type-arg]
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicate_keys: list[tuple[str, int]] = []
+    pass
 
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> YMap:
@@ -66,7 +64,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> YMap:
             key = str(key) if not isinstance(key, (dict, list)) else json.dumps(key)
         line = key_node.start_mark.line + 1
         if key in result:
-            loader.duplicate_keys.append((key, line))
+            result.duplicates.append((key, line))
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = line
     return result
@@ -150,6 +148,8 @@ def load_documents(text: str, file: str, problems: Problems, split_lists: bool =
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = exc.problem or str(exc)
+        if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+            what += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
         problems.add(Location(file, line), None, None, f"YAML syntax error: {what}")
         return []
     except yaml.YAMLError as exc:  # reader errors (bad encoding, control characters)
@@ -157,8 +157,6 @@ def load_documents(text: str, file: str, problems: Problems, split_lists: bool =
         return []
     finally:
         loader.dispose()
-    for key, line in loader.duplicate_keys:
-        problems.add(Location(file, line), None, key, f"duplicate key '{key}' (the earlier value would be ignored)")
     return docs
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..durations import Duration
 from ..problems import Location, Problems, join_path
-from ..yamlio import Document, line_at
+from ..yamlio import Document, format_decimal, line_at
 from . import promql
 from .model import WINDOW, AlertSpec, Query, RatioSLI, RawSLI
 from .windows import WindowCatalog
@@ -50,6 +50,22 @@ class Ctx:
         self.problems.warn(self.loc(path), self.slo, join_path(*path) or None, message)
 
 
+def field_map(data: Any, key: str) -> dict[str, Any]:
+    """`data[key]` if it is a mapping, else an empty one (the schema check reports wrong types)."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def field_list(data: Any, key: str) -> list[Any]:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def field_text(data: Any, key: str, default: str = "") -> str:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else default
+
+
 def to_decimal(value: Any) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
         return None
@@ -79,7 +95,8 @@ def objective(value: Any, ctx: Ctx, path: tuple[str | int, ...], *, as_ratio: bo
             ctx.error(path, f"must be greater than 0 and less than 100 (a percentage such as 99.9), got {value}")
         return None
     if not as_ratio and percent < 1:
-        ctx.warn(path, f"objective {value}% is very low: objectives are percentages, did you mean {percent * 100}?")
+        ctx.warn(path, f"objective {value}% is very low: objectives are percentages, "
+                       f"did you mean {format_decimal(percent * 100)}?")
     return (percent / 100).normalize()
 
 
@@ -220,7 +237,7 @@ def labels(
     return tuple(sorted(out.items()))
 
 
-def annotations(value: Any, ctx: Ctx, path: tuple[str | int, ...]) -> tuple[tuple[str, str], ...]:
+def annotation_map(value: Any, ctx: Ctx, path: tuple[str | int, ...]) -> tuple[tuple[str, str], ...]:
     if value is None:
         return ()
     if not isinstance(value, dict):
@@ -241,7 +258,7 @@ def alert_spec(value: Any, ctx: Ctx, path: tuple[str | int, ...], *, reserved: s
     if disabled_key == "disable" and isinstance(value.get("disable"), bool):
         enabled = not value["disable"]
     merged_labels = dict(base.labels) | dict(labels(value.get("labels"), ctx, (*path, "labels"), reserved=reserved))
-    merged_ann = dict(base.annotations) | dict(annotations(value.get("annotations"), ctx, (*path, "annotations")))
+    merged_ann = dict(base.annotations) | dict(annotation_map(value.get("annotations"), ctx, (*path, "annotations")))
     return AlertSpec(enabled, tuple(sorted(merged_labels.items())), tuple(sorted(merged_ann.items())))
 
 
@@ -263,6 +280,6 @@ def check_burn_thresholds(objective_ratio: Decimal, catalog: WindowCatalog, ctx:
         if window.burn_rate * budget >= 1:
             ctx.warn(
                 path,
-                f"the {window.severity} alert over {window.long} can never fire: a {window.burn_rate.normalize()}x "
-                f"burn of a {(budget * 100).normalize()}% budget needs more than 100% errors",
+                f"the {window.severity} alert over {window.long} can never fire: a {format_decimal(window.burn_rate)}x "
+                f"burn of a {format_decimal(budget * 100)}% budget needs more than 100% errors",
             )

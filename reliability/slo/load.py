@@ -36,23 +36,25 @@ def _classify(doc: Document, problems: Problems) -> str | None:
     data = doc.data
     loc = Location(doc.file, doc.line)
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
-        problems.add(loc, None, None, f"a spec document must be a mapping, this one is {kind}")
+        kinds = ((bool, "true or false"), (list, "a list"), (str, "a string"), ((int, float), "a number"))
+        kind = next((name for types, name in kinds if isinstance(data, types)), type(data).__name__)
+        problems.add(loc, None, None, f"a spec document must be a mapping of fields, this one is {kind}")
         return None
     api = data.get("apiVersion")
+    if data.get("kind") in ("AlertWindows", "BurnRateWindows"):
+        problems.add(loc, None, "kind", "this is a burn-rate window catalog, not an SLO spec: pass it with --windows")
+        return None
     if api == native.API_VERSION:
         return "native"
     if data.get("version") == sloth.PROMETHEUS_V1:
         return "sloth"
     if api == sloth.K8S_API_VERSION and data.get("kind") == "PrometheusServiceLevel":
         return "sloth"
-    if data.get("kind") in ("AlertWindows", "BurnRateWindows"):
-        problems.add(loc, None, "kind", "this is a burn-rate window catalog, not an SLO spec: pass it with --windows")
-        return None
     if api in openslo.API_VERSIONS:
         return "openslo"
     if isinstance(api, str) and api.startswith("openslo"):
-        problems.add(loc, None, "apiVersion", f"OpenSLO version {api!r} is not supported; use openslo/v1 or openslo/v1alpha")
+        problems.add(loc, None, "apiVersion",
+                     f"OpenSLO version {api!r} is not supported; use openslo/v1 or openslo/v1alpha")
         return None
     what = f"apiVersion {api!r}" if api is not None else (
         f"version {data['version']!r}" if "version" in data else "no apiVersion or version field")

@@ -91,7 +91,8 @@ def _parse_windows(
         else:
             keys = list(range(len(entries))) if isinstance(entries, list) else []
         if not isinstance(entries, list):
-            problems.add(Location(file, line_at(root, (*prefix, severity))), None, severity, "expected a list of windows")
+            where_line = Location(file, line_at(root, (*prefix, severity)))
+            problems.add(where_line, None, severity, "expected a list of windows")
             continue
         for key, entry in zip(keys, entries, strict=False):
             path = (*prefix, severity, key)
@@ -111,7 +112,8 @@ def _parse_windows(
             if number is None or number <= 0 or (pct is not None and number > 100):
                 field = "budget_percent" if pct is not None else "burn_rate"
                 limit = "between 0 (excluded) and 100" if pct is not None else "greater than 0"
-                problems.add(loc, None, f"{where}.{field}", f"must be a number {limit}, got {pct if pct is not None else rate!r}")
+                got = pct if pct is not None else rate
+                problems.add(loc, None, f"{where}.{field}", f"must be a number {limit}, got {got!r}")
                 continue
             for_ = None
             if entry.get("for") is not None:
@@ -136,8 +138,9 @@ def parse_catalog(data: Any, file: str, line: int, problems: Problems) -> Window
         problems.add(loc, None, None, "a window catalog must be a mapping")
         return None
     kind = data.get("kind")
+    prefix: tuple[str, ...]
     if kind == "AlertWindows":  # Sloth: apiVersion sloth.slok.dev/v1, spec.sloPeriod, spec.page.quick...
-        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+        spec: dict[str, Any] = data["spec"] if isinstance(data.get("spec"), dict) else {}
         period_raw, prefix, source = spec.get("sloPeriod"), ("spec",), "Sloth AlertWindows"
         body = spec
     elif kind == "BurnRateWindows":
@@ -161,7 +164,8 @@ def parse_catalog(data: Any, file: str, line: int, problems: Problems) -> Window
         return None
     no_data_for = DEFAULT_NO_DATA_FOR
     if isinstance(body, YMap) and body.get("no_data_for") is not None:
-        parsed = _duration(body["no_data_for"], "no_data_for", problems, Location(file, line_at(body, ("no_data_for",))))
+        where_line = Location(file, line_at(body, ("no_data_for",)))
+        parsed = _duration(body["no_data_for"], "no_data_for", problems, where_line)
         if parsed is None:
             return None
         no_data_for = parsed

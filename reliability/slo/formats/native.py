@@ -40,9 +40,9 @@ def _alerting(
     """Merge an `alerting` block (or an environment's override of it) over `base`."""
     if not isinstance(value, dict):
         return base
-    name = value.get("name") if isinstance(value.get("name"), str) else base.name
+    name = build.field_text(value, "name", base.name)
     extra_labels = dict(build.labels(value.get("labels"), ctx, (*path, "labels")))
-    extra_ann = dict(build.annotations(value.get("annotations"), ctx, (*path, "annotations")))
+    extra_ann = dict(build.annotation_map(value.get("annotations"), ctx, (*path, "annotations")))
     return Alerting(
         name=name,
         labels=tuple(sorted((dict(base.labels) | extra_labels).items())),
@@ -81,16 +81,16 @@ def map_document(
     ctx = Ctx(doc, problems, None, frozenset(failed))
     if not isinstance(data, dict):
         return []
-    service = data.get("service") if isinstance(data.get("service"), str) else "?"
-    team = data.get("team") if isinstance(data.get("team"), str) else ""
+    service = build.field_text(data, "service", "?")
+    team = build.field_text(data, "team")
     tier = str(data.get("tier", "")) if isinstance(data.get("tier"), (int, str)) else ""
     service_labels = build.labels(data.get("labels"), ctx, ("labels",))
-    service_runbook = data.get("runbook_url") if isinstance(data.get("runbook_url"), str) else ""
-    links = data.get("links") if isinstance(data.get("links"), dict) else {}
+    service_runbook = build.field_text(data, "runbook_url")
+    links = build.field_map(data, "links")
 
     # Service-wide environment overrides: checked for every env, applied for the chosen one.
     service_env: dict[str, Any] = {}
-    envs = data.get("environments") if isinstance(data.get("environments"), dict) else {}
+    envs = build.field_map(data, "environments")
     probe = Alerting(name="")
     for env_name, override in envs.items():
         if isinstance(override, dict):
@@ -102,11 +102,11 @@ def map_document(
 
     slos: list[SLO] = []
     seen: dict[str, int] = {}
-    raw_slos = data.get("slos") if isinstance(data.get("slos"), list) else []
+    raw_slos = build.field_list(data, "slos")
     for index, raw in enumerate(raw_slos):
         if not isinstance(raw, dict):
             continue
-        name = raw.get("name") if isinstance(raw.get("name"), str) else f"slos[{index}]"
+        name = build.field_text(raw, "name", f"slos[{index}]")
         sctx = Ctx(doc, problems, name, ctx.failed)
         path: tuple[str | int, ...] = ("slos", index)
         if name in seen:
@@ -144,7 +144,7 @@ def _map_slo(
 
     # Every environment's override is checked; the chosen one is applied.
     chosen: dict[str, Any] = {}
-    envs = raw.get("environments") if isinstance(raw.get("environments"), dict) else {}
+    envs = build.field_map(raw, "environments")
     for env_name, override in envs.items():
         if not isinstance(override, dict):
             continue
@@ -158,7 +158,7 @@ def _map_slo(
             chosen = {"objective": env_objective, "period": env_period, "alerting": env_alerting,
                       "disabled": override.get("disabled") is True}
 
-    runbook = raw.get("runbook_url") if isinstance(raw.get("runbook_url"), str) else service_runbook
+    runbook = build.field_text(raw, "runbook_url", service_runbook)
     if not runbook and not ctx.bad((*path, "runbook_url")):
         ctx.error((*path, "runbook_url"), "no runbook: set runbook_url on the SLO or on the service, "
                                           "so every page links to what to do")

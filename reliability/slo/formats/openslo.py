@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ...durations import Duration
@@ -75,8 +76,7 @@ def map_documents(
                                  f"(read: {', '.join(_READ_KINDS[api])})")
             continue
         version = api.split("/")[1]
-        failed = schemacheck.check(doc, SCHEMA, problems, lambda p, d=doc: _slo_name(d, p),
-                                   definition=f"{version}.{kind}")
+        failed = schemacheck.check(doc, SCHEMA, problems, partial(_slo_name, doc), definition=f"{version}.{kind}")
         if failed:
             continue
         name = doc.data["metadata"]["name"]
@@ -220,7 +220,8 @@ def _prometheus_query(source: Any, ctx: Ctx, path: tuple[str | int, ...], index:
             return None
     if str(kind).lower() != "prometheus":
         ctx.error((*path, "metricSource", "type"),
-                  f"metric source type {kind!r} cannot be compiled to Prometheus rules: only Prometheus sources are supported")
+                  f"metric source type {kind!r} cannot be compiled to Prometheus rules: "
+                  "only Prometheus sources are supported")
         return None
     query = ms["spec"].get("query")
     if not isinstance(query, str) or not query.strip():
@@ -295,16 +296,22 @@ def _v1_sli(spec: dict[str, Any], objective: dict[str, Any], ctx: Ctx, path: tup
     if numerator is None or "total" not in ratio or ("good" in ratio and "bad" in ratio):
         ctx.error(rpath, "give total with exactly one of good or bad (or raw with rawType)")
         return None
-    queries = {}
+    queries: dict[str, Query | None] = {}
     for key in (numerator, "total"):
         text = _prometheus_query(ratio[key], ctx, (*rpath, key), index)
         qpath = (*rpath, key, "metricSource", "spec", "query")
         queries[key] = _event_query(text, counter, ctx, qpath, base) if text else None
-    if any(q is None for q in queries.values()):
+    return _ratio(queries, numerator)
+
+
+def _ratio(queries: dict[str, Query | None], numerator: str) -> RatioSLI | None:
+    """good/total or bad/total, once every query is known to be valid."""
+    total, part = queries.get("total"), queries.get(numerator)
+    if total is None or part is None:
         return None
     if numerator == "good":
-        return RatioSLI(total=queries["total"], good=queries["good"])
-    return RatioSLI(total=queries["total"], errors=queries["bad"])
+        return RatioSLI(total=total, good=part)
+    return RatioSLI(total=total, errors=part)
 
 
 def _map_v1(doc: Document, index: _Index, problems: Problems,
@@ -327,7 +334,9 @@ def _map_v1(doc: Document, index: _Index, problems: Problems,
             octx.warn((*opath, "compositeWeight"), "composite SLOs are compiled as one SLO per objective")
         target = _objective(objective, octx, opath)
         sli_spec, spath = _resolve_sli(spec, objective, octx, opath, index)
-        sli = _v1_sli(sli_spec, objective, octx, spath, opath, index, base) if sli_spec else None
+        # An indicator shared by several objectives is reported once, under the SLO's own name.
+        sctx = octx if spath[:3] == opath else ctx
+        sli = _v1_sli(sli_spec, objective, sctx, spath, opath, index, base) if sli_spec else None
         if not ok or target is None or period is None or sli is None:
             continue
         out.append(_slo(doc, octx, slo_name, spec, target, catalogs[period], sli, team, tier, runbook, opath))
@@ -398,16 +407,12 @@ def _v1alpha_ratio(ratio: dict[str, Any], ctx: Ctx, path: tuple[str | int, ...],
         ctx.error(path, "give total with exactly one of good or bad")
         return None
     counter = ratio.get("incremental") is True or ratio.get("counter") is True
-    queries = {}
+    queries: dict[str, Query | None] = {}
     for key in (numerator, "total"):
         if not _v1alpha_source_ok(ratio[key], ctx, (*path, key)):
             return None
         queries[key] = _event_query(ratio[key]["query"], counter, ctx, (*path, key, "query"), base)
-    if any(q is None for q in queries.values()):
-        return None
-    if numerator == "good":
-        return RatioSLI(total=queries["total"], good=queries["good"])
-    return RatioSLI(total=queries["total"], errors=queries["bad"])
+    return _ratio(queries, numerator)
 
 
 def _slo(doc: Document, ctx: Ctx, name: str, spec: dict[str, Any], target: Any, catalog: WindowCatalog,

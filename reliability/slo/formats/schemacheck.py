@@ -83,26 +83,30 @@ def _expected(types: str | list[str]) -> str:
 def _messages(error: ValidationError) -> Iterable[tuple[tuple[str | int, ...], str]]:
     """(path, message) pairs for one schema error; a few errors expand to several fields."""
     path = tuple(error.absolute_path)
-    validator, schema, instance = error.validator, error.schema, error.instance
+    # jsonschema types these as possibly unset; for errors from iter_errors they are always set.
+    validator: Any = error.validator
+    schema: Any = error.schema
+    instance: Any = error.instance
+    value: Any = error.validator_value
     if validator == "additionalProperties" and isinstance(instance, dict):
         known = list(schema.get("properties", {}))
         for key in instance:
             if key in known:
                 continue
-            hint = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            suffix = f" (did you mean '{hint[0]}'?)" if hint else f" (known fields: {', '.join(sorted(known))})"
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            suffix = f" (did you mean '{close[0]}'?)" if close else f" (known fields: {', '.join(sorted(known))})"
             yield (*path, key), f"unknown field '{key}'{suffix}"
         return
     if validator == "required":
-        missing = [k for k in error.validator_value if isinstance(instance, dict) and k not in instance]
+        missing = [k for k in value if isinstance(instance, dict) and k not in instance]
         for key in missing:
             yield (*path, key), f"missing required field '{key}'"
         return
     if validator == "type":
-        yield path, f"expected {_expected(error.validator_value)}, {_got(instance)}"
+        yield path, f"expected {_expected(value)}, {_got(instance)}"
         return
     if validator == "pattern":
-        hint = _PATTERN_HINTS.get(error.validator_value, f"must match {error.validator_value}")
+        hint = _PATTERN_HINTS.get(value, f"must match {value}")
         yield path, f"{instance!r} is not allowed here: {hint}"
         return
     if validator == "propertyNames":
@@ -110,12 +114,12 @@ def _messages(error: ValidationError) -> Iterable[tuple[tuple[str | int, ...], s
         yield path, f"{error.instance!r} is not allowed as a name here" + (f": {hint}" if hint else "")
         return
     if validator == "const":
-        yield path, f"must be {error.validator_value!r}, {_got(instance)}"
+        yield path, f"must be {value!r}, {_got(instance)}"
         return
     if validator == "enum":
-        yield path, f"must be one of {', '.join(repr(v) for v in error.validator_value)}, {_got(instance)}"
+        yield path, f"must be one of {', '.join(repr(v) for v in value)}, {_got(instance)}"
         return
-    if validator in ("minItems",) and error.validator_value == 1:
+    if validator in ("minItems",) and value == 1:
         yield path, "must not be empty"
         return
     if validator in ("minProperties", "maxProperties") and "ratio" in schema.get("properties", {}):
@@ -125,25 +129,37 @@ def _messages(error: ValidationError) -> Iterable[tuple[tuple[str | int, ...], s
         yield path, "give exactly one of errors or good (with total)"
         return
     if validator in ("oneOf", "anyOf"):
-        # Report the most specific reason among the alternatives.
-        best = jsonschema.exceptions.best_match(error.context or [])
-        if best is not None and best.validator != "type":
-            yield from _messages(best)
+        # The alternative of the right type says what is wrong with the value.
+        relevant = [e for e in error.context or [] if e.validator != "type" and not e.relative_path]
+        if relevant:
+            yield from _messages(relevant[0])
             return
-        types = [s.get("type") for s in error.validator_value if isinstance(s, dict) and s.get("type")]
+        types: list[Any] = [s["type"] for s in value if isinstance(s, dict) and s.get("type")]
         if types:
-            flat = [t for t in types for t in ([t] if isinstance(t, str) else t)]
+            flat = [name for t in types for name in ([t] if isinstance(t, str) else list(t))]
             yield path, f"expected {_expected(flat)}, {_got(instance)}"
             return
     if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         words = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "greater than",
                  "exclusiveMaximum": "less than"}[validator]
-        yield path, f"must be {words} {error.validator_value}, {_got(instance)}"
+        yield path, f"must be {words} {value}, {_got(instance)}"
         return
     if validator == "minLength":
         yield path, "must not be empty"
         return
     yield path, error.message
+
+
+def duplicate_keys(data: Any, path: tuple[str | int, ...] = ()) -> Iterable[tuple[tuple[str | int, ...], int]]:
+    """(path, line) of every key that appears twice in one mapping."""
+    if isinstance(data, dict):
+        for key, line in getattr(data, "duplicates", ()):
+            yield (*path, key), line
+        for key, value in data.items():
+            yield from duplicate_keys(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from duplicate_keys(value, (*path, index))
 
 
 def check(
@@ -155,6 +171,10 @@ def check(
 ) -> set[tuple[str | int, ...]]:
     """Validate `doc` against a bundled schema; return the paths that failed."""
     failed: set[tuple[str | int, ...]] = set()
+    for path, line in duplicate_keys(doc.data):
+        failed.add(path)
+        problems.add(Location(doc.file, line), slo_of(path), join_path(*path),
+                      f"duplicate key '{path[-1]}': the earlier value would be silently ignored")
     for error in validator_for(schema_name, definition).iter_errors(doc.data):
         for path, message in _messages(error):
             failed.add(path)

@@ -56,7 +56,7 @@ def map_document(
     k8s = data.get("apiVersion") == K8S_API_VERSION
     keys = _CAMEL if k8s else _SNAKE
     prefix: tuple[str | int, ...] = ("spec",) if k8s else ()
-    body = data.get("spec") if k8s else data
+    body: dict[str, Any] = build.field_map(data, "spec") if k8s else data
     spec_format = "sloth.slok.dev/v1 PrometheusServiceLevel" if k8s else "sloth prometheus/v1"
 
     def slo_of(path: tuple[str | int, ...]) -> str | None:
@@ -72,7 +72,7 @@ def map_document(
     if not isinstance(body, dict):
         return []
     service = str(body.get("service", "?"))
-    raw_labels = body.get("labels") if isinstance(body.get("labels"), dict) else {}
+    raw_labels = build.field_map(body, "labels")
     team = str(raw_labels.get("team") or raw_labels.get("owner") or "")
     tier = str(raw_labels.get("tier", ""))
     label_input = {k: v for k, v in raw_labels.items() if k != "team"}
@@ -86,7 +86,7 @@ def map_document(
 
     slos: list[SLO] = []
     seen: dict[str, int] = {}
-    for index, raw in enumerate(body.get("slos") if isinstance(body.get("slos"), list) else []):
+    for index, raw in enumerate(build.field_list(body, "slos")):
         if not isinstance(raw, dict):
             continue
         path = (*prefix, "slos", index)
@@ -116,7 +116,7 @@ def _map_slo(
     base = catalogs[period].base if period else Duration(300_000)
     if "plugins" in raw:
         _plugins(raw["plugins"], ctx, (*path, "plugins"))
-    sli_raw = raw.get("sli") if isinstance(raw.get("sli"), dict) else {}
+    sli_raw = build.field_map(raw, "sli")
     sli: Any = None
     if isinstance(sli_raw.get("events"), dict):
         events, epath = sli_raw["events"], (*path, "sli", "events")
@@ -133,7 +133,7 @@ def _map_slo(
                                             "(error and total queries) or sli.raw")
     labels = dict(service_labels) | dict(build.labels(raw.get("labels"), ctx, (*path, "labels"), reserved="drop"))
 
-    alerting_raw = raw.get("alerting") if isinstance(raw.get("alerting"), dict) else {}
+    alerting_raw = build.field_map(raw, "alerting")
     apath = (*path, "alerting")
     name = alerting_raw.get("name") or build.default_alert_name(service, str(raw.get("name", "")))
     page = build.alert_spec(alerting_raw.get(keys["page_alert"]), ctx, (*apath, keys["page_alert"]),
@@ -143,7 +143,7 @@ def _map_slo(
     alerting = Alerting(
         name=str(name),
         labels=build.labels(alerting_raw.get("labels"), ctx, (*apath, "labels"), reserved="drop"),
-        annotations=build.annotations(alerting_raw.get("annotations"), ctx, (*apath, "annotations")),
+        annotations=build.annotation_map(alerting_raw.get("annotations"), ctx, (*apath, "annotations")),
         page=page, ticket=ticket,
     )
     annotations = dict(alerting.annotations) | dict(page.annotations)

@@ -158,8 +158,8 @@ def _budget_rules(slo: SLO, catalog: WindowCatalog) -> list[dict[str, Any]]:
 
 
 def _fmt_burn(rate: Decimal) -> str:
-    return format_decimal(_THRESHOLD_CONTEXT.plus(rate).quantize(Decimal("0.0001")) if rate.as_tuple().exponent < -4
-                          else rate)
+    """A burn rate for people: 14.4, 0.9333."""
+    return format_decimal(rate.quantize(Decimal("0.0001")))
 
 
 def _exhaustion(period: Duration, burn: Decimal) -> str:
@@ -181,9 +181,8 @@ def burn_alert(slo: SLO, catalog: WindowCatalog, severity: str) -> dict[str, Any
     lines = []
     for w in windows:
         limit = format_decimal(threshold(slo, w.burn_rate))
-        clauses.append(
-            f"(\n  {naming.error_ratio(w.long)}{sel} > {limit}\n  and\n  {naming.error_ratio(w.short)}{sel} > {limit}\n)"
-        )
+        long, short = f"{naming.error_ratio(w.long)}{sel}", f"{naming.error_ratio(w.short)}{sel}"
+        clauses.append(f"(\n  {long} > {limit}\n  and\n  {short} > {limit}\n)")
         lines.append(f"{_fmt_burn(w.burn_rate)}x over {w.long} and {w.short}")
     fastest = max(windows, key=lambda w: w.burn_rate)
     objective = format_decimal(slo.objective_percent)

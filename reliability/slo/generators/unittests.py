@@ -2,8 +2,8 @@
 
 Scenarios (each a promtool test group with its own synthetic series):
   outage     healthy history, then 100% errors: the page fires, and how fast;
-  recovery   a short outage, then healthy: the page resolves once the short
-             windows have cleared, while the long windows are still high;
+             then healthy again: the page resolves once the short windows have
+             cleared, while the long windows are still high;
   under      a constant error ratio just under the objective: neither page
              nor ticket (every window reads that same ratio);
   slow-burn  a 2x burn: tickets, never pages;
@@ -61,7 +61,7 @@ class Check:
 
 @dataclass(frozen=True)
 class Scenario:
-    kind: str  # outage, recovery, under, slow-burn, idle, no-data
+    kind: str  # outage, under, slow-burn, idle, no-data
     title: str
     segments: tuple[Segment, ...]
     checks: tuple[Check, ...] = ()
@@ -103,6 +103,8 @@ class Timeline:
         return self._rates[base]
 
     def ratio(self, t: int, w: int, base: int) -> float:
+        bad: float
+        total: float
         if w <= rules.MAX_RAW_WINDOW.ms // 60_000:
             bad, total = self._raw(t, w)
         else:  # time average of base-window rates over the window
@@ -208,9 +210,9 @@ def plan(catalog: WindowCatalog, budget: Decimal, page_on: bool, ticket_on: bool
     scale = synthetic.traffic_scale([under, (slow or Decimal(1)) * budget, budget])
     scenarios: list[Scenario] = []
     notes: list[tuple[str, str]] = []
-    # Healthy history before an outage: the quickest page window, full. Longer windows read whatever
-    # history there is (as on a freshly deployed Prometheus), which only makes them quicker to fire.
-    history = min(_minutes(w.long) for w in page_windows) + 10 if page_windows else 70
+    # Healthy history before an outage fills every page window, as on a Prometheus that has been
+    # running: with less, the slower page condition would fire as fast as the quick one and hide it.
+    history = max(_minutes(w.long) for w in page_windows) + 10 if page_windows else 70
     healthy = Segment(history, scale, 0)
 
     def predictor(segments: tuple[Segment, ...], margin: float) -> Predictor:
@@ -218,32 +220,35 @@ def plan(catalog: WindowCatalog, budget: Decimal, page_on: bool, ticket_on: bool
 
     can_page = enabled["page"] and rules.threshold_for(budget, min(w.burn_rate for w in page_windows)) < 1
     if can_page:
+        # One timeline proves both: the outage pages (how fast), and after recovery the page
+        # resolves once the short windows have cleared while the long ones are still high.
         pred = predictor((healthy, Segment(180, 0, scale)), TRANSITION_MARGIN)
         before, fired = pred.settle(history, 0), pred.settle(history + 1, 180, page=True)
         if before and fired:
             took = fired.minute - history
-            claim = "within 2m" if took <= 2 else \
-                f"after {took}m (a {_pct(budget)} budget needs that long at 100% errors)"
-            scenarios.append(Scenario("outage", f"a full outage pages {claim}",
-                                      (healthy, Segment(took, 0, scale)), (before, fired)))
             outage = Segment(took + 3, 0, scale)
             horizon = max(_minutes(w.short) for w in page_windows) + 120
             pred = predictor((healthy, outage, Segment(horizon, scale, 0)), TRANSITION_MARGIN)
             end = history + outage.minutes
             during, resolved = pred.settle(end, 0, page=True), pred.settle(end + 1, horizon, page=False)
+            claim = "within 2m" if took <= 2 else \
+                f"after {took}m (a {_pct(budget)} budget needs that long at 100% errors)"
             if during and resolved:
                 after = resolved.minute - end
                 shortest = max(_minutes(w.short) for w in page_windows)
                 scenarios.append(Scenario(
-                    "recovery", f"the page resolves {after}m after recovery, once the short windows "
-                                f"(up to {Duration(shortest * 60_000)}) have cleared",
-                    (healthy, outage, Segment(after, scale, 0)), (during, resolved)))
+                    "outage", f"a full outage pages {claim}; after recovery the page resolves in {after}m, "
+                              f"once the short windows (up to {Duration(shortest * 60_000)}) have cleared",
+                    (healthy, outage, Segment(after, scale, 0)), (before, fired, during, resolved)))
+            else:
+                scenarios.append(Scenario("outage", f"a full outage pages {claim}",
+                                          (healthy, Segment(took, 0, scale)), (before, fired)))
     elif enabled["page"]:
         notes.append(("objective", "no outage test: even 100% errors cannot reach the page threshold"))
 
-    # With a constant error ratio every window, full or not, reads that same ratio; an hour past
-    # the quickest page window settles it for all windows.
-    span = history + 60
+    # With a constant error ratio every window, full or not, reads that same ratio; two hours
+    # (past the quickest page window) settle it for all windows.
+    span = 120
     bad = int(under * scale)
     pred = predictor((Segment(span, scale - bad, bad),), STEADY_MARGIN)
     checks = tuple(pred.state(t) for t in sorted({60, span}))

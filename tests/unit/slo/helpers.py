@@ -1,0 +1,33 @@
+"""Compile specs from text for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from reliability.slo.compile import Output, compile_services
+from reliability.slo.load import load
+
+REPO = Path(__file__).resolve().parents[3]
+EXAMPLES = REPO / "slo-specs"
+
+
+def compile_text(tmp_path: Path, text: str, name: str = "spec.yaml", env: str | None = None,
+                 windows: list[str] | None = None) -> Output:
+    spec = tmp_path / name
+    spec.write_text(text)
+    result = load([str(spec)], env=env, windows=windows)
+    assert not result.problems, "\n".join(map(str, result.problems.errors))
+    return compile_services(result.services, result.catalogs)
+
+
+def compile_examples(env: str | None = None) -> Output:
+    result = load([str(EXAMPLES)], env=env)
+    assert not result.problems, "\n".join(map(str, result.problems.errors))
+    return compile_services(result.services, result.catalogs)
+
+
+def rules_of(output: Output) -> list[dict]:
+    return [rule for f, text in output.files.items() if f.startswith("rules/")
+            for group in yaml.safe_load(text)["groups"] for rule in group["rules"]]

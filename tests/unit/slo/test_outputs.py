@@ -1,0 +1,88 @@
+"""What `sre slo compile` writes: PrometheusRules valid for the operator's CRD, atomic and complete output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from ...crds import validate_custom_resource
+from .helpers import EXAMPLES, REPO, compile_examples
+
+
+def sre(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "reliability", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, check=False)
+
+
+def test_prometheusrules_validate_against_the_crd() -> None:
+    output = compile_examples()
+    crs = [yaml.safe_load(t) for f, t in output.files.items() if f.startswith("prometheusrules/")]
+    assert len(crs) == 4
+    for cr in crs:
+        assert validate_custom_resource(cr) == []
+        assert cr["metadata"]["labels"]["app.kubernetes.io/part-of"] == "reliability-as-code"
+    # The wrapped groups are exactly the plain rule file's groups.
+    for name, text in output.files.items():
+        if name.startswith("prometheusrules/"):
+            plain = yaml.safe_load(output.files[name.replace("prometheusrules/", "rules/")])
+            assert yaml.safe_load(text)["spec"] == plain
+
+
+def test_compile_writes_rules_crs_and_tests(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = sre("slo", "compile", "slo-specs", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    services = sorted(p.stem for p in EXAMPLES.glob("*.yaml"))
+    for folder in ("rules", "prometheusrules", "tests"):
+        assert [f for f in files if f.startswith(folder + "/")] == [f"{folder}/{s}.yaml" for s in services]
+
+
+def test_invalid_input_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "specs"
+    bad.mkdir()
+    (bad / "good.yaml").write_text((EXAMPLES / "checkout-api.yaml").read_text())
+    (bad / "bad.yaml").write_text((EXAMPLES / "order-worker.yaml").read_text().replace("objective: 99.9", "objective: 120"))
+    out = tmp_path / "out"
+    proc = sre("slo", "compile", str(bad), "--out", str(out))
+    assert proc.returncode == 2
+    assert "objective: must be greater than 0 and less than 100" in proc.stderr
+    assert proc.stderr.strip().endswith(f"1 problem(s): nothing written to {out}")
+    assert not out.exists()
+    assert sorted(os.listdir(tmp_path)) == ["specs"]  # no staging folder left behind either
+    # An existing output stays as it was.
+    out.mkdir()
+    (out / "keep.txt").write_text("previous run")
+    assert sre("slo", "compile", str(bad), "--out", str(out)).returncode == 2
+    assert sorted(os.listdir(out)) == ["keep.txt"]
+
+
+def test_a_valid_run_replaces_the_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "rules").mkdir(parents=True)
+    (out / "rules" / "removed-service.yaml").write_text("groups: []\n")
+    assert sre("slo", "compile", "slo-specs", "--out", str(out)).returncode == 0
+    assert not (out / "rules" / "removed-service.yaml").exists()
+    assert sorted(os.listdir(tmp_path)) == ["out"]
+
+
+def test_two_runs_are_byte_identical(tmp_path: Path) -> None:
+    def snapshot(folder: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    assert sre("slo", "compile", "slo-specs", "--out", str(tmp_path / "a")).returncode == 0
+    assert sre("slo", "compile", "slo-specs", "--out", str(tmp_path / "b")).returncode == 0
+    assert snapshot(tmp_path / "a") == snapshot(tmp_path / "b")
+
+
+def test_slo_test_without_promtool_says_what_to_install(tmp_path: Path) -> None:
+    assert sre("slo", "compile", "slo-specs", "--out", str(tmp_path / "out")).returncode == 0
+    env = dict(os.environ, PATH=str(tmp_path))  # no promtool here
+    proc = sre("slo", "test", str(tmp_path / "out"), env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("promtool not found on PATH: install Debian's prometheus package "
+                                   "(apt-get install prometheus), which ships promtool")

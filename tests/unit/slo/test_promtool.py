@@ -1,0 +1,163 @@
+"""The generated rules and tests under the real promtool: they pass, and they fail when the rules are wrong.
+
+Also two hand-written scenarios with expectations worked out by hand:
+uneven traffic (a busy bad hour outweighs quiet good hours) and no traffic
+(zero, not NaN, and the period window keeps its value).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reliability.slo.compile import write_output
+from reliability.slo.promtool import run_checks
+from reliability.yamlio import dump
+
+from ...conftest import tool
+from .helpers import compile_examples, compile_text
+
+SPEC = """\
+apiVersion: reliability-as-code/v1
+kind: ServiceLevelObjectives
+service: shop
+team: payments
+runbook_url: https://runbooks.example.com/shop
+slos:
+  - name: availability
+    objective: 99.9
+    sli:
+      ratio:
+        errors: 'http_requests_total{job="shop",code=~"5.."}'
+        total: 'http_requests_total{job="shop"}'
+"""
+LABELS = '{service="shop",slo="availability",team="payments"}'
+SEL = '{service="shop",slo="availability"}'
+
+
+def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([tool("promtool"), *args], capture_output=True, text=True, cwd=cwd, check=False)
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("examples") / "out"
+    write_output(compile_examples().files, str(out))
+    return out
+
+
+def test_generated_rules_check_and_tests_pass(examples: Path) -> None:
+    tool("promtool")
+    ok, report = run_checks(str(examples))  # promtool check rules + promtool test rules, as `sre slo test`
+    assert ok, report
+    assert "promtool check rules: 4 file(s) ok" in report and "promtool test rules: 4 file(s) ok" in report
+
+
+def test_every_example_slo_has_the_four_scenarios(examples: Path) -> None:
+    names = [t["name"] for f in (examples / "tests").glob("*.yaml") for t in yaml.safe_load(f.read_text())["tests"]]
+    for slo in ("checkout-api/availability", "checkout-api/latency", "order-worker/processing",
+                "order-worker/freshness", "search-api/availability", "search-api/latency",
+                "feature-flags/availability"):
+        mine = [n for n in names if n.startswith(slo + ":")]
+        assert any(": a full outage pages " in n for n in mine), slo
+        assert any("just under the objective, never page nor ticket" in n for n in mine), slo
+        assert any("burn tickets but does not page" in n for n in mine), slo
+        assert any("after recovery the page resolves in" in n for n in mine), slo
+        assert any("no traffic is an error ratio of 0" in n for n in mine), slo
+    # A 99.9% SLO pages within 2 minutes of a full outage (14.4x over 1h needs 52s of 100% errors).
+    for slo in ("checkout-api/availability", "search-api/availability", "order-worker/processing"):
+        assert any(n.startswith(f"{slo}: a full outage pages within 2m;") for n in names), slo
+
+
+def mutate(examples: Path, tmp_path: Path, old: str, new: str, scenario: str) -> str:
+    """Run checkout-api's generated `scenario` test on the rules as compiled (it passes), then on the
+    rules with one change (it must fail); return promtool's report of the failure."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "tests").mkdir()
+    rules = (examples / "rules" / "checkout-api.yaml").read_text()
+    assert old in rules
+    tests = yaml.safe_load((examples / "tests" / "checkout-api.yaml").read_text())
+    tests["tests"] = [t for t in tests["tests"] if t["name"].startswith(scenario)]
+    assert len(tests["tests"]) == 1
+    (tmp_path / "tests" / "checkout-api.yaml").write_text(dump(tests))
+    (tmp_path / "rules" / "checkout-api.yaml").write_text(rules)
+    assert promtool("test", "rules", "checkout-api.yaml", cwd=tmp_path / "tests").returncode == 0
+    (tmp_path / "rules" / "checkout-api.yaml").write_text(rules.replace(old, new))
+    result = promtool("test", "rules", "checkout-api.yaml", cwd=tmp_path / "tests")
+    assert result.returncode != 0
+    return result.stdout + result.stderr
+
+
+def test_generated_tests_catch_a_wrong_threshold(examples: Path, tmp_path: Path) -> None:
+    output = mutate(examples, tmp_path, "> 0.0144", "> 0.144", "checkout-api/availability: a full outage")
+    assert "alertname: CheckoutApiAvailabilityBudgetBurn" in output and "severity=\"page\"" in output
+
+
+def test_generated_tests_catch_a_nan_on_no_traffic(examples: Path, tmp_path: Path) -> None:
+    output = mutate(examples, tmp_path,
+                    'slo:sli_errors:rate5m{service="checkout-api",slo="availability"} / '
+                    '(slo:sli_requests:rate5m{service="checkout-api",slo="availability"} > 0)\n          or\n'
+                    '          slo:sli_requests:rate5m{service="checkout-api",slo="availability"} * 0',
+                    'slo:sli_errors:rate5m{service="checkout-api",slo="availability"} / '
+                    'slo:sli_requests:rate5m{service="checkout-api",slo="availability"}',
+                    "checkout-api/availability: no traffic")
+    assert 'slo:sli_error:ratio_rate5m", domain="commerce", service="checkout-api", slo="availability", ' \
+           'team="payments"} NaN' in output
+
+
+def run_scenario(tmp_path: Path, rules_text: str, series: list[dict], exprs: list[dict]) -> subprocess.CompletedProcess:
+    (tmp_path / "rules.yaml").write_text(rules_text)
+    (tmp_path / "test.yaml").write_text(dump({
+        "rule_files": ["rules.yaml"], "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": exprs}],
+    }))
+    return promtool("test", "rules", "test.yaml", cwd=tmp_path)
+
+
+def between(expr: str, low: float, high: float, at: str) -> dict:
+    return {"expr": f"({expr} > bool {low}) * ({expr} < bool {high})", "eval_time": at,
+            "exp_samples": [{"labels": LABELS, "value": 1}]}
+
+
+UNEVEN = [
+    # 5 quiet hours: 6 requests a minute, no errors; then 1 busy hour: 600 a minute, 60 of them failing.
+    {"series": 'http_requests_total{job="shop",code="200"}', "values": "0+6x300 2340+540x59"},
+    {"series": 'http_requests_total{job="shop",code="500"}', "values": "0+0x300 60+60x59"},
+]
+
+
+def test_uneven_traffic_weighs_requests_not_ratios(tmp_path: Path) -> None:
+    # By hand: 3600 errors of 1800 + 36000 requests = 9.5%. Averaging 5m ratios would give about
+    # 12 busy samples of 10% in 72 = 1.7%, and would miss the ticket threshold (0.3% at 3x) by far less.
+    rules = compile_text(tmp_path, SPEC).files["rules/shop.yaml"]
+    result = run_scenario(tmp_path, rules, UNEVEN, [between(f"slo:sli_error:ratio_rate6h{SEL}", 0.09, 0.10, "6h")])
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The same check fails for an average of ratios, so it does tell the two apart.
+    averaged = re.sub(r"record: slo:sli_error:ratio_rate6h\n(\s+)expr: \|-\n(?:\1  .*\n)+",
+                      lambda m: f"record: slo:sli_error:ratio_rate6h\n{m.group(1)}expr: "
+                                f"avg_over_time(slo:sli_error:ratio_rate5m{SEL}[6h])\n", rules)
+    assert averaged != rules
+    wrong = run_scenario(tmp_path, averaged, UNEVEN, [between(f"slo:sli_error:ratio_rate6h{SEL}", 0.09, 0.10, "6h")])
+    assert wrong.returncode != 0
+
+
+def test_no_traffic_keeps_every_window_defined(tmp_path: Path) -> None:
+    # One hour at 60 requests a minute with 10% errors, then two hours without any request.
+    series = [
+        {"series": 'http_requests_total{job="shop",code="200"}', "values": "0+54x60 3240+0x120"},
+        {"series": 'http_requests_total{job="shop",code="500"}', "values": "0+6x60 360+0x120"},
+    ]
+    exact = [{"expr": f"slo:sli_error:ratio_rate5m{SEL}", "eval_time": "3h",
+              "exp_samples": [{"labels": f"slo:sli_error:ratio_rate5m{LABELS}", "value": 0}]}]
+    exprs = [
+        *exact,
+        between(f"slo:sli_error:ratio_rate30d{SEL}", 0.099, 0.101, "3h"),  # still the hour's 10%, not NaN
+        between(f"slo:sli_error:ratio_rate6h{SEL}", 0.099, 0.101, "3h"),
+        between(f"slo:error_budget_remaining:ratio{SEL}", -99.1, -98.9, "3h"),  # 1 - 0.1 / 0.001
+    ]
+    result = run_scenario(tmp_path, compile_text(tmp_path, SPEC).files["rules/shop.yaml"], series, exprs)
+    assert result.returncode == 0, result.stdout + result.stderr
