@@ -14,21 +14,26 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from reliability.config import StackConfig
-from reliability.slo.compile import CompiledService, compile_services
+from reliability.slo.generators import prometheusrule, rules
 from reliability.slo.load import load
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-def compile_specs(specs: str, env: str, namespace: str) -> list[CompiledService]:
-    """Compile the spec folder; raises pulumi.RunError listing every problem."""
+def compile_specs(specs: str, env: str, namespace: str) -> list[dict]:
+    """PrometheusRule objects of the spec folder; raises pulumi.RunError listing every problem.
+
+    Calls the compiler's generators directly: `compile_services` would also write every
+    file as YAML text, which the program does not need (a third of a 500-SLO render).
+    """
     path = Path(specs) if Path(specs).is_absolute() else PROJECT_DIR / specs
     result = load([str(path)], env=env)
     if result.problems:
         lines = "\n".join(f"  {p}" for p in result.problems.errors)
         raise pulumi.RunError(f"invalid SLO specs in {specs} for environment '{env}' "
                               f"({len(result.problems.errors)} problem(s)):\n{lines}")
-    return compile_services(result.services, result.catalogs, namespace, with_tests=False).services
+    return [prometheusrule.prometheus_rule(service, rules.service_rules(service, result.catalogs), namespace)
+            for service in result.services]
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,7 @@ class PrometheusRules(pulumi.ComponentResource):
         cfg = args.config
         compiled = compile_specs(cfg.slo_specs, cfg.environment, args.namespace)
         self.rule_names = []
-        for service in compiled:
-            rule = service.prometheus_rule
+        for rule in compiled:
             meta = rule["metadata"]
             k8s.apiextensions.CustomResource(
                 f"{name}-{meta['name']}",
@@ -58,4 +62,4 @@ class PrometheusRules(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
             )
             self.rule_names.append(meta["name"])
-        self.register_outputs({"rules": self.rule_names, "slos": sum(len(s.service.slos) for s in compiled)})
+        self.register_outputs({"rules": self.rule_names, "groups": sum(len(r["spec"]["groups"]) for r in compiled)})
