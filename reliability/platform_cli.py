@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
+from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -21,7 +21,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .render import RenderError, render, write
 
     try:
-        files = render(args.stack)
+        files = render(args.stack, Path(args.project_dir))
     except ConfigError as exc:
         print(f"sre render: {exc}", file=sys.stderr)
         print(f"nothing written to {args.out}", file=sys.stderr)
@@ -76,6 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     render = sub.add_parser("render", help="run the Pulumi program offline under mocks and write what it creates")
     render.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
     render.add_argument("--out", required=True, metavar="DIR", help="writes DIR/resources.json and DIR/manifests/")
+    render.add_argument("--project-dir", default=str(Path(__file__).resolve().parent.parent), metavar="DIR",
+                        help="where Pulumi.yaml and its stacks/ are (default: this repository)")
     render.set_defaults(func=cmd_render)
 
     up = sub.add_parser("up", help="bring a stack up with a local file backend (make up)")
