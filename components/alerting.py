@@ -33,13 +33,18 @@ def alertmanager_values(cfg: StackConfig) -> dict[str, Any]:
             "secrets": [CREDENTIALS_SECRET],
             "resources": cfg.resources.alertmanager.as_k8s(),
             "podAntiAffinity": "hard" if ha else "soft",
-            "podAntiAffinityTopologyKey": "topology.kubernetes.io/zone" if cfg.environment == "prod"
+            "podAntiAffinityTopologyKey": "topology.kubernetes.io/zone"
+            if cfg.environment == "prod"
             else "kubernetes.io/hostname",
-            "storage": {"volumeClaimTemplate": {"spec": {
-                "storageClassName": cfg.storage.storage_class,
-                "accessModes": ["ReadWriteOnce"],
-                "resources": {"requests": {"storage": cfg.volumes.alertmanager}},
-            }}},
+            "storage": {
+                "volumeClaimTemplate": {
+                    "spec": {
+                        "storageClassName": cfg.storage.storage_class,
+                        "accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": cfg.volumes.alertmanager}},
+                    }
+                }
+            },
         },
     }
 
@@ -48,7 +53,7 @@ def alertmanager_values(cfg: StackConfig) -> dict[str, Any]:
 class AlertingArgs:
     config: StackConfig
     namespace: pulumi.Input[str]
-    # The text of alertmanager.yaml (reliability.alertmanager.alertmanager_config today, issue 4's routing later).
+    # The text of alertmanager.yaml: reliability.alertmanager.alertmanager_config (issue 4's routing later).
     alertmanager_yaml: pulumi.Input[str]
     depends_on: tuple[pulumi.Resource, ...] = ()
 
@@ -63,17 +68,30 @@ class Alertmanager(pulumi.ComponentResource):
         cfg = args.config
         after = list(args.depends_on)
         credentials = kube.secret(
-            f"{name}-credentials", CREDENTIALS_SECRET, args.namespace,
-            pulumi.Output.secret(cfg.alerting_credentials or {}), "alertmanager", self, after)
+            f"{name}-credentials",
+            CREDENTIALS_SECRET,
+            args.namespace,
+            pulumi.Output.secret(cfg.alerting_credentials or {}),
+            "alertmanager",
+            self,
+            after,
+        )
         config = kube.secret(
-            f"{name}-config", CONFIG_SECRET, args.namespace,
+            f"{name}-config",
+            CONFIG_SECRET,
+            args.namespace,
             pulumi.Output.from_input(args.alertmanager_yaml).apply(lambda text: {CONFIG_KEY: text}),
-            "alertmanager", self, after)
+            "alertmanager",
+            self,
+            after,
+        )
         self.secrets = [credentials, config]
         self.config_secret = config.metadata.name
         self.credentials_secret = credentials.metadata.name
-        self.register_outputs({
-            "configSecret": self.config_secret,
-            "credentialsSecret": self.credentials_secret,
-            "credentialKeys": list(cfg.credential_keys),
-        })
+        self.register_outputs(
+            {
+                "configSecret": self.config_secret,
+                "credentialsSecret": self.credentials_secret,
+                "credentialKeys": list(cfg.credential_keys),
+            }
+        )

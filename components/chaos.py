@@ -24,8 +24,11 @@ CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 def chaos_values(cfg: StackConfig) -> dict[str, Any]:
     res = cfg.resources
     return {
-        "chaosDaemon": {"runtime": "containerd", "socketPath": CONTAINERD_SOCKET,
-                        "resources": res.chaos_daemon.as_k8s()},
+        "chaosDaemon": {
+            "runtime": "containerd",
+            "socketPath": CONTAINERD_SOCKET,
+            "resources": res.chaos_daemon.as_k8s(),
+        },
         "controllerManager": {
             "replicaCount": 1,  # leader election makes more replicas standbys only
             "resources": res.chaos_controller.as_k8s(),
@@ -33,8 +36,11 @@ def chaos_values(cfg: StackConfig) -> dict[str, Any]:
             # The chart's default is gcr.io/google-containers/pause:latest, a frozen path and tag.
             "podChaos": {"podFailure": {"pauseImage": "registry.k8s.io/pause:3.10"}},
         },
-        "dashboard": {"securityMode": True, "service": {"type": "ClusterIP"},
-                      "resources": res.chaos_dashboard.as_k8s()},
+        "dashboard": {
+            "securityMode": True,
+            "service": {"type": "ClusterIP"},
+            "resources": res.chaos_dashboard.as_k8s(),
+        },
         "dnsServer": {"create": False},
     }
 
@@ -49,6 +55,14 @@ class ChaosMesh(pulumi.ComponentResource):
         super().__init__("reliability:chaos:ChaosMesh", name, None, opts)
         # The daemon needs hostPID, the runtime socket and extra capabilities.
         ns = kube.namespace(NAMESPACE, f"{name}-namespace", "privileged", self)
-        helm.install(f"{name}-chaos-mesh", "chaos-mesh", NAMESPACE, chaos_values(args.config), parent=self,
-                     depends_on=[ns], release_name="chaos-mesh", ignore_changes=["checksum"])
+        helm.install(
+            f"{name}-chaos-mesh",
+            "chaos-mesh",
+            NAMESPACE,
+            chaos_values(args.config),
+            parent=self,
+            depends_on=[ns],
+            release_name="chaos-mesh",
+            ignore_changes=["checksum"],
+        )
         self.register_outputs({"namespace": NAMESPACE})

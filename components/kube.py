@@ -23,7 +23,9 @@ def labels(component: str, name: str | None = None) -> dict[str, str]:
     return out
 
 
-def namespace(name: str, resource_name: str, pod_security: str, parent: pulumi.Resource) -> k8s.core.v1.Namespace:
+def namespace(
+    name: str, resource_name: str, pod_security: str, parent: pulumi.Resource
+) -> k8s.core.v1.Namespace:
     """A namespace with its Pod Security Admission level (node agents need `privileged`)."""
     return k8s.core.v1.Namespace(
         resource_name,
@@ -58,5 +60,8 @@ def secret(
 
 
 def service_url(service: str, namespace: str, port: int, scheme: str = "http", path: str = "") -> str:
-    return f"{scheme}://{service}.{namespace}.svc.cluster.local:{port}{path}" if scheme else \
-        f"{service}.{namespace}.svc.cluster.local:{port}{path}"
+    return (
+        f"{scheme}://{service}.{namespace}.svc.cluster.local:{port}{path}"
+        if scheme
+        else f"{service}.{namespace}.svc.cluster.local:{port}{path}"
+    )

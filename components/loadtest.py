@@ -18,8 +18,11 @@ def k6_values(cfg: StackConfig) -> dict[str, Any]:
     return {
         "namespace": {"create": False},  # Pulumi owns the namespace
         "installCRDs": True,
-        "manager": {"replicas": 1, "logging": {"development": False},
-                    "resources": cfg.resources.k6_operator.as_k8s()},
+        "manager": {
+            "replicas": 1,
+            "logging": {"development": False},
+            "resources": cfg.resources.k6_operator.as_k8s(),
+        },
     }
 
 
@@ -32,6 +35,13 @@ class K6Operator(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoadTestArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("reliability:loadtest:K6Operator", name, None, opts)
         ns = kube.namespace(NAMESPACE, f"{name}-namespace", "baseline", self)
-        helm.install(f"{name}-k6-operator", "k6-operator", NAMESPACE, k6_values(args.config), parent=self,
-                     depends_on=[ns], release_name="k6-operator")
+        helm.install(
+            f"{name}-k6-operator",
+            "k6-operator",
+            NAMESPACE,
+            k6_values(args.config),
+            parent=self,
+            depends_on=[ns],
+            release_name="k6-operator",
+        )
         self.register_outputs({"namespace": NAMESPACE})

@@ -30,8 +30,10 @@ def hours(duration: str) -> str:
 
 def urls(namespace: str) -> dict[str, str]:
     # Monolithic without the nginx gateway: clients talk to the `loki` Service directly.
-    return {"loki": kube.service_url(RELEASE, namespace, 3100),
-            "lokiOtlp": kube.service_url(RELEASE, namespace, 3100, path="/otlp")}
+    return {
+        "loki": kube.service_url(RELEASE, namespace, 3100),
+        "lokiOtlp": kube.service_url(RELEASE, namespace, 3100, path="/otlp"),
+    }
 
 
 def loki_values(cfg: StackConfig, bucket: str | None, role_arn: str | None) -> dict[str, Any]:
@@ -39,27 +41,43 @@ def loki_values(cfg: StackConfig, bucket: str | None, role_arn: str | None) -> d
     store = "s3" if bucket else "filesystem"
     storage: dict[str, Any] = {"type": "filesystem"}
     if bucket:
-        storage = {"type": "s3", "bucketNames": {"chunks": bucket, "ruler": bucket},
-                   "s3": {"region": cfg.cluster.region}}
+        storage = {
+            "type": "s3",
+            "bucketNames": {"chunks": bucket, "ruler": bucket},
+            "s3": {"region": cfg.cluster.region},
+        }
     return {
         "deploymentMode": "Monolithic",
         "loki": {
             "auth_enabled": False,  # one tenant; Grafana and the collector send no X-Scope-OrgID
             "commonConfig": {"replication_factor": 3 if replicas >= 3 else 1},
-            "schemaConfig": {"configs": [{
-                "from": SCHEMA_FROM, "store": "tsdb", "object_store": store, "schema": "v13",
-                "index": {"prefix": "loki_index_", "period": "24h"},
-            }]},
+            "schemaConfig": {
+                "configs": [
+                    {
+                        "from": SCHEMA_FROM,
+                        "store": "tsdb",
+                        "object_store": store,
+                        "schema": "v13",
+                        "index": {"prefix": "loki_index_", "period": "24h"},
+                    }
+                ]
+            },
             "storage": storage,
             "limits_config": {"retention_period": hours(cfg.retention.logs)},
             "compactor": {"retention_enabled": True, "delete_request_store": store},
         },
-        "serviceAccount": {"name": SERVICE_ACCOUNT,
-                           "annotations": {IRSA_ANNOTATION: role_arn} if role_arn else {}},
+        "serviceAccount": {
+            "name": SERVICE_ACCOUNT,
+            "annotations": {IRSA_ANNOTATION: role_arn} if role_arn else {},
+        },
         "singleBinary": {
             "replicas": replicas,
             "resources": cfg.resources.loki.as_k8s(),
-            "persistence": {"enabled": True, "size": cfg.volumes.loki, "storageClass": cfg.storage.storage_class},
+            "persistence": {
+                "enabled": True,
+                "size": cfg.volumes.loki,
+                "storageClass": cfg.storage.storage_class,
+            },
             # Rendered by the chart only with more than one replica; the chart's default affinity is
             # already a hard anti-affinity on the node.
             "podDisruptionBudget": {"maxUnavailable": 1},
@@ -94,9 +112,15 @@ class Loki(pulumi.ComponentResource):
     def __init__(self, name: str, args: LogsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("reliability:logs:Loki", name, None, opts)
         cfg = args.config
-        values = pulumi.Output.all(args.bucket, args.role_arn).apply(
-            lambda a: loki_values(cfg, a[0], a[1]))
-        helm.install(f"{name}-loki", "loki", args.namespace, values, parent=self,
-                     depends_on=list(args.depends_on), release_name=RELEASE)
+        values = pulumi.Output.all(args.bucket, args.role_arn).apply(lambda a: loki_values(cfg, a[0], a[1]))
+        helm.install(
+            f"{name}-loki",
+            "loki",
+            args.namespace,
+            values,
+            parent=self,
+            depends_on=list(args.depends_on),
+            release_name=RELEASE,
+        )
         self.urls = urls(args.namespace)
         self.register_outputs({"urls": self.urls})

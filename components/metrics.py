@@ -35,7 +35,7 @@ UNREACHABLE_TARGETS = ("kubeControllerManager", "kubeEtcd", "kubeProxy", "kubeSc
 
 
 def thanos_service_accounts(namespace: str) -> tuple[tuple[str, str], ...]:
-    """Everything that reads or writes the Thanos bucket: the sidecar (in the Prometheus pod), store, compactor."""
+    """Who reads or writes the Thanos bucket: the sidecar (Prometheus pod), store gateway, compactor."""
     return ((namespace, PROMETHEUS_SA), (namespace, STORE_SA), (namespace, COMPACT_SA))
 
 
@@ -58,26 +58,36 @@ def retention_size(volume: str) -> str:
 
 def objstore_config(bucket: str, region: str) -> str:
     """Thanos S3 config; credentials come from IRSA (aws_sdk_auth), never from this file."""
-    return (f"type: S3\nconfig:\n  bucket: {bucket}\n  endpoint: s3.{region}.amazonaws.com\n"
-            f"  region: {region}\n  aws_sdk_auth: true\n")
+    return (
+        f"type: S3\nconfig:\n  bucket: {bucket}\n  endpoint: s3.{region}.amazonaws.com\n"
+        f"  region: {region}\n  aws_sdk_auth: true\n"
+    )
 
 
 def _anti_affinity(component: str, hard: bool) -> dict[str, Any]:
-    term = {"topologyKey": "kubernetes.io/hostname",
-            "labelSelector": {"matchLabels": {"app.kubernetes.io/component": component}}}
+    term = {
+        "topologyKey": "kubernetes.io/hostname",
+        "labelSelector": {"matchLabels": {"app.kubernetes.io/component": component}},
+    }
     if hard:
         return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
-    return {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
-        {"weight": 100, "podAffinityTerm": term}]}}
+    return {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": term}]
+        }
+    }
 
 
-def kps_values(cfg: StackConfig, namespace: str, alertmanager: dict[str, Any],
-               thanos_role_arn: str | None) -> dict[str, Any]:
+def kps_values(
+    cfg: StackConfig, namespace: str, alertmanager: dict[str, Any], thanos_role_arn: str | None
+) -> dict[str, Any]:
     res = cfg.resources
     replicas = cfg.replicas.prometheus
     ha = replicas > 1
-    selectors = {f"{kind}SelectorNilUsesHelmValues": False
-                 for kind in ("rule", "serviceMonitor", "podMonitor", "probe", "scrapeConfig")}
+    selectors = {
+        f"{kind}SelectorNilUsesHelmValues": False
+        for kind in ("rule", "serviceMonitor", "podMonitor", "probe", "scrapeConfig")
+    }
     thanos: dict[str, Any] = {"resources": res.thanos_sidecar.as_k8s()}
     if cfg.is_cloud:
         thanos["objectStorageConfig"] = {"existingSecret": {"name": OBJSTORE_SECRET, "key": OBJSTORE_KEY}}
@@ -99,7 +109,8 @@ def kps_values(cfg: StackConfig, namespace: str, alertmanager: dict[str, Any],
         "prometheus-node-exporter": {"resources": res.node_exporter.as_k8s()},
         "prometheus": {
             "serviceAccount": {
-                "create": True, "name": PROMETHEUS_SA,
+                "create": True,
+                "name": PROMETHEUS_SA,
                 "annotations": {IRSA_ANNOTATION: thanos_role_arn} if thanos_role_arn else {},
             },
             "podDisruptionBudget": {"enabled": ha, "minAvailable": 1},
@@ -110,11 +121,15 @@ def kps_values(cfg: StackConfig, namespace: str, alertmanager: dict[str, Any],
                 "retention": cfg.retention.prometheus,
                 "retentionSize": retention_size(cfg.volumes.prometheus),
                 "resources": res.prometheus.as_k8s(),
-                "storageSpec": {"volumeClaimTemplate": {"spec": {
-                    "storageClassName": cfg.storage.storage_class,
-                    "accessModes": ["ReadWriteOnce"],
-                    "resources": {"requests": {"storage": cfg.volumes.prometheus}},
-                }}},
+                "storageSpec": {
+                    "volumeClaimTemplate": {
+                        "spec": {
+                            "storageClassName": cfg.storage.storage_class,
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": cfg.volumes.prometheus}},
+                        }
+                    }
+                },
                 "podAntiAffinity": "hard" if ha else "soft",
                 "podAntiAffinityTopologyKey": "kubernetes.io/hostname",
                 "externalLabels": {"cluster": cfg.cluster_name, "environment": cfg.environment},
@@ -162,8 +177,11 @@ def thanos_values(cfg: StackConfig, namespace: str, role_arn: str | None) -> dic
             "enabled": True,
             "replicas": rep.thanos_store,
             "resources": res.thanos_store.as_k8s(),
-            "persistence": {"enabled": True, "storageClass": cfg.storage.storage_class,
-                            "size": cfg.volumes.thanos_store},
+            "persistence": {
+                "enabled": True,
+                "storageClass": cfg.storage.storage_class,
+                "size": cfg.volumes.thanos_store,
+            },
             "podDisruptionBudget": {"enabled": rep.thanos_store > 1, "maxUnavailable": 1},
             "affinity": _anti_affinity("store-gateway", hard=False),
             "serviceAccount": {"name": STORE_SA, "annotations": irsa},
@@ -171,8 +189,11 @@ def thanos_values(cfg: StackConfig, namespace: str, role_arn: str | None) -> dic
         values["compact"] = {
             "enabled": True,
             "resources": res.thanos_compact.as_k8s(),
-            "persistence": {"enabled": True, "storageClass": cfg.storage.storage_class,
-                            "size": cfg.volumes.thanos_compact},
+            "persistence": {
+                "enabled": True,
+                "storageClass": cfg.storage.storage_class,
+                "size": cfg.volumes.thanos_compact,
+            },
             "deduplication": {"enabled": True, "func": "penalty"},
             # Per-resolution retention; downsampling (5m after 40h, 1h after 10d) is on by default.
             "extraArgs": [
@@ -206,23 +227,52 @@ class PrometheusStack(pulumi.ComponentResource):
         ns = args.namespace
         after = list(args.depends_on)
         if args.bucket is not None:
-            after.append(kube.secret(
-                f"{name}-objstore", OBJSTORE_SECRET, ns,
-                pulumi.Output.from_input(args.bucket).apply(
-                    lambda b: {OBJSTORE_KEY: objstore_config(b, cfg.cluster.region or "")}),
-                "thanos", self, list(args.depends_on)))
+            after.append(
+                kube.secret(
+                    f"{name}-objstore",
+                    OBJSTORE_SECRET,
+                    ns,
+                    pulumi.Output.from_input(args.bucket).apply(
+                        lambda b: {OBJSTORE_KEY: objstore_config(b, cfg.cluster.region or "")}
+                    ),
+                    "thanos",
+                    self,
+                    list(args.depends_on),
+                )
+            )
         self.crds = helm.install(
-            f"{name}-crds", "prometheus-operator-crds", ns, parent=self, depends_on=list(args.depends_on),
+            f"{name}-crds",
+            "prometheus-operator-crds",
+            ns,
+            parent=self,
+            depends_on=list(args.depends_on),
             # Keep the CRDs (and with them every PrometheusRule) if the release is ever removed.
             values={"crds": {"annotations": {"helm.sh/resource-policy": "keep"}}},
-            release_name="prometheus-operator-crds")
-        role = pulumi.Output.from_input(args.role_arn) if args.role_arn is not None else pulumi.Output.from_input("")
+            release_name="prometheus-operator-crds",
+        )
+        role = (
+            pulumi.Output.from_input(args.role_arn)
+            if args.role_arn is not None
+            else pulumi.Output.from_input("")
+        )
         kps = helm.install(
-            f"{name}-kps", "kube-prometheus-stack", ns, parent=self, depends_on=[*after, self.crds],
+            f"{name}-kps",
+            "kube-prometheus-stack",
+            ns,
+            parent=self,
+            depends_on=[*after, self.crds],
             values=role.apply(lambda arn: kps_values(cfg, ns, args.alertmanager_values, arn or None)),
-            release_name=KPS, skip_crds=True)
+            release_name=KPS,
+            skip_crds=True,
+        )
         helm.install(
-            f"{name}-thanos", "thanos", ns, parent=self, depends_on=[*after, kps],
-            values=role.apply(lambda arn: thanos_values(cfg, ns, arn or None)), release_name=THANOS)
+            f"{name}-thanos",
+            "thanos",
+            ns,
+            parent=self,
+            depends_on=[*after, kps],
+            values=role.apply(lambda arn: thanos_values(cfg, ns, arn or None)),
+            release_name=THANOS,
+        )
         self.urls = urls(ns)
         self.register_outputs({"urls": self.urls})

@@ -30,10 +30,14 @@ def compile_specs(specs: str, env: str, namespace: str) -> list[dict]:
     result = load([str(path)], env=env)
     if result.problems:
         lines = "\n".join(f"  {p}" for p in result.problems.errors)
-        raise pulumi.RunError(f"invalid SLO specs in {specs} for environment '{env}' "
-                              f"({len(result.problems.errors)} problem(s)):\n{lines}")
-    return [prometheusrule.prometheus_rule(service, rules.service_rules(service, result.catalogs), namespace)
-            for service in result.services]
+        raise pulumi.RunError(
+            f"invalid SLO specs in {specs} for environment '{env}' "
+            f"({len(result.problems.errors)} problem(s)):\n{lines}"
+        )
+    return [
+        prometheusrule.prometheus_rule(service, rules.service_rules(service, result.catalogs), namespace)
+        for service in result.services
+    ]
 
 
 @dataclass(frozen=True)
@@ -62,4 +66,6 @@ class PrometheusRules(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
             )
             self.rule_names.append(meta["name"])
-        self.register_outputs({"rules": self.rule_names, "groups": sum(len(r["spec"]["groups"]) for r in compiled)})
+        self.register_outputs(
+            {"rules": self.rule_names, "groups": sum(len(r["spec"]["groups"]) for r in compiled)}
+        )

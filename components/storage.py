@@ -37,27 +37,39 @@ def bucket_name(cfg: StackConfig, workload: str) -> str:
 
 def bucket_access_policy(bucket: str) -> str:
     """Read/write to one bucket only: what Thanos, Loki and Tempo need, nothing more."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "ListBucket", "Effect": "Allow", "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
-             "Resource": f"arn:aws:s3:::{bucket}"},
-            {"Sid": "Objects", "Effect": "Allow",
-             "Action": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-             "Resource": f"arn:aws:s3:::{bucket}/*"},
-        ],
-    }, sort_keys=True)
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ListBucket",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+                    "Resource": f"arn:aws:s3:::{bucket}",
+                },
+                {
+                    "Sid": "Objects",
+                    "Effect": "Allow",
+                    "Action": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                },
+            ],
+        },
+        sort_keys=True,
+    )
 
 
 def lifecycle_rules(retention_days: int) -> list[dict]:
-    return [{
-        "id": "retention",
-        "status": "Enabled",
-        "filter": {"prefix": ""},
-        "expiration": {"days": retention_days},
-        "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_DAYS},
-        "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
-    }]
+    return [
+        {
+            "id": "retention",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "expiration": {"days": retention_days},
+            "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_DAYS},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+        }
+    ]
 
 
 @dataclass(frozen=True)
@@ -83,28 +95,54 @@ class Buckets(pulumi.ComponentResource):
             prefix = f"{name}-{workload.name}"
             child = pulumi.ResourceOptions(parent=self)
             bucket = aws.s3.Bucket(
-                prefix, bucket=bucket_name(cfg, workload.name), tags={**tags, "workload": workload.name},
-                opts=pulumi.ResourceOptions(parent=self, protect=keep, retain_on_delete=keep))
+                prefix,
+                bucket=bucket_name(cfg, workload.name),
+                tags={**tags, "workload": workload.name},
+                opts=pulumi.ResourceOptions(parent=self, protect=keep, retain_on_delete=keep),
+            )
             aws.s3.BucketOwnershipControls(
-                prefix, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+                prefix, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
+            )
             aws.s3.BucketPublicAccessBlock(
-                prefix, bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-                ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+                prefix,
+                bucket=bucket.id,
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+                opts=child,
+            )
             aws.s3.BucketServerSideEncryptionConfiguration(
-                prefix, bucket=bucket.id, opts=child,
-                rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"},
-                        "bucket_key_enabled": True}])
+                prefix,
+                bucket=bucket.id,
+                opts=child,
+                rules=[
+                    {
+                        "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"},
+                        "bucket_key_enabled": True,
+                    }
+                ],
+            )
             versioning = aws.s3.BucketVersioning(
-                prefix, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
+                prefix, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
+            )
             aws.s3.BucketLifecycleConfiguration(
-                prefix, bucket=bucket.id, rules=lifecycle_rules(workload.retention_days),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
+                prefix,
+                bucket=bucket.id,
+                rules=lifecycle_rules(workload.retention_days),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+            )
             role = aws.iam.Role(
                 prefix,
                 assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                    lambda a, sas=workload.service_accounts: irsa_trust_policy(a[0], a[1], list(sas))),
-                tags={**tags, "workload": workload.name}, opts=child)
-            aws.iam.RolePolicy(prefix, role=role.id, policy=bucket.bucket.apply(bucket_access_policy), opts=child)
+                    lambda a, sas=workload.service_accounts: irsa_trust_policy(a[0], a[1], list(sas))
+                ),
+                tags={**tags, "workload": workload.name},
+                opts=child,
+            )
+            aws.iam.RolePolicy(
+                prefix, role=role.id, policy=bucket.bucket.apply(bucket_access_policy), opts=child
+            )
             self.buckets[workload.name] = bucket.bucket
             self.role_arns[workload.name] = role.arn
         self.register_outputs({"buckets": self.buckets, "roleArns": self.role_arns})

@@ -21,17 +21,28 @@ PER_SERVICE = 10
 def write_specs(folder: Path, count: int) -> None:
     for first in range(0, count, PER_SERVICE):
         service = f"bench-{first // PER_SERVICE:04d}"
-        slos = [{
-            "name": f"availability-{i:02d}",
-            "objective": 99.9,
-            "period": "30d",
-            "sli": {"ratio": {
-                "errors": f'http_requests_total{{job="{service}", route="/r{i}", code=~"5.."}}',
-                "total": f'http_requests_total{{job="{service}", route="/r{i}"}}',
-            }},
-        } for i in range(min(PER_SERVICE, count - first))]
-        spec = {"apiVersion": "reliability-as-code/v1", "kind": "ServiceLevelObjectives", "service": service,
-                "team": "platform", "runbook_url": f"https://runbooks.example.com/{service}", "slos": slos}
+        slos = [
+            {
+                "name": f"availability-{i:02d}",
+                "objective": 99.9,
+                "period": "30d",
+                "sli": {
+                    "ratio": {
+                        "errors": f'http_requests_total{{job="{service}", route="/r{i}", code=~"5.."}}',
+                        "total": f'http_requests_total{{job="{service}", route="/r{i}"}}',
+                    }
+                },
+            }
+            for i in range(min(PER_SERVICE, count - first))
+        ]
+        spec = {
+            "apiVersion": "reliability-as-code/v1",
+            "kind": "ServiceLevelObjectives",
+            "service": service,
+            "team": "platform",
+            "runbook_url": f"https://runbooks.example.com/{service}",
+            "slos": slos,
+        }
         (folder / f"{service}.yaml").write_text(json.dumps(spec), encoding="utf-8")
 
 

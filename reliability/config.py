@@ -78,7 +78,7 @@ class Cluster(Section):
     def _vpc(cls, value: str) -> str:
         net = IPv4Network(value)
         if not 16 <= net.prefixlen <= 20:
-            raise ValueError("use a /16 to /20 network: subnets are carved as /22s")
+            raise ValueError("use a /16 to /20 network: it is cut into 16 subnet blocks")
         return value
 
     @field_validator("public_access_cidrs")
@@ -189,8 +189,15 @@ SECTIONS: dict[str, type[Section]] = {
     "loadtest": Toggle,
 }
 # Every top-level key of the `reliability:` namespace (Pulumi.yaml declares the same).
-KEYS = ("environment", "kubeContext", "sloSpecs", *SECTIONS, "alerting", "alertingCredentials",
-        "grafanaAdminPassword")
+KEYS = (
+    "environment",
+    "kubeContext",
+    "sloSpecs",
+    *SECTIONS,
+    "alerting",
+    "alertingCredentials",
+    "grafanaAdminPassword",
+)
 SECRET_KEYS = ("alertingCredentials", "grafanaAdminPassword")
 
 
@@ -315,15 +322,18 @@ def check_credentials(value: Mapping[str, Any]) -> list[str]:
     problems = []
     for key, secret in sorted(value.items()):
         if not SECRET_KEY.match(key):
-            problems.append(f"{PROJECT}:alertingCredentials.{key}: key must match {SECRET_KEY.pattern} "
-                            "(it becomes a file name in the Secret)")
+            problems.append(
+                f"{PROJECT}:alertingCredentials.{key}: key must match {SECRET_KEY.pattern} "
+                "(it becomes a file name in the Secret)"
+            )
         if not isinstance(secret, str) or not secret:
             problems.append(f"{PROJECT}:alertingCredentials.{key}: expected a non-empty secret string")
     return problems
 
 
-def parse(stack: str, values: Mapping[str, Any], secret_keys: set[str] | frozenset[str],
-          defaults: Mapping[str, Any]) -> tuple[StackConfig, dict[str, Any]]:
+def parse(
+    stack: str, values: Mapping[str, Any], secret_keys: set[str] | frozenset[str], defaults: Mapping[str, Any]
+) -> tuple[StackConfig, dict[str, Any]]:
     """Validate raw config (`{"reliability:key": text}`) into a StackConfig.
 
     Returns the config and the plaintext secrets (`{key: value}`) for the caller
@@ -340,8 +350,10 @@ def parse(stack: str, values: Mapping[str, Any], secret_keys: set[str] | frozens
         problems.append(f"{PROJECT}:environment: {what}")
         env = None
     elif stack in ENVIRONMENTS and stack != env:
-        problems.append(f"{PROJECT}:environment: '{env}' on stack '{stack}' (a stack named after an "
-                        "environment must deploy that environment)")
+        problems.append(
+            f"{PROJECT}:environment: '{env}' on stack '{stack}' (a stack named after an "
+            "environment must deploy that environment)"
+        )
 
     fields: dict[str, Any] = {"stack": stack, "environment": env}
     for key, attr in (("kubeContext", "kube_context"), ("sloSpecs", "slo_specs")):
@@ -362,8 +374,11 @@ def parse(stack: str, values: Mapping[str, Any], secret_keys: set[str] | frozens
         fields["alerting"] = alerting
 
     secrets: dict[str, Any] = {}
-    creds = _decode("alertingCredentials", ours["alertingCredentials"], dict, problems) \
-        if "alertingCredentials" in ours else {}
+    creds = (
+        _decode("alertingCredentials", ours["alertingCredentials"], dict, problems)
+        if "alertingCredentials" in ours
+        else {}
+    )
     if creds:
         problems.extend(check_credentials(creds))
         secrets["alertingCredentials"] = creds
@@ -373,19 +388,25 @@ def parse(stack: str, values: Mapping[str, Any], secret_keys: set[str] | frozens
         secrets["grafanaAdminPassword"] = password
     for key in SECRET_KEYS:
         if key in secrets and f"{PROJECT}:{key}" not in secret_keys:
-            problems.append(f"{PROJECT}:{key}: must be encrypted: set it with "
-                            f"`pulumi config set --secret --path '{key}...'`")
+            problems.append(
+                f"{PROJECT}:{key}: must be encrypted: set it with "
+                f"`pulumi config set --secret --path '{key}...'`"
+            )
 
     cluster = fields.get("cluster")
     if env == "local" and ours.get("cluster") not in (None, "{}", {}):
-        problems.append(f"{PROJECT}:cluster: local uses the current kube context; remove the cluster settings")
+        problems.append(
+            f"{PROJECT}:cluster: local uses the current kube context; remove the cluster settings"
+        )
     if env in CLOUD_ENVIRONMENTS and isinstance(cluster, Cluster):
         if not cluster.region:
             problems.append(f"{PROJECT}:cluster.region: required for {env} (an AWS region, e.g. eu-west-1)")
         if not cluster.node_groups:
             problems.append(f"{PROJECT}:cluster.nodeGroups: at least one managed node group is required")
         if fields.get("kube_context"):
-            problems.append(f"{PROJECT}:kubeContext: only used by local; {env} reaches its EKS cluster itself")
+            problems.append(
+                f"{PROJECT}:kubeContext: only used by local; {env} reaches its EKS cluster itself"
+            )
 
     if problems:
         raise ConfigError(stack, sorted(set(problems)))
@@ -405,7 +426,9 @@ def from_pulumi(defaults: Mapping[str, Any]) -> StackConfig:
         raise pulumi.RunError(str(exc)) from None
     creds = secrets.get("alertingCredentials", {})
     password = secrets.get("grafanaAdminPassword")
-    return cfg.model_copy(update={
-        "alerting_credentials": pulumi.Output.secret(dict(sorted(creds.items()))),
-        "grafana_admin_password": pulumi.Output.secret(password) if password else None,
-    })
+    return cfg.model_copy(
+        update={
+            "alerting_credentials": pulumi.Output.secret(dict(sorted(creds.items()))),
+            "grafana_admin_password": pulumi.Output.secret(password) if password else None,
+        }
+    )

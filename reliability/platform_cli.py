@@ -67,17 +67,27 @@ def cmd_bench_render(args: argparse.Namespace) -> int:
     from .bench_render import bench
 
     seconds, resources = bench(args.stack, args.slos)
-    print(f"rendered stack '{args.stack}' with {args.slos} generated SLOs: {resources} resources "
-          f"in {seconds:.2f} s wall ({os.cpu_count()} CPU(s), {host.machine()}, Python {host.python_version()})")
+    print(
+        f"rendered stack '{args.stack}' with {args.slos} generated SLOs: {resources} resources "
+        f"in {seconds:.2f} s wall ({os.cpu_count()} CPU(s), {host.machine()}, Python {host.python_version()})"
+    )
     return EXIT_OK
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    render = sub.add_parser("render", help="run the Pulumi program offline under mocks and write what it creates")
+    render = sub.add_parser(
+        "render", help="run the Pulumi program offline under mocks and write what it creates"
+    )
     render.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
-    render.add_argument("--out", required=True, metavar="DIR", help="writes DIR/resources.json and DIR/manifests/")
-    render.add_argument("--project-dir", default=str(Path(__file__).resolve().parent.parent), metavar="DIR",
-                        help="where Pulumi.yaml and its stacks/ are (default: this repository)")
+    render.add_argument(
+        "--out", required=True, metavar="DIR", help="writes DIR/resources.json and DIR/manifests/"
+    )
+    render.add_argument(
+        "--project-dir",
+        default=str(Path(__file__).resolve().parent.parent),
+        metavar="DIR",
+        help="where Pulumi.yaml and its stacks/ are (default: this repository)",
+    )
     render.set_defaults(func=cmd_render)
 
     up = sub.add_parser("up", help="bring a stack up with a local file backend (make up)")
@@ -93,7 +103,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     bench = sub.add_parser("bench", help="benchmarks of the platform program")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
-    render_bench = bench_sub.add_parser("render", help="render a stack with N generated SLOs; report wall time")
+    render_bench = bench_sub.add_parser(
+        "render", help="render a stack with N generated SLOs; report wall time"
+    )
     render_bench.add_argument("--stack", default="prod")
     render_bench.add_argument("--slos", type=int, default=500)
     render_bench.set_defaults(func=cmd_bench_render)

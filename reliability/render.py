@@ -96,8 +96,10 @@ def stack_input(stack: str, project_dir: Path = PROJECT_DIR) -> StackInput:
     stacks_dir = project_dir / project.get("stackConfigDir", ".")
     path = stacks_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
-        raise ConfigError(stack, [f"no stack file {path.relative_to(project_dir)} (stacks: {', '.join(known)})"])
+        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
+        raise ConfigError(
+            stack, [f"no stack file {path.relative_to(project_dir)} (stacks: {', '.join(known)})"]
+        )
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     result = StackInput(stack, {})
     for key, value in (data.get("config") or {}).items():
@@ -193,7 +195,7 @@ def _make_monitor(mocks: Any) -> Any:
             super().__init__(mocks)
             self.registered: list[dict[str, Any]] = []
 
-        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        def RegisterResource(self, request: Any) -> Any:
             if request.type != "pulumi:pulumi:Stack":
                 urn = self.make_urn(request.parent, request.type, request.name)
                 inputs = _wire_to_plain(json_format.MessageToDict(request.object))
@@ -204,9 +206,17 @@ def _make_monitor(mocks: Any) -> Any:
                     "dependsOn": sorted(set(request.dependencies)),
                     "ignoreChanges": sorted(request.ignoreChanges),
                 }
-                self.registered.append({"type": request.type, "name": request.name, "urn": urn,
-                                        "parent": request.parent or None, "custom": request.custom,
-                                        "inputs": inputs, "options": options})
+                self.registered.append(
+                    {
+                        "type": request.type,
+                        "name": request.name,
+                        "urn": urn,
+                        "parent": request.parent or None,
+                        "custom": request.custom,
+                        "inputs": inputs,
+                        "options": options,
+                    }
+                )
             return super().RegisterResource(request)
 
     return RecordingMonitor(mocks)
@@ -237,7 +247,7 @@ def run_program(stack_in: StackInput) -> list[dict[str, Any]]:
 
 
 def canonical(obj: Any) -> Any:
-    """Keys sorted at every level, with apiVersion, kind, metadata first at the top: kubectl's reading order."""
+    """Keys sorted at every level (manifest() puts apiVersion, kind, metadata first, as kubectl does)."""
     if isinstance(obj, dict):
         return {key: canonical(obj[key]) for key in sorted(obj)}
     if isinstance(obj, list):
@@ -253,7 +263,9 @@ def manifest(obj: Mapping[str, Any]) -> dict[str, Any]:
 def dump_manifest(obj: Mapping[str, Any]) -> str:
     """Block-style YAML in the given key order (libyaml: a 500-SLO render writes megabytes of rules)."""
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(obj, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
+    return yaml.dump(
+        obj, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120
+    )
 
 
 def manifest_name(obj: Mapping[str, Any]) -> str:
@@ -273,11 +285,17 @@ def build(registered: list[dict[str, Any]]) -> dict[str, str]:
     for entry in registered:
         key = (entry["type"], entry["name"])
         seen[key] = seen.get(key, 0) + 1
-    problems += [f"resource name '{n}' is used {c} times for type {t}" for (t, n), c in sorted(seen.items()) if c > 1]
+    problems += [
+        f"resource name '{n}' is used {c} times for type {t}" for (t, n), c in sorted(seen.items()) if c > 1
+    ]
 
     entries = sorted(
-        ({k: entry[k] for k in ("type", "name", "urn", "parent", "inputs", "options")} for entry in registered),
-        key=lambda e: (e["type"], e["name"]))
+        (
+            {k: entry[k] for k in ("type", "name", "urn", "parent", "inputs", "options")}
+            for entry in registered
+        ),
+        key=lambda e: (e["type"], e["name"]),
+    )
     files = {"resources.json": dump_json(entries)}
     objects: dict[str, str] = {}
     for entry in entries:
@@ -286,8 +304,10 @@ def build(registered: list[dict[str, Any]]) -> dict[str, str]:
         obj = entry["inputs"]
         fname = f"manifests/{manifest_name(obj)}"
         if fname in files:
-            problems.append(f"two resources create the same Kubernetes object {fname[10:-5]} "
-                            f"({objects[fname]} and {entry['name']})")
+            problems.append(
+                f"two resources create the same Kubernetes object {fname[10:-5]} "
+                f"({objects[fname]} and {entry['name']})"
+            )
             continue
         objects[fname] = entry["name"]
         files[fname] = dump_manifest(manifest(obj))
@@ -296,7 +316,9 @@ def build(registered: list[dict[str, Any]]) -> dict[str, str]:
     return files
 
 
-def render(stack: str, project_dir: Path = PROJECT_DIR, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+def render(
+    stack: str, project_dir: Path = PROJECT_DIR, overrides: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Validate the stack's config, run the program offline, return the files to write.
 
     `overrides` replaces config values (`{"reliability:key": text}`), e.g. a generated spec folder.

@@ -28,28 +28,41 @@ class Missing(Exception):
     """A prerequisite is missing; the message says how to get it."""
 
 
-def _run(args: list[str], env: Mapping[str, str], cwd: Path, capture: bool = False) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, env=dict(env), cwd=cwd, text=True, check=False,
-                          capture_output=capture, stdin=subprocess.DEVNULL)
+def _run(
+    args: list[str], env: Mapping[str, str], cwd: Path, capture: bool = False
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, env=dict(env), cwd=cwd, text=True, check=False, capture_output=capture, stdin=subprocess.DEVNULL
+    )
 
 
 def current_context(env: Mapping[str, str], cwd: Path) -> str:
     kubectl = shutil.which("kubectl", path=env.get("PATH"))
     if not kubectl:
-        raise Missing(f"kubectl is not on PATH: install it ({KUBECTL_INSTALL}) and create a local cluster, "
-                      "e.g. `kind create cluster`")
+        raise Missing(
+            f"kubectl is not on PATH: install it ({KUBECTL_INSTALL}) and create a local cluster, "
+            "e.g. `kind create cluster`"
+        )
     found = _run([kubectl, "config", "current-context"], env, cwd, capture=True)
     context = found.stdout.strip()
     if found.returncode != 0 or not context:
-        raise Missing("no current kube context: create a local cluster, e.g. `kind create cluster` "
-                      "(or k3d, minikube, Docker Desktop), or pick one with `kubectl config use-context NAME`")
-    ready = _run([kubectl, "--context", context, "get", "--raw", "/readyz", "--request-timeout=10s"],
-                 env, cwd, capture=True)
+        raise Missing(
+            "no current kube context: create a local cluster, e.g. `kind create cluster` "
+            "(or k3d, minikube, Docker Desktop), or pick one with `kubectl config use-context NAME`"
+        )
+    ready = _run(
+        [kubectl, "--context", context, "get", "--raw", "/readyz", "--request-timeout=10s"],
+        env,
+        cwd,
+        capture=True,
+    )
     if ready.returncode != 0:
         detail = (ready.stderr or ready.stdout).strip().splitlines()
-        raise Missing(f"the cluster of kube context '{context}' does not answer"
-                      f"{': ' + detail[-1] if detail else ''}; start it (e.g. `kind create cluster`) "
-                      "or switch context with `kubectl config use-context NAME`")
+        raise Missing(
+            f"the cluster of kube context '{context}' does not answer"
+            f"{': ' + detail[-1] if detail else ''}; start it (e.g. `kind create cluster`) "
+            "or switch context with `kubectl config use-context NAME`"
+        )
     return context
 
 
@@ -70,14 +83,20 @@ def pulumi_env(env: Mapping[str, str], project_dir: Path) -> dict[str, str]:
     return out
 
 
-def up(stack: str = "local", yes: bool = True, env: Mapping[str, str] | None = None,
-       project_dir: Path = PROJECT_DIR) -> int:
+def up(
+    stack: str = "local",
+    yes: bool = True,
+    env: Mapping[str, str] | None = None,
+    project_dir: Path = PROJECT_DIR,
+) -> int:
     env = dict(os.environ if env is None else env)
     pulumi = shutil.which("pulumi", path=env.get("PATH"))
     try:
         if not pulumi:
-            raise Missing(f"the Pulumi CLI is not on PATH: install it ({PULUMI_INSTALL}), "
-                          "e.g. `curl -fsSL https://get.pulumi.com | sh`, then run `make up` again")
+            raise Missing(
+                f"the Pulumi CLI is not on PATH: install it ({PULUMI_INSTALL}), "
+                "e.g. `curl -fsSL https://get.pulumi.com | sh`, then run `make up` again"
+            )
         context = current_context(env, project_dir)
     except Missing as exc:
         print(f"sre up: {exc}", file=sys.stderr)
@@ -85,9 +104,19 @@ def up(stack: str = "local", yes: bool = True, env: Mapping[str, str] | None = N
     penv = pulumi_env(env, project_dir)
     print(f"sre up: stack '{stack}' on kube context '{context}', state in {penv['PULUMI_BACKEND_URL']}")
     steps = [
-        [pulumi, "stack", "select", stack, "--create", "--secrets-provider", "passphrase", "--non-interactive"],
+        [
+            pulumi,
+            "stack",
+            "select",
+            stack,
+            "--create",
+            "--secrets-provider",
+            "passphrase",
+            "--non-interactive",
+        ],
         [pulumi, "config", "set", "--stack", stack, "reliability:kubeContext", context, "--non-interactive"],
-        [pulumi, "up", "--yes", "--stack", stack, "--non-interactive"] if yes
+        [pulumi, "up", "--yes", "--stack", stack, "--non-interactive"]
+        if yes
         else [pulumi, "preview", "--stack", stack, "--non-interactive"],
     ]
     for step in steps:

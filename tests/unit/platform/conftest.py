@@ -46,5 +46,7 @@ def helm_values(stack: str, chart: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def reference() -> Path:
     if not REFERENCE.is_dir():
-        pytest.skip(f"reference charts and CRDs not found at {REFERENCE} (shared/reference is beside the repo)")
+        pytest.skip(
+            f"reference charts and CRDs not found at {REFERENCE} (shared/reference is beside the repo)"
+        )
     return REFERENCE

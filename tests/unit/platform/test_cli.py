@@ -12,8 +12,9 @@ from .conftest import REPO
 
 
 def sre(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reliability", *args], cwd=REPO, text=True,
-                          capture_output=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "reliability", *args], cwd=REPO, text=True, capture_output=True, check=False
+    )
 
 
 def project_with(tmp_path: Path, stack_file: dict) -> Path:
@@ -35,13 +36,18 @@ def test_render_writes_resources_and_manifests(tmp_path):
 
 
 def test_bad_config_exits_2_naming_every_key_and_writes_nothing(tmp_path):
-    project = project_with(tmp_path, {"config": {
-        "reliability:environment": "dev",
-        "reliability:cluster": {"region": "eu-west-1"},
-        "reliability:replicas": {"prometheus": "two"},
-        "reliability:retention": {"logs": "forever"},
-        "reliability:colour": "blue",
-    }})
+    project = project_with(
+        tmp_path,
+        {
+            "config": {
+                "reliability:environment": "dev",
+                "reliability:cluster": {"region": "eu-west-1"},
+                "reliability:replicas": {"prometheus": "two"},
+                "reliability:retention": {"logs": "forever"},
+                "reliability:colour": "blue",
+            }
+        },
+    )
     out = tmp_path / "out"
     result = sre("render", "--stack", "bad", "--out", str(out), "--project-dir", str(project))
     assert result.returncode == 2
@@ -60,10 +66,13 @@ def test_missing_stack_exits_2(tmp_path):
 def test_invalid_slo_specs_exit_2_with_the_compilers_lines(tmp_path):
     specs = tmp_path / "specs"
     specs.mkdir()
-    (specs / "broken.yaml").write_text("apiVersion: reliability-as-code/v1\nkind: ServiceLevelObjectives\n"
-                                       "service: broken\nteam: payments\nslos:\n  - name: x\n    objective: 200\n")
-    project = project_with(tmp_path, {"config": {"reliability:environment": "local",
-                                                 "reliability:sloSpecs": str(specs)}})
+    (specs / "broken.yaml").write_text(
+        "apiVersion: reliability-as-code/v1\nkind: ServiceLevelObjectives\n"
+        "service: broken\nteam: payments\nslos:\n  - name: x\n    objective: 200\n"
+    )
+    project = project_with(
+        tmp_path, {"config": {"reliability:environment": "local", "reliability:sloSpecs": str(specs)}}
+    )
     result = sre("render", "--stack", "bad", "--out", str(tmp_path / "out"), "--project-dir", str(project))
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr

@@ -23,7 +23,9 @@ def good(env: str = "dev", **extra: object) -> dict[str, str]:
     return values
 
 
-def problems(values: dict[str, str], stack: str = "dev", secret_keys: frozenset[str] = frozenset()) -> list[str]:
+def problems(
+    values: dict[str, str], stack: str = "dev", secret_keys: frozenset[str] = frozenset()
+) -> list[str]:
     with pytest.raises(ConfigError) as info:
         parse(stack, values, secret_keys, defaults())
     return info.value.problems
@@ -56,37 +58,62 @@ def test_stack_values_override_env_defaults_leaf_by_leaf():
 
 
 def test_several_bad_keys_are_reported_together():
-    found = problems(good(
-        retention={"logs": "forever", "colour": "red"},
-        replicas={"prometheus": 0},
-        resources={"grafana": {"cpu": "lots"}},
-        color="blue",
-        alerting={"teams": {"Payments": {"page": {}}}, "pager": {}},
-    ))
-    assert found == sorted([
-        "reliability:alerting.pager: unknown key (expected teams, catchAll, heartbeat)",
-        "reliability:alerting.teams.Payments: team name must match ^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$",
-        f"reliability:color: unknown key (declared keys: {', '.join(sorted(KEYS))})",
-        "reliability:replicas.prometheus: Input should be greater than or equal to 1",
-        "reliability:resources.grafana.cpu: String should match pattern '^(\\d+m|\\d+(\\.\\d+)?)$'",
-        "reliability:retention.colour: unknown key",
-        "reliability:retention.logs: 'forever' is not a duration like 5m, 1h or 30d",
-    ])
+    found = problems(
+        good(
+            retention={"logs": "forever", "colour": "red"},
+            replicas={"prometheus": 0},
+            resources={"grafana": {"cpu": "lots"}},
+            color="blue",
+            alerting={"teams": {"Payments": {"page": {}}}, "pager": {}},
+        )
+    )
+    assert found == sorted(
+        [
+            "reliability:alerting.pager: unknown key (expected teams, catchAll, heartbeat)",
+            "reliability:alerting.teams.Payments: team name must match ^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$",
+            f"reliability:color: unknown key (declared keys: {', '.join(sorted(KEYS))})",
+            "reliability:replicas.prometheus: Input should be greater than or equal to 1",
+            "reliability:resources.grafana.cpu: String should match pattern '^(\\d+m|\\d+(\\.\\d+)?)$'",
+            "reliability:retention.colour: unknown key",
+            "reliability:retention.logs: 'forever' is not a duration like 5m, 1h or 30d",
+        ]
+    )
 
 
-@pytest.mark.parametrize(("values", "stack", "message"), [
-    ({f"{PROJECT}:environment": "qa"}, "qa", "reliability:environment: 'qa' is not one of local, dev, staging, prod"),
-    (good("dev"), "prod", "reliability:environment: 'dev' on stack 'prod'"),
-    (good("local", cluster={"region": "eu-west-1"}), "local", "reliability:cluster: local uses the current kube"),
-    ({f"{PROJECT}:environment": "prod"}, "prod", "reliability:cluster.region: required for prod"),
-    (good("dev", kubeContext="kind-kind"), "dev", "reliability:kubeContext: only used by local"),
-    (good("dev", cluster={"region": "eu-west-1", "publicAccessCidrs": ["0.0.0.0/0"]}), "dev",
-     "reliability:cluster.publicAccessCidrs: 0.0.0.0/0 opens the Kubernetes API"),
-    (good("dev", alertingCredentials={"payments-page": "key"}), "dev",
-     "reliability:alertingCredentials: must be encrypted"),
-    (good("dev", grafanaAdminPassword="hunter2"), "dev", "reliability:grafanaAdminPassword: must be encrypted"),
-    (good("dev", retention="30d"), "dev", "reliability:retention: expected an object, got '30d'"),
-])
+@pytest.mark.parametrize(
+    ("values", "stack", "message"),
+    [
+        (
+            {f"{PROJECT}:environment": "qa"},
+            "qa",
+            "reliability:environment: 'qa' is not one of local, dev, staging, prod",
+        ),
+        (good("dev"), "prod", "reliability:environment: 'dev' on stack 'prod'"),
+        (
+            good("local", cluster={"region": "eu-west-1"}),
+            "local",
+            "reliability:cluster: local uses the current kube",
+        ),
+        ({f"{PROJECT}:environment": "prod"}, "prod", "reliability:cluster.region: required for prod"),
+        (good("dev", kubeContext="kind-kind"), "dev", "reliability:kubeContext: only used by local"),
+        (
+            good("dev", cluster={"region": "eu-west-1", "publicAccessCidrs": ["0.0.0.0/0"]}),
+            "dev",
+            "reliability:cluster.publicAccessCidrs: 0.0.0.0/0 opens the Kubernetes API",
+        ),
+        (
+            good("dev", alertingCredentials={"payments-page": "key"}),
+            "dev",
+            "reliability:alertingCredentials: must be encrypted",
+        ),
+        (
+            good("dev", grafanaAdminPassword="hunter2"),
+            "dev",
+            "reliability:grafanaAdminPassword: must be encrypted",
+        ),
+        (good("dev", retention="30d"), "dev", "reliability:retention: expected an object, got '30d'"),
+    ],
+)
 def test_one_field_broken(values, stack, message):
     assert any(p.startswith(message) for p in problems(values, stack)), problems(values, stack)
 
@@ -113,7 +140,9 @@ def test_the_program_raises_run_error_before_creating_anything():
         pulumi.runtime.set_all_config(good(replicas={"loki": 0}, volumes={"loki": "ten"}), [])
         with pytest.raises(pulumi.RunError) as info:
             _sync_await(run_pulumi_func(program))
-        assert "reliability:replicas.loki" in str(info.value) and "reliability:volumes.loki" in str(info.value)
+        assert "reliability:replicas.loki" in str(info.value) and "reliability:volumes.loki" in str(
+            info.value
+        )
         return monitor.registered
 
     import contextvars

@@ -22,19 +22,26 @@ def test_subnets_are_disjoint_and_inside_the_vpc():
 
 
 def test_irsa_trust_names_only_the_given_service_accounts():
-    doc = json.loads(irsa_trust_policy("arn:aws:iam::1:oidc-provider/x", "https://oidc.example/id/ABC",
-                                       [("monitoring", "prometheus"), ("monitoring", "thanos-compact")]))
+    doc = json.loads(
+        irsa_trust_policy(
+            "arn:aws:iam::1:oidc-provider/x",
+            "https://oidc.example/id/ABC",
+            [("monitoring", "prometheus"), ("monitoring", "thanos-compact")],
+        )
+    )
     cond = doc["Statement"][0]["Condition"]
     assert cond["StringEquals"] == {"oidc.example/id/ABC:aud": "sts.amazonaws.com"}
     assert cond["StringLike"]["oidc.example/id/ABC:sub"] == [
-        "system:serviceaccount:monitoring:prometheus", "system:serviceaccount:monitoring:thanos-compact"]
+        "system:serviceaccount:monitoring:prometheus",
+        "system:serviceaccount:monitoring:thanos-compact",
+    ]
 
 
 def test_bucket_policy_is_scoped_to_one_bucket():
     doc = json.loads(bucket_access_policy("b1"))
     resources = {s["Resource"] for s in doc["Statement"]}
     assert resources == {"arn:aws:s3:::b1", "arn:aws:s3:::b1/*"}
-    assert not any("*" == a or a.endswith(":*") for s in doc["Statement"] for a in s["Action"])
+    assert not any(a == "*" or a.endswith(":*") for s in doc["Statement"] for a in s["Action"])
 
 
 def test_lifecycle_and_durations():
@@ -47,7 +54,9 @@ def test_alertmanager_config_is_valid_for_amtool(tmp_path):
     text = alertmanager_config(None)
     config = yaml.safe_load(text)
     assert config["route"]["receiver"] == "null" and config["receivers"] == [{"name": "null"}]
-    assert credential_file("payments-page") == "/etc/alertmanager/secrets/alertmanager-credentials/payments-page"
+    assert (
+        credential_file("payments-page") == "/etc/alertmanager/secrets/alertmanager-credentials/payments-page"
+    )
     amtool = shutil.which("amtool")
     assert amtool, "amtool missing: `make test` installs it (scripts/install-tools.sh)"
     path = tmp_path / "alertmanager.yaml"

@@ -8,12 +8,18 @@ import pytest
 
 from reliability.render import RenderError, build, render
 
-from .conftest import STACKS, of_type, one, rendered, resources
+from .conftest import STACKS, helm_values, of_type, one, rendered, resources
 
 COMMON_COMPONENTS = {
-    "reliability:index:Platform", "reliability:index:Namespaces", "reliability:alerting:Alertmanager",
-    "reliability:metrics:PrometheusStack", "reliability:logs:Loki", "reliability:traces:Tempo",
-    "reliability:collector:OpenTelemetry", "reliability:grafana:Server", "reliability:slos:PrometheusRules",
+    "reliability:index:Platform",
+    "reliability:index:Namespaces",
+    "reliability:alerting:Alertmanager",
+    "reliability:metrics:PrometheusStack",
+    "reliability:logs:Loki",
+    "reliability:traces:Tempo",
+    "reliability:collector:OpenTelemetry",
+    "reliability:grafana:Server",
+    "reliability:slos:PrometheusRules",
     "reliability:loadtest:K6Operator",
 }
 
@@ -58,9 +64,14 @@ def test_local_has_no_aws_resource():
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_cloud_stacks_build_eks_with_irsa_storage(stack):
     types = {r["type"] for r in resources(stack)}
-    assert {"aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "aws:eks/addon:Addon",
-            "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:eks/accessEntry:AccessEntry",
-            "aws:ec2/natGateway:NatGateway"} <= types
+    assert {
+        "aws:eks/cluster:Cluster",
+        "aws:eks/nodeGroup:NodeGroup",
+        "aws:eks/addon:Addon",
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "aws:eks/accessEntry:AccessEntry",
+        "aws:ec2/natGateway:NatGateway",
+    } <= types
     addon = of_type(stack, "aws:eks/addon:Addon")[0]
     assert addon["inputs"]["addonName"] == "aws-ebs-csi-driver"
     private = [s for s in of_type(stack, "aws:ec2/subnet:Subnet") if "private" in s["name"]]
@@ -69,9 +80,12 @@ def test_cloud_stacks_build_eks_with_irsa_storage(stack):
         assert r["options"]["provider"].endswith("pulumi:providers:aws::reliability-aws"), r["name"]
     buckets = {b["inputs"]["bucket"] for b in of_type(stack, "aws:s3/bucket:Bucket")}
     assert buckets == {f"acme-reliability-{stack}-{w}-eu-west-1" for w in ("thanos", "loki", "tempo")}
-    for kind in ("bucketVersioning:BucketVersioning", "bucketPublicAccessBlock:BucketPublicAccessBlock",
-                 "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-                 "bucketLifecycleConfiguration:BucketLifecycleConfiguration"):
+    for kind in (
+        "bucketVersioning:BucketVersioning",
+        "bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    ):
         assert len(of_type(stack, f"aws:s3/{kind}")) == 3, kind
 
 
@@ -84,16 +98,16 @@ def test_buckets_protected_and_retained_in_staging_and_prod(stack, kept):
 
 @pytest.mark.parametrize(("stack", "raw", "days"), [("dev", "7d", 7), ("prod", "30d", 365)])
 def test_retention_reaches_thanos_and_bucket_lifecycle(stack, raw, days):
-    compact = [v for v in [r for r in of_type(stack, "kubernetes:helm.sh/") if r["inputs"]["chart"] == "thanos"]][0]
-    assert f"--retention.resolution-raw={raw}" in compact["inputs"]["values"]["compact"]["extraArgs"]
-    rule = one(stack, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-               "reliability-storage-thanos")["inputs"]["rules"][0]
+    assert f"--retention.resolution-raw={raw}" in helm_values(stack, "thanos")["compact"]["extraArgs"]
+    rule = one(
+        stack,
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "reliability-storage-thanos",
+    )["inputs"]["rules"][0]
     assert rule["expiration"]["days"] == days
 
 
 def test_prod_is_highly_available():
-    from .conftest import helm_values
-
     kps = helm_values("prod", "kube-prometheus-stack")
     assert kps["prometheus"]["prometheusSpec"]["replicas"] >= 2
     assert kps["prometheus"]["prometheusSpec"]["podAntiAffinity"] == "hard"
@@ -114,8 +128,7 @@ def test_prod_is_highly_available():
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_alertmanager_reads_config_and_credentials_from_our_secrets(stack):
-    am = __import__("tests.unit.platform.conftest", fromlist=["x"]).helm_values(
-        stack, "kube-prometheus-stack")["alertmanager"]["alertmanagerSpec"]
+    am = helm_values(stack, "kube-prometheus-stack")["alertmanager"]["alertmanagerSpec"]
     assert am["useExistingSecret"] is True
     assert am["configSecret"] == "alertmanager-config"
     assert am["secrets"] == ["alertmanager-credentials"]
@@ -137,8 +150,12 @@ def test_secrets_never_plain(stack):
 
 
 def test_slo_rules_compiled_for_the_stack_environment():
-    dev = one("dev", "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "reliability-slos-slo-checkout-api")
-    prod = one("prod", "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "reliability-slos-slo-checkout-api")
+    dev = one(
+        "dev", "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "reliability-slos-slo-checkout-api"
+    )
+    prod = one(
+        "prod", "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "reliability-slos-slo-checkout-api"
+    )
     assert dev["inputs"]["spec"] != prod["inputs"]["spec"]  # checkout-api's dev objective is 99, prod 99.9
     assert "0.001" in json.dumps(prod["inputs"]["spec"]) and "0.01" in json.dumps(dev["inputs"]["spec"])
 
@@ -149,7 +166,7 @@ def test_two_renders_are_byte_identical(stack):
 
 
 def test_numbers_keep_their_type():
-    values = __import__("tests.unit.platform.conftest", fromlist=["x"]).helm_values("prod", "kube-prometheus-stack")
+    values = helm_values("prod", "kube-prometheus-stack")
     assert isinstance(values["prometheus"]["prometheusSpec"]["replicas"], int)
     release = of_type("prod", "kubernetes:helm.sh/v3:Release")[0]
     assert release["inputs"]["timeout"] == 900 and isinstance(release["inputs"]["timeout"], int)
@@ -157,12 +174,26 @@ def test_numbers_keep_their_type():
 
 def test_duplicate_names_fail_the_render():
     registered = [
-        {"type": "kubernetes:core/v1:ConfigMap", "name": "a", "urn": "u1", "parent": None, "inputs":
-         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "n"}}, "options": {}},
-        {"type": "kubernetes:core/v1:ConfigMap", "name": "a", "urn": "u2", "parent": None, "inputs":
-         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "y", "namespace": "n"}}, "options": {}},
+        {
+            "type": "kubernetes:core/v1:ConfigMap",
+            "name": "a",
+            "urn": "u1",
+            "parent": None,
+            "inputs": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "n"}},
+            "options": {},
+        },
+        {
+            "type": "kubernetes:core/v1:ConfigMap",
+            "name": "a",
+            "urn": "u2",
+            "parent": None,
+            "inputs": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "y", "namespace": "n"}},
+            "options": {},
+        },
     ]
-    with pytest.raises(RenderError, match="resource name 'a' is used 2 times for type kubernetes:core/v1:ConfigMap"):
+    with pytest.raises(
+        RenderError, match="resource name 'a' is used 2 times for type kubernetes:core/v1:ConfigMap"
+    ):
         build(registered)
     registered[1]["name"] = "b"
     registered[1]["inputs"]["metadata"]["name"] = "x"

@@ -31,8 +31,11 @@ COUNTED: dict[str, list[tuple[str, Any]]] = {
     "tempo": [("tempo.resources", 1)],
     "opentelemetry-collector": [("resources", 1)],
     "grafana": [("resources", 1), ("sidecar.resources", 1)],
-    "chaos-mesh": [("controllerManager.resources", "controllerManager.replicaCount"),
-                   ("chaosDaemon.resources", 1), ("dashboard.resources", 1)],
+    "chaos-mesh": [
+        ("controllerManager.resources", "controllerManager.replicaCount"),
+        ("chaosDaemon.resources", 1),
+        ("dashboard.resources", 1),
+    ],
     "k6-operator": [("manager.resources", "manager.replicas")],
 }
 

@@ -14,8 +14,8 @@ from reliability.up import up
 RECORDER = """#!{python}
 import json, os, sys
 with open(os.environ["CALLS"], "a") as log:
-    log.write(json.dumps({{"tool": "{tool}", "args": sys.argv[1:], "env": {{k: v for k, v in os.environ.items()
-               if k.startswith("PULUMI_")}}}}) + "\\n")
+    env = {{k: v for k, v in os.environ.items() if k.startswith("PULUMI_")}}
+    log.write(json.dumps({{"tool": "{tool}", "args": sys.argv[1:], "env": env}}) + "\\n")
 {body}
 """
 KUBECTL_BODY = """
@@ -81,18 +81,21 @@ def test_passphrase_from_the_environment_wins(setup):
     tool(bin_dir, "pulumi")
     tool(bin_dir, "kubectl", KUBECTL_BODY)
     assert up("local", env={**env, "PULUMI_CONFIG_PASSPHRASE": "team-secret"}, project_dir=project) == 0
-    call = [c for c in recorded(calls) if c["tool"] == "pulumi"][0]
+    call = next(c for c in recorded(calls) if c["tool"] == "pulumi")
     assert call["env"]["PULUMI_CONFIG_PASSPHRASE"] == "team-secret"
     assert "PULUMI_CONFIG_PASSPHRASE_FILE" not in call["env"]
     assert not (project / ".pulumi-state" / "passphrase").exists()
 
 
-@pytest.mark.parametrize(("missing", "message"), [
-    ("pulumi", "the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/)"),
-    ("kubectl", "kubectl is not on PATH"),
-    ("context", "no current kube context: create a local cluster, e.g. `kind create cluster`"),
-    ("cluster", "the cluster of kube context 'kind-kind' does not answer: The connection to the server"),
-])
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("pulumi", "the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/)"),
+        ("kubectl", "kubectl is not on PATH"),
+        ("context", "no current kube context: create a local cluster, e.g. `kind create cluster`"),
+        ("cluster", "the cluster of kube context 'kind-kind' does not answer: The connection to the server"),
+    ],
+)
 def test_says_what_is_missing(setup, capsys, missing, message):
     bin_dir, project, calls, env = setup
     if missing != "pulumi":
@@ -109,7 +112,7 @@ def test_says_what_is_missing(setup, capsys, missing, message):
 
 
 def test_a_failing_pulumi_step_stops_and_exits_1(setup, capsys):
-    bin_dir, project, calls, env = setup
+    bin_dir, project, _calls, env = setup
     tool(bin_dir, "pulumi", 'sys.exit(3 if sys.argv[1] == "up" else 0)')
     tool(bin_dir, "kubectl", KUBECTL_BODY)
     assert up("local", env=env, project_dir=project) == 1

@@ -36,10 +36,14 @@ TEMPLATE_ONLY = {
 # Subchart values (kube-prometheus-stack 88.5.3 depends on kube-state-metrics 8.4.0 and
 # prometheus-node-exporter 4.56.1, whose values.yaml have `resources: {}`); the reference
 # holds only the parent chart, so these two keys are listed rather than walked.
-SUBCHART_KEYS = {"kube-prometheus-stack": {"kube-state-metrics.resources", "prometheus-node-exporter.resources"}}
+SUBCHART_KEYS = {
+    "kube-prometheus-stack": {"kube-state-metrics.resources", "prometheus-node-exporter.resources"}
+}
 # Verbatim application config: the chart writes the map into the collector config / grafana.ini.
-FREE_FORM = {"opentelemetry-collector": {"config.exporters", "config.service.pipelines"},
-             "grafana": {"grafana.ini"}}  # written out as grafana.ini sections and keys
+FREE_FORM = {
+    "opentelemetry-collector": {"config.exporters", "config.service.pipelines"},
+    "grafana": {"grafana.ini"},
+}  # written out as grafana.ini sections and keys
 
 
 def reference_dir(reference: Path, chart: str, version: str) -> Path:
@@ -89,14 +93,17 @@ def test_every_values_key_exists_in_the_chart(stack, reference):
     for r in of_type(stack, "kubernetes:helm.sh/"):
         chart, version = r["inputs"]["chart"], r["inputs"]["version"]
         ref = yaml.safe_load((reference_dir(reference, chart, version) / "values.yaml").read_text())
-        allowed = TEMPLATE_ONLY.get(chart, set()) | SUBCHART_KEYS.get(chart, set()) | FREE_FORM.get(chart, set())
+        allowed = (
+            TEMPLATE_ONLY.get(chart, set()) | SUBCHART_KEYS.get(chart, set()) | FREE_FORM.get(chart, set())
+        )
         assert unknown_keys(r["inputs"].get("values", {}), ref, "", allowed) == [], f"{stack} {chart}"
 
 
 def test_the_key_walk_catches_a_typo(reference):
     ref = yaml.safe_load((reference / "charts" / "thanos-1.24.1" / "values.yaml").read_text())
-    assert unknown_keys({"query": {"replicas": 2, "replica": 2}, "compact": {"retentionRaw": "1d"}}, ref, "",
-                        set()) == ["query.replica", "compact.retentionRaw"]
+    assert unknown_keys(
+        {"query": {"replicas": 2, "replica": 2}, "compact": {"retentionRaw": "1d"}}, ref, "", set()
+    ) == ["query.replica", "compact.retentionRaw"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
