@@ -220,7 +220,8 @@ class Eks(pulumi.ComponentResource):
                 )
             )
 
-        issuer = cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
+        # identities (and its OIDC issuer) exist once the cluster does.
+        issuer = cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)  # type: ignore[index]
         oidc = aws.iam.OpenIdConnectProvider(
             f"{name}-oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], tags=tags, opts=child
         )

@@ -7,8 +7,10 @@ delete: `pulumi destroy` must never take months of metrics with it.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -59,7 +61,7 @@ def bucket_access_policy(bucket: str) -> str:
     )
 
 
-def lifecycle_rules(retention_days: int) -> list[dict]:
+def lifecycle_rules(retention_days: int) -> list[Any]:
     return [
         {
             "id": "retention",
@@ -70,6 +72,10 @@ def lifecycle_rules(retention_days: int) -> list[dict]:
             "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
         }
     ]
+
+
+def _trust(service_accounts: tuple[tuple[str, str], ...], oidc: list[str]) -> str:
+    return irsa_trust_policy(oidc[0], oidc[1], list(service_accounts))
 
 
 @dataclass(frozen=True)
@@ -135,7 +141,7 @@ class Buckets(pulumi.ComponentResource):
             role = aws.iam.Role(
                 prefix,
                 assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                    lambda a, sas=workload.service_accounts: irsa_trust_policy(a[0], a[1], list(sas))
+                    functools.partial(_trust, workload.service_accounts)
                 ),
                 tags={**tags, "workload": workload.name},
                 opts=child,

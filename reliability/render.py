@@ -175,10 +175,10 @@ def _make_mocks() -> Any:
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
             return f"{args.name}-id", _mock_outputs(args.typ, args.name, args.inputs)
 
-        def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
             if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
                 names = [f"mock-zone-{c}" for c in "abcdef"]
-                return {"names": names, "zoneIds": names, "id": "zones"}
+                return {"names": names, "zoneIds": names, "id": "zones"}, []
             raise RenderError(f"the program calls {args.token}, which the offline render does not mock")
 
     return Mocks()
@@ -236,7 +236,11 @@ def run_program(stack_in: StackInput) -> list[dict[str, Any]]:
         monitor = _make_monitor(mocks)
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack_in.stack, preview=False, monitor=monitor)
         pulumi.runtime.set_all_config(dict(stack_in.values), sorted(stack_in.secret_keys))
-        _sync_await(run_pulumi_func(lambda: program() and None))
+
+        def main() -> None:
+            program()
+
+        _sync_await(run_pulumi_func(main))
         return list(monitor.registered)
 
     # Pulumi keeps its settings, root stack and config in context variables: a fresh context per render.
