@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: up test install tools bench lint golden lock clean
+.PHONY: up test install tools bench bench-render render lint golden lock clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ up: install
 
 bench: install
 	$(BIN)/sre slo bench --slos 1000
+
+# Wall time of an offline prod render with 500 generated SLOs (figure in README "Benchmark").
+bench-render: install
+	$(BIN)/sre bench render --stack prod --slos 500
+
+# Offline render of every stack into out/<stack>/ (no cluster, cloud or Pulumi CLI).
+render: install
+	for stack in local dev staging prod; do $(BIN)/sre render --stack $$stack --out out/$$stack || exit; done
 
 lint: install
 	$(BIN)/ruff check reliability components policies tests __main__.py

@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench = slo_sub.add_parser("bench", help="compile N generated SLOs; report wall time and peak memory")
     bench.add_argument("--slos", type=int, default=1000)
     bench.set_defaults(func=cmd_bench)
+
+    from . import platform_cli
+
+    platform_cli.register(sub)
     return parser
 
 

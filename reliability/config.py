@@ -1,0 +1,434 @@
+"""The stack config: read once, typed, validated, with per-environment defaults.
+
+Every key the program reads is declared in Pulumi.yaml and modelled here
+(tests/unit/platform/test_config.py keeps the two in step). Sections are
+deep-merged over the environment's defaults (components/defaults.yaml), then
+validated; every problem is collected and reported at once, naming the key,
+before a single resource exists.
+
+Secrets (`grafanaAdminPassword`, `alertingCredentials`) are validated as plain
+values here and handed on only as secret Outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from ipaddress import IPv4Network
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from .durations import Duration
+
+PROJECT = "reliability"
+ENVIRONMENTS = ("local", "dev", "staging", "prod")
+CLOUD_ENVIRONMENTS = ("dev", "staging", "prod")
+# Receiver names of issue 4's routing: `<team>-page`, `<team>-ticket`; also Secret data keys.
+TEAM_NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
+SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+CPU = re.compile(r"^(\d+m|\d+(\.\d+)?)$")
+MEMORY = re.compile(r"^\d+(Mi|Gi|Ti)$")
+BUCKET_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$")
+AWS_PRINCIPAL = re.compile(r"^arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
+K8S_VERSION = re.compile(r"^1\.\d{2}$")
+REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+
+
+class Section(BaseModel):
+    """A config object: camelCase keys in YAML, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+
+def _duration(value: str) -> str:
+    Duration.parse(value)
+    return value
+
+
+class NodeGroup(Section):
+    instance_types: list[str] = Field(min_length=1)
+    min_size: int = Field(ge=1)
+    desired_size: int = Field(ge=1)
+    max_size: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> NodeGroup:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError("need minSize <= desiredSize <= maxSize")
+        return self
+
+
+class Cluster(Section):
+    """EKS settings (dev, staging, prod); must stay empty for local."""
+
+    name: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+    region: str | None = Field(default=None, pattern=REGION.pattern)
+    version: str | None = Field(default=None, pattern=K8S_VERSION.pattern)
+    availability_zones: int = Field(default=2, ge=2, le=6)
+    vpc_cidr: str = "10.0.0.0/16"
+    node_groups: dict[str, NodeGroup] = Field(default_factory=dict)
+    admin_arns: list[str] = Field(default_factory=list)
+    public_access_cidrs: list[str] = Field(default_factory=list)
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc(cls, value: str) -> str:
+        net = IPv4Network(value)
+        if not 16 <= net.prefixlen <= 20:
+            raise ValueError("use a /16 to /20 network: it is cut into 16 subnet blocks")
+        return value
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            if IPv4Network(cidr).prefixlen == 0:
+                raise ValueError("0.0.0.0/0 opens the Kubernetes API to the internet; list your networks")
+        return value
+
+    @field_validator("admin_arns")
+    @classmethod
+    def _arns(cls, value: list[str]) -> list[str]:
+        for arn in value:
+            if not AWS_PRINCIPAL.match(arn):
+                raise ValueError(f"'{arn}' is not an IAM role or user ARN")
+        return value
+
+
+class Storage(Section):
+    storage_class: str = Field(min_length=1)
+    bucket_prefix: str = Field(default="reliability", pattern=BUCKET_PREFIX.pattern)
+
+
+class Retention(Section):
+    """How long each signal is kept; Prometheus keeps `prometheus` locally, Thanos the rest."""
+
+    prometheus: str
+    metrics_raw: str
+    metrics_5m: str = Field(alias="metrics5m")
+    metrics_1h: str = Field(alias="metrics1h")
+    logs: str
+    traces: str
+
+    @field_validator("*")
+    @classmethod
+    def _durations(cls, value: str) -> str:
+        return _duration(value)
+
+    def days(self, field: str) -> int:
+        """Whole days (rounded up) of one retention, for S3 lifecycle rules."""
+        ms = Duration.parse(getattr(self, field)).ms
+        return -(-ms // 86_400_000)
+
+
+class Replicas(Section):
+    prometheus: int = Field(ge=1)
+    alertmanager: int = Field(ge=1)
+    thanos_query: int = Field(ge=1)
+    thanos_store: int = Field(ge=1)
+    loki: int = Field(ge=1)
+
+
+class Volumes(Section):
+    prometheus: str = Field(pattern=MEMORY.pattern)
+    alertmanager: str = Field(pattern=MEMORY.pattern)
+    loki: str = Field(pattern=MEMORY.pattern)
+    tempo: str = Field(pattern=MEMORY.pattern)
+    thanos_store: str = Field(pattern=MEMORY.pattern)
+    thanos_compact: str = Field(pattern=MEMORY.pattern)
+    grafana: str = Field(pattern=MEMORY.pattern)
+
+
+class Resource(Section):
+    cpu: str = Field(pattern=CPU.pattern)
+    memory: str = Field(pattern=MEMORY.pattern)
+    memory_limit: str = Field(pattern=MEMORY.pattern)
+
+    def as_k8s(self) -> dict[str, dict[str, str]]:
+        return {"requests": {"cpu": self.cpu, "memory": self.memory}, "limits": {"memory": self.memory_limit}}
+
+
+class Resources(Section):
+    prometheus: Resource
+    thanos_sidecar: Resource
+    alertmanager: Resource
+    prometheus_operator: Resource
+    config_reloader: Resource
+    kube_state_metrics: Resource
+    node_exporter: Resource
+    thanos_query: Resource
+    thanos_store: Resource
+    thanos_compact: Resource
+    loki: Resource
+    tempo: Resource
+    collector: Resource
+    grafana: Resource
+    grafana_sidecar: Resource
+    chaos_controller: Resource
+    chaos_daemon: Resource
+    chaos_dashboard: Resource
+    k6_operator: Resource
+
+
+class Toggle(Section):
+    enabled: bool
+
+
+# Sections merged over components/defaults.yaml, in declaration order.
+SECTIONS: dict[str, type[Section]] = {
+    "cluster": Cluster,
+    "storage": Storage,
+    "retention": Retention,
+    "replicas": Replicas,
+    "volumes": Volumes,
+    "resources": Resources,
+    "chaos": Toggle,
+    "loadtest": Toggle,
+}
+# Every top-level key of the `reliability:` namespace (Pulumi.yaml declares the same).
+KEYS = (
+    "environment",
+    "kubeContext",
+    "sloSpecs",
+    *SECTIONS,
+    "alerting",
+    "alertingCredentials",
+    "grafanaAdminPassword",
+)
+SECRET_KEYS = ("alertingCredentials", "grafanaAdminPassword")
+
+
+class StackConfig(BaseModel):
+    """The validated config of one stack; the only thing components read."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    stack: str
+    environment: Literal["local", "dev", "staging", "prod"]
+    kube_context: str = ""
+    slo_specs: str = "slo-specs"
+    cluster: Cluster
+    storage: Storage
+    retention: Retention
+    replicas: Replicas
+    volumes: Volumes
+    resources: Resources
+    chaos: Toggle
+    loadtest: Toggle
+    # Issue 4's routing input, shape-checked only: {teams: {<team>: {page, ticket}}, catchAll, heartbeat}.
+    alerting: dict[str, Any] = Field(default_factory=dict)
+    # Secret Outputs (pulumi.Output[dict[str, str]] / Output[str] | None); never plain text.
+    alerting_credentials: Any = Field(default=None, exclude=True)
+    grafana_admin_password: Any = Field(default=None, exclude=True)
+    credential_keys: tuple[str, ...] = ()
+
+    @property
+    def is_cloud(self) -> bool:
+        return self.environment in CLOUD_ENVIRONMENTS
+
+    @property
+    def protect_data(self) -> bool:
+        """Stateful cloud storage is protected and retained on delete in staging and prod."""
+        return self.environment in ("staging", "prod")
+
+    @property
+    def cluster_name(self) -> str:
+        return self.cluster.name or f"{PROJECT}-{self.stack}"
+
+
+class ConfigError(Exception):
+    """Bad stack config; `problems` holds one `key: message` line per problem."""
+
+    def __init__(self, stack: str, problems: list[str]):
+        self.stack = stack
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"invalid config for stack '{stack}' ({len(problems)} problem(s)):\n{lines}")
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Maps merge key by key (override wins); anything else is replaced."""
+    if isinstance(base, Mapping) and isinstance(override, Mapping):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = deep_merge(base.get(key), value) if key in base else value
+        return out
+    return override
+
+
+def _loc(key: str, loc: tuple[Any, ...]) -> str:
+    path = key
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return f"{PROJECT}:{path}"
+
+
+def _pydantic_problems(key: str, exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors():
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        out.append(f"{_loc(key, err['loc'])}: {msg}")
+    return out
+
+
+def _decode(key: str, raw: Any, want: type, problems: list[str]) -> Any:
+    """Config arrives as strings (objects as JSON text); decode to the declared type."""
+    if want is str:
+        return raw if isinstance(raw, str) else json.dumps(raw)
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            problems.append(f"{PROJECT}:{key}: expected an object, got '{raw}'")
+            return None
+    if not isinstance(raw, dict):
+        problems.append(f"{PROJECT}:{key}: expected an object, got {json.dumps(raw)}")
+        return None
+    return raw
+
+
+def check_alerting(value: Mapping[str, Any]) -> list[str]:
+    """Shape of the `alerting` key; what the receivers mean is issue 4's generator's business."""
+    problems = []
+    for key in sorted(set(value) - {"teams", "catchAll", "heartbeat"}):
+        problems.append(f"{PROJECT}:alerting.{key}: unknown key (expected teams, catchAll, heartbeat)")
+    teams = value.get("teams", {})
+    if not isinstance(teams, Mapping):
+        return [*problems, f"{PROJECT}:alerting.teams: expected a mapping of team name to {{page, ticket}}"]
+    for team, routes in sorted(teams.items()):
+        where = f"{PROJECT}:alerting.teams.{team}"
+        if not TEAM_NAME.match(team):
+            problems.append(f"{where}: team name must match {TEAM_NAME.pattern}")
+        if not isinstance(routes, Mapping):
+            problems.append(f"{where}: expected a mapping with page and ticket")
+            continue
+        for key in sorted(set(routes) - {"page", "ticket"}):
+            problems.append(f"{where}.{key}: unknown key (expected page, ticket)")
+        for key in ("page", "ticket"):
+            if key in routes and not isinstance(routes[key], Mapping):
+                problems.append(f"{where}.{key}: expected a mapping")
+    for key in ("catchAll", "heartbeat"):
+        if key in value and not isinstance(value[key], Mapping):
+            problems.append(f"{PROJECT}:alerting.{key}: expected a mapping")
+    return problems
+
+
+def check_credentials(value: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for key, secret in sorted(value.items()):
+        if not SECRET_KEY.match(key):
+            problems.append(
+                f"{PROJECT}:alertingCredentials.{key}: key must match {SECRET_KEY.pattern} "
+                "(it becomes a file name in the Secret)"
+            )
+        if not isinstance(secret, str) or not secret:
+            problems.append(f"{PROJECT}:alertingCredentials.{key}: expected a non-empty secret string")
+    return problems
+
+
+def parse(
+    stack: str, values: Mapping[str, Any], secret_keys: set[str] | frozenset[str], defaults: Mapping[str, Any]
+) -> tuple[StackConfig, dict[str, Any]]:
+    """Validate raw config (`{"reliability:key": text}`) into a StackConfig.
+
+    Returns the config and the plaintext secrets (`{key: value}`) for the caller
+    to wrap as secret Outputs. Raises ConfigError naming every bad key.
+    """
+    problems: list[str] = []
+    ours = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{PROJECT}:")}
+    for key in sorted(set(ours) - set(KEYS)):
+        problems.append(f"{PROJECT}:{key}: unknown key (declared keys: {', '.join(sorted(KEYS))})")
+
+    env = ours.get("environment")
+    if env not in ENVIRONMENTS:
+        what = "missing" if env is None else f"'{env}' is not one of {', '.join(ENVIRONMENTS)}"
+        problems.append(f"{PROJECT}:environment: {what}")
+        env = None
+    elif stack in ENVIRONMENTS and stack != env:
+        problems.append(
+            f"{PROJECT}:environment: '{env}' on stack '{stack}' (a stack named after an "
+            "environment must deploy that environment)"
+        )
+
+    fields: dict[str, Any] = {"stack": stack, "environment": env}
+    for key, attr in (("kubeContext", "kube_context"), ("sloSpecs", "slo_specs")):
+        if key in ours:
+            fields[attr] = _decode(key, ours[key], str, problems)
+    env_defaults = defaults.get(env or "local", {})
+    for key, model in SECTIONS.items():
+        given = _decode(key, ours[key], dict, problems) if key in ours else {}
+        merged = deep_merge(env_defaults.get(key, {}), given or {})
+        try:
+            fields[key] = model.model_validate(merged)
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(key, exc))
+
+    alerting = _decode("alerting", ours["alerting"], dict, problems) if "alerting" in ours else {}
+    if alerting is not None:
+        problems.extend(check_alerting(alerting))
+        fields["alerting"] = alerting
+
+    secrets: dict[str, Any] = {}
+    creds = (
+        _decode("alertingCredentials", ours["alertingCredentials"], dict, problems)
+        if "alertingCredentials" in ours
+        else {}
+    )
+    if creds:
+        problems.extend(check_credentials(creds))
+        secrets["alertingCredentials"] = creds
+        fields["credential_keys"] = tuple(sorted(creds))
+    password = ours.get("grafanaAdminPassword") or ""
+    if password:
+        secrets["grafanaAdminPassword"] = password
+    for key in SECRET_KEYS:
+        if key in secrets and f"{PROJECT}:{key}" not in secret_keys:
+            problems.append(
+                f"{PROJECT}:{key}: must be encrypted: set it with "
+                f"`pulumi config set --secret --path '{key}...'`"
+            )
+
+    cluster = fields.get("cluster")
+    if env == "local" and ours.get("cluster") not in (None, "{}", {}):
+        problems.append(
+            f"{PROJECT}:cluster: local uses the current kube context; remove the cluster settings"
+        )
+    if env in CLOUD_ENVIRONMENTS and isinstance(cluster, Cluster):
+        if not cluster.region:
+            problems.append(f"{PROJECT}:cluster.region: required for {env} (an AWS region, e.g. eu-west-1)")
+        if not cluster.node_groups:
+            problems.append(f"{PROJECT}:cluster.nodeGroups: at least one managed node group is required")
+        if fields.get("kube_context"):
+            problems.append(
+                f"{PROJECT}:kubeContext: only used by local; {env} reaches its EKS cluster itself"
+            )
+
+    if problems:
+        raise ConfigError(stack, sorted(set(problems)))
+    return StackConfig(**fields), secrets
+
+
+def from_pulumi(defaults: Mapping[str, Any]) -> StackConfig:
+    """Read the running stack's config; a bad key raises pulumi.RunError (no resource is created yet)."""
+    import pulumi
+    from pulumi.runtime import config as rc
+
+    values = {**rc.get_config_env(), **rc.CONFIG.get()}
+    secret_keys = set(rc.get_config_secret_keys_env()) | set(rc._SECRET_KEYS.get())
+    try:
+        cfg, secrets = parse(pulumi.get_stack(), values, secret_keys, defaults)
+    except ConfigError as exc:
+        raise pulumi.RunError(str(exc)) from None
+    creds = secrets.get("alertingCredentials", {})
+    password = secrets.get("grafanaAdminPassword")
+    return cfg.model_copy(
+        update={
+            "alerting_credentials": pulumi.Output.secret(dict(sorted(creds.items()))),
+            "grafana_admin_password": pulumi.Output.secret(password) if password else None,
+        }
+    )

@@ -1,0 +1,111 @@
+"""`sre` sub-commands of the Pulumi platform: render, up, docs, bench render.
+
+Registered by `register(sub)` from cli.build_parser, so cli.py needs one line
+per concern. Exit codes follow cli.py: 0 ok, 1 a check failed, 2 bad input or
+a missing tool (a message, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    import pulumi
+
+    from .config import ConfigError
+    from .render import RenderError, render, write
+
+    try:
+        files = render(args.stack, Path(args.project_dir))
+    except ConfigError as exc:
+        print(f"sre render: {exc}", file=sys.stderr)
+        print(f"nothing written to {args.out}", file=sys.stderr)
+        return EXIT_INPUT
+    except pulumi.RunError as exc:
+        print(f"sre render: {exc}", file=sys.stderr)
+        print(f"nothing written to {args.out}", file=sys.stderr)
+        return EXIT_INPUT
+    except RenderError as exc:
+        print(f"sre render: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    write(files, args.out)
+    manifests = sum(1 for name in files if name.startswith("manifests/"))
+    print(f"rendered stack '{args.stack}': resources.json and {manifests} manifest(s) in {args.out}")
+    return EXIT_OK
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from .up import up
+
+    return up(args.stack, yes=not args.preview_only)
+
+
+def cmd_docs_config(args: argparse.Namespace) -> int:
+    from .docs import check_readme, update_readme
+
+    if args.check:
+        problem = check_readme()
+        if problem:
+            print(problem, file=sys.stderr)
+            return EXIT_FAILED
+        print("README config reference matches Pulumi.yaml")
+        return EXIT_OK
+    update_readme()
+    print("README config reference regenerated from Pulumi.yaml")
+    return EXIT_OK
+
+
+def cmd_bench_render(args: argparse.Namespace) -> int:
+    import os
+    import platform as host
+
+    from .bench_render import bench
+
+    seconds, resources = bench(args.stack, args.slos)
+    print(
+        f"rendered stack '{args.stack}' with {args.slos} generated SLOs: {resources} resources "
+        f"in {seconds:.2f} s wall ({os.cpu_count()} CPU(s), {host.machine()}, Python {host.python_version()})"
+    )
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    render = sub.add_parser(
+        "render", help="run the Pulumi program offline under mocks and write what it creates"
+    )
+    render.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
+    render.add_argument(
+        "--out", required=True, metavar="DIR", help="writes DIR/resources.json and DIR/manifests/"
+    )
+    render.add_argument(
+        "--project-dir",
+        default=str(Path(__file__).resolve().parent.parent),
+        metavar="DIR",
+        help="where Pulumi.yaml and its stacks/ are (default: this repository)",
+    )
+    render.set_defaults(func=cmd_render)
+
+    up = sub.add_parser("up", help="bring a stack up with a local file backend (make up)")
+    up.add_argument("--stack", default="local", choices=["local"], help="only local is brought up this way")
+    up.add_argument("--preview-only", action="store_true", help="run `pulumi preview` instead of `pulumi up`")
+    up.set_defaults(func=cmd_up)
+
+    docs = sub.add_parser("docs", help="generated documentation")
+    docs_sub = docs.add_subparsers(dest="docs_command", required=True)
+    config = docs_sub.add_parser("config", help="rewrite README's config reference from Pulumi.yaml")
+    config.add_argument("--check", action="store_true", help="exit 1 if the README section is out of date")
+    config.set_defaults(func=cmd_docs_config)
+
+    bench = sub.add_parser("bench", help="benchmarks of the platform program")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
+    render_bench = bench_sub.add_parser(
+        "render", help="render a stack with N generated SLOs; report wall time"
+    )
+    render_bench.add_argument("--stack", default="prod")
+    render_bench.add_argument("--slos", type=int, default=500)
+    render_bench.set_defaults(func=cmd_bench_render)

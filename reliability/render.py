@@ -1,0 +1,341 @@
+"""`sre render`: run the Pulumi program offline, under Pulumi's mocks, and write what it would create.
+
+No cluster, cloud account or Pulumi CLI: the stack's config comes from
+stacks/Pulumi.<stack>.yaml (declared defaults from Pulumi.yaml applied, as the
+CLI would; `secure:` values become placeholders), every RegisterResource call is
+recorded by a MockMonitor subclass (so resource options are seen too), and the
+result is written as:
+
+- `resources.json`: a JSON array sorted by (type, name) of
+  `{"type", "name", "urn", "parent", "inputs", "options"}` for every resource,
+  components and providers included; `options` holds `protect`,
+  `retainOnDelete`, `provider`, `dependsOn` and `ignoreChanges`. Secret values
+  are `"[secret]"` (inside a secret mapping or list, each leaf is), numbers keep
+  the type they were given (integral floats from the wire become ints).
+- `manifests/<kind>-<namespace>-<name>.yaml`: each plain Kubernetes object
+  (custom resources included). Helm charts are not templated: their values are
+  in resources.json.
+
+Two renders of the same tree are byte-identical.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import PROJECT, ConfigError, parse
+from .yamlio import dump_json
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SECRET = "[secret]"
+UNKNOWN = "[unknown]"
+# Markers of Pulumi's wire format (sdk/python/lib/pulumi/runtime/rpc.py).
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270"
+_SIG_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e"
+_UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+# Kubernetes resource types that are not objects in the cluster.
+_NOT_OBJECTS = ("kubernetes:helm.sh/", "kubernetes:yaml/", "kubernetes:kustomize/")
+MOCK_ACCOUNT = "123456789012"
+
+
+class RenderError(Exception):
+    """The program cannot be rendered as it is (e.g. two resources with one name)."""
+
+
+@dataclass
+class StackInput:
+    stack: str
+    values: dict[str, str]
+    secret_keys: set[str] = field(default_factory=set)
+
+
+# ------------------------------------------------------------------ stack config as the CLI passes it
+
+
+def _namespaced(key: str) -> str:
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def _mask_secure(value: Any) -> tuple[Any, bool]:
+    """Replace `{secure: ciphertext}` leaves by a placeholder; report whether any was found."""
+    if isinstance(value, Mapping):
+        if set(value) == {"secure"}:
+            return SECRET, True
+        found = False
+        out = {}
+        for key, item in value.items():
+            out[key], hit = _mask_secure(item)
+            found = found or hit
+        return out, found
+    if isinstance(value, list):
+        pairs = [_mask_secure(item) for item in value]
+        return [p[0] for p in pairs], any(p[1] for p in pairs)
+    return value, False
+
+
+def _as_config_text(value: Any) -> str:
+    """The CLI hands the program strings: booleans as true/false, objects as JSON."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def stack_input(stack: str, project_dir: Path = PROJECT_DIR) -> StackInput:
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text(encoding="utf-8"))
+    stacks_dir = project_dir / project.get("stackConfigDir", ".")
+    path = stacks_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
+        raise ConfigError(
+            stack, [f"no stack file {path.relative_to(project_dir)} (stacks: {', '.join(known)})"]
+        )
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    result = StackInput(stack, {})
+    for key, value in (data.get("config") or {}).items():
+        full = _namespaced(key)
+        masked, secret = _mask_secure(value)
+        result.values[full] = _as_config_text(masked)
+        if secret:
+            result.secret_keys.add(full)
+    for key, decl in (project.get("config") or {}).items():
+        full = _namespaced(key)
+        if full in result.values or not isinstance(decl, Mapping):
+            continue
+        if "default" in decl:
+            result.values[full] = _as_config_text(decl["default"])
+        elif "value" in decl:
+            result.values[full] = _as_config_text(decl["value"])
+    return result
+
+
+# ------------------------------------------------------------------ the mocks
+
+
+def _wire_to_plain(value: Any) -> Any:
+    """Struct JSON (secrets wrapped, numbers as floats) to what the program gave."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG_KEY)
+        if sig == _SIG_SECRET:
+            return _mask(_wire_to_plain(value.get("value")))
+        if sig == _SIG_RESOURCE:
+            return value.get("urn")
+        return {key: _wire_to_plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_wire_to_plain(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == _UNKNOWN_VALUE:
+        return UNKNOWN
+    return value
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _mask(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask(item) for item in value]
+    return SECRET
+
+
+def _mock_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Inputs echoed back, plus the outputs the program reads from a few cloud resources."""
+    out = dict(inputs)
+    if typ.startswith("aws:"):
+        out.setdefault("arn", f"arn:aws:mock:::{name}")
+    if typ == "aws:eks/cluster:Cluster":
+        out["endpoint"] = f"https://{name}.eks.mock"
+        out["certificateAuthority"] = {"data": "bW9jaw=="}
+        out["identities"] = [{"oidcs": [{"issuer": f"https://oidc.eks.mock/id/{name}"}]}]
+    elif typ == "aws:iam/role:Role":
+        out["arn"] = f"arn:aws:iam::{MOCK_ACCOUNT}:role/{name}"
+    elif typ == "aws:s3/bucket:Bucket":
+        out["arn"] = f"arn:aws:s3:::{inputs.get('bucket', name)}"
+    elif typ == "random:index/randomPassword:RandomPassword":
+        out["result"] = "mock-password"
+    elif typ == "kubernetes:helm.sh/v4:Chart":
+        out["resources"] = []
+    return out
+
+
+def _make_mocks() -> Any:
+    import pulumi
+
+    class Mocks(pulumi.runtime.Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+            return f"{args.name}-id", _mock_outputs(args.typ, args.name, args.inputs)
+
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+            if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+                names = [f"mock-zone-{c}" for c in "abcdef"]
+                return {"names": names, "zoneIds": names, "id": "zones"}, []
+            raise RenderError(f"the program calls {args.token}, which the offline render does not mock")
+
+    return Mocks()
+
+
+def _make_monitor(mocks: Any) -> Any:
+    from google.protobuf import json_format
+    from pulumi.runtime.mocks import MockMonitor
+
+    class RecordingMonitor(MockMonitor):
+        """Sees every RegisterResource request, so options (protect, provider, ...) are recorded too."""
+
+        def __init__(self, mocks: Any):
+            super().__init__(mocks)
+            self.registered: list[dict[str, Any]] = []
+
+        def RegisterResource(self, request: Any) -> Any:
+            if request.type != "pulumi:pulumi:Stack":
+                urn = self.make_urn(request.parent, request.type, request.name)
+                inputs = _wire_to_plain(json_format.MessageToDict(request.object))
+                options = {
+                    "protect": request.protect if request.HasField("protect") else False,
+                    "retainOnDelete": request.retainOnDelete if request.HasField("retainOnDelete") else False,
+                    "provider": request.provider.rsplit("::", 1)[0] if request.provider else None,
+                    "dependsOn": sorted(set(request.dependencies)),
+                    "ignoreChanges": sorted(request.ignoreChanges),
+                }
+                self.registered.append(
+                    {
+                        "type": request.type,
+                        "name": request.name,
+                        "urn": urn,
+                        "parent": request.parent or None,
+                        "custom": request.custom,
+                        "inputs": inputs,
+                        "options": options,
+                    }
+                )
+            return super().RegisterResource(request)
+
+    return RecordingMonitor(mocks)
+
+
+def run_program(stack_in: StackInput) -> list[dict[str, Any]]:
+    """Run components.program under mocks in a fresh context; return the recorded registrations."""
+
+    def run() -> list[dict[str, Any]]:
+        import pulumi
+        from pulumi.runtime.stack import run_pulumi_func
+        from pulumi.runtime.sync_await import _sync_await
+
+        from components.program import program
+
+        mocks = _make_mocks()
+        monitor = _make_monitor(mocks)
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack_in.stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_all_config(dict(stack_in.values), sorted(stack_in.secret_keys))
+
+        def main() -> None:
+            program()
+
+        _sync_await(run_pulumi_func(main))
+        return list(monitor.registered)
+
+    # Pulumi keeps its settings, root stack and config in context variables: a fresh context per render.
+    return contextvars.Context().run(run)
+
+
+# ------------------------------------------------------------------ output
+
+
+def canonical(obj: Any) -> Any:
+    """Keys sorted at every level (manifest() puts apiVersion, kind, metadata first, as kubectl does)."""
+    if isinstance(obj, dict):
+        return {key: canonical(obj[key]) for key in sorted(obj)}
+    if isinstance(obj, list):
+        return [canonical(item) for item in obj]
+    return obj
+
+
+def manifest(obj: Mapping[str, Any]) -> dict[str, Any]:
+    head = [key for key in ("apiVersion", "kind", "metadata") if key in obj]
+    return {key: canonical(obj[key]) for key in [*head, *sorted(k for k in obj if k not in head)]}
+
+
+def dump_manifest(obj: Mapping[str, Any]) -> str:
+    """Block-style YAML in the given key order (libyaml: a 500-SLO render writes megabytes of rules)."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(
+        obj, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120
+    )
+
+
+def manifest_name(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{obj.get('kind', 'Unknown')}-{meta.get('namespace') or '_cluster'}-{meta.get('name')}.yaml"
+
+
+def is_kubernetes_object(entry: Mapping[str, Any]) -> bool:
+    typ = entry["type"]
+    return typ.startswith("kubernetes:") and not typ.startswith(_NOT_OBJECTS)
+
+
+def build(registered: list[dict[str, Any]]) -> dict[str, str]:
+    """File name -> content of the render output; raises RenderError on duplicate names."""
+    problems = []
+    seen: dict[tuple[str, str], int] = {}
+    for entry in registered:
+        key = (entry["type"], entry["name"])
+        seen[key] = seen.get(key, 0) + 1
+    problems += [
+        f"resource name '{n}' is used {c} times for type {t}" for (t, n), c in sorted(seen.items()) if c > 1
+    ]
+
+    entries = sorted(
+        (
+            {k: entry[k] for k in ("type", "name", "urn", "parent", "inputs", "options")}
+            for entry in registered
+        ),
+        key=lambda e: (e["type"], e["name"]),
+    )
+    files = {"resources.json": dump_json(entries)}
+    objects: dict[str, str] = {}
+    for entry in entries:
+        if not is_kubernetes_object(entry):
+            continue
+        obj = entry["inputs"]
+        fname = f"manifests/{manifest_name(obj)}"
+        if fname in files:
+            problems.append(
+                f"two resources create the same Kubernetes object {fname[10:-5]} "
+                f"({objects[fname]} and {entry['name']})"
+            )
+            continue
+        objects[fname] = entry["name"]
+        files[fname] = dump_manifest(manifest(obj))
+    if problems:
+        raise RenderError("; ".join(problems))
+    return files
+
+
+def render(
+    stack: str, project_dir: Path = PROJECT_DIR, overrides: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Validate the stack's config, run the program offline, return the files to write.
+
+    `overrides` replaces config values (`{"reliability:key": text}`), e.g. a generated spec folder.
+    """
+    from components.program import defaults
+
+    stack_in = stack_input(stack, project_dir)
+    stack_in.values.update(overrides or {})
+    parse(stack, stack_in.values, stack_in.secret_keys, defaults())  # ConfigError before the engine starts
+    return build(run_program(stack_in))
+
+
+def write(files: dict[str, str], out_dir: str) -> None:
+    from .slo.compile import write_output
+
+    write_output(files, os.fspath(out_dir))

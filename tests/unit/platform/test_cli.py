@@ -1,0 +1,80 @@
+"""`sre render` as users run it: exit codes, messages, nothing written on failure."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import REPO
+
+
+def sre(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "reliability", *args], cwd=REPO, text=True, capture_output=True, check=False
+    )
+
+
+def project_with(tmp_path: Path, stack_file: dict) -> Path:
+    project = tmp_path / "project"
+    (project / "stacks").mkdir(parents=True)
+    shutil.copy(REPO / "Pulumi.yaml", project / "Pulumi.yaml")
+    (project / "stacks" / "Pulumi.bad.yaml").write_text(json.dumps(stack_file))
+    return project
+
+
+def test_render_writes_resources_and_manifests(tmp_path):
+    out = tmp_path / "out"
+    result = sre("render", "--stack", "local", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    entries = json.loads((out / "resources.json").read_text())
+    assert entries == sorted(entries, key=lambda e: (e["type"], e["name"]))
+    assert set(entries[0]) == {"type", "name", "urn", "parent", "inputs", "options"}
+    assert (out / "manifests" / "Namespace-_cluster-monitoring.yaml").is_file()
+
+
+def test_bad_config_exits_2_naming_every_key_and_writes_nothing(tmp_path):
+    project = project_with(
+        tmp_path,
+        {
+            "config": {
+                "reliability:environment": "dev",
+                "reliability:cluster": {"region": "eu-west-1"},
+                "reliability:replicas": {"prometheus": "two"},
+                "reliability:retention": {"logs": "forever"},
+                "reliability:colour": "blue",
+            }
+        },
+    )
+    out = tmp_path / "out"
+    result = sre("render", "--stack", "bad", "--out", str(out), "--project-dir", str(project))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    for key in ("reliability:replicas.prometheus", "reliability:retention.logs", "reliability:colour"):
+        assert key in result.stderr
+    assert not out.exists()
+
+
+def test_missing_stack_exits_2(tmp_path):
+    result = sre("render", "--stack", "nope", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "no stack file stacks/Pulumi.nope.yaml (stacks: dev, local, prod, staging)" in result.stderr
+
+
+def test_invalid_slo_specs_exit_2_with_the_compilers_lines(tmp_path):
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "broken.yaml").write_text(
+        "apiVersion: reliability-as-code/v1\nkind: ServiceLevelObjectives\n"
+        "service: broken\nteam: payments\nslos:\n  - name: x\n    objective: 200\n"
+    )
+    project = project_with(
+        tmp_path, {"config": {"reliability:environment": "local", "reliability:sloSpecs": str(specs)}}
+    )
+    result = sre("render", "--stack", "bad", "--out", str(tmp_path / "out"), "--project-dir", str(project))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"invalid SLO specs in {specs} for environment 'local'" in result.stderr
+    assert f"{specs}/broken.yaml:" in result.stderr

@@ -1,0 +1,150 @@
+"""The stack config: declared keys, defaults per env, every bad key named at once."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+import yaml
+
+from components.program import defaults
+from reliability.config import KEYS, PROJECT, ConfigError, parse
+from reliability.render import stack_input
+
+from .conftest import REPO, STACKS
+
+
+def good(env: str = "dev", **extra: object) -> dict[str, str]:
+    values = {f"{PROJECT}:environment": env}
+    if env != "local":
+        values[f"{PROJECT}:cluster"] = json.dumps({"region": "eu-west-1"})
+    values.update({f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()})
+    return values
+
+
+def problems(
+    values: dict[str, str], stack: str = "dev", secret_keys: frozenset[str] = frozenset()
+) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse(stack, values, secret_keys, defaults())
+    return info.value.problems
+
+
+def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads():
+    project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
+    assert project["stackConfigDir"] == "stacks"
+    assert list(project["config"]) == list(KEYS)
+    for key, decl in project["config"].items():
+        assert decl["type"] in ("string", "object") and decl["description"], key
+        assert key == "environment" or "default" in decl, key
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_file_is_valid(stack):
+    stack_in = stack_input(stack)
+    cfg, secrets = parse(stack, stack_in.values, stack_in.secret_keys, defaults())
+    assert cfg.environment == stack
+    assert {"payments", "platform", "search"} <= set(cfg.alerting["teams"])
+    if stack != "local":
+        assert set(secrets["alertingCredentials"].values()) == {"[secret]"}
+
+
+def test_stack_values_override_env_defaults_leaf_by_leaf():
+    cfg, _ = parse("dev", good(retention={"logs": "3d"}, replicas={"loki": 2}), frozenset(), defaults())
+    assert cfg.retention.logs == "3d" and cfg.retention.metrics_raw == "7d"
+    assert cfg.replicas.loki == 2 and cfg.replicas.prometheus == 1
+
+
+def test_several_bad_keys_are_reported_together():
+    found = problems(
+        good(
+            retention={"logs": "forever", "colour": "red"},
+            replicas={"prometheus": 0},
+            resources={"grafana": {"cpu": "lots"}},
+            color="blue",
+            alerting={"teams": {"Payments": {"page": {}}}, "pager": {}},
+        )
+    )
+    assert found == sorted(
+        [
+            "reliability:alerting.pager: unknown key (expected teams, catchAll, heartbeat)",
+            "reliability:alerting.teams.Payments: team name must match ^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$",
+            f"reliability:color: unknown key (declared keys: {', '.join(sorted(KEYS))})",
+            "reliability:replicas.prometheus: Input should be greater than or equal to 1",
+            "reliability:resources.grafana.cpu: String should match pattern '^(\\d+m|\\d+(\\.\\d+)?)$'",
+            "reliability:retention.colour: unknown key",
+            "reliability:retention.logs: 'forever' is not a duration like 5m, 1h or 30d",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "stack", "message"),
+    [
+        (
+            {f"{PROJECT}:environment": "qa"},
+            "qa",
+            "reliability:environment: 'qa' is not one of local, dev, staging, prod",
+        ),
+        (good("dev"), "prod", "reliability:environment: 'dev' on stack 'prod'"),
+        (
+            good("local", cluster={"region": "eu-west-1"}),
+            "local",
+            "reliability:cluster: local uses the current kube",
+        ),
+        ({f"{PROJECT}:environment": "prod"}, "prod", "reliability:cluster.region: required for prod"),
+        (good("dev", kubeContext="kind-kind"), "dev", "reliability:kubeContext: only used by local"),
+        (
+            good("dev", cluster={"region": "eu-west-1", "publicAccessCidrs": ["0.0.0.0/0"]}),
+            "dev",
+            "reliability:cluster.publicAccessCidrs: 0.0.0.0/0 opens the Kubernetes API",
+        ),
+        (
+            good("dev", alertingCredentials={"payments-page": "key"}),
+            "dev",
+            "reliability:alertingCredentials: must be encrypted",
+        ),
+        (
+            good("dev", grafanaAdminPassword="hunter2"),
+            "dev",
+            "reliability:grafanaAdminPassword: must be encrypted",
+        ),
+        (good("dev", retention="30d"), "dev", "reliability:retention: expected an object, got '30d'"),
+    ],
+)
+def test_one_field_broken(values, stack, message):
+    assert any(p.startswith(message) for p in problems(values, stack)), problems(values, stack)
+
+
+def test_encrypted_credentials_are_accepted():
+    values = good("dev", alertingCredentials={"payments-page": "s3cr3t-routing"})
+    cfg, secrets = parse("dev", values, frozenset({f"{PROJECT}:alertingCredentials"}), defaults())
+    assert cfg.credential_keys == ("payments-page",)
+    assert secrets["alertingCredentials"] == {"payments-page": "s3cr3t-routing"}
+    assert "s3cr3t" not in cfg.model_dump_json()
+
+
+def test_the_program_raises_run_error_before_creating_anything():
+    from reliability.render import _make_mocks, _make_monitor
+
+    def run() -> list:
+        from pulumi.runtime.stack import run_pulumi_func
+        from pulumi.runtime.sync_await import _sync_await
+
+        from components.program import program
+
+        monitor = _make_monitor(_make_mocks())
+        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack="dev", preview=False, monitor=monitor)
+        pulumi.runtime.set_all_config(good(replicas={"loki": 0}, volumes={"loki": "ten"}), [])
+        with pytest.raises(pulumi.RunError) as info:
+            _sync_await(run_pulumi_func(program))
+        assert "reliability:replicas.loki" in str(info.value) and "reliability:volumes.loki" in str(
+            info.value
+        )
+        return monitor.registered
+
+    import contextvars
+
+    assert contextvars.Context().run(run) == []

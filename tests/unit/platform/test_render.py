@@ -1,0 +1,201 @@
+"""The program under mocks, per stack: component tree, per-env differences, options, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reliability.render import RenderError, build, render
+
+from .conftest import STACKS, helm_values, of_type, one, rendered, resources
+
+COMMON_COMPONENTS = {
+    "reliability:index:Platform",
+    "reliability:index:Namespaces",
+    "reliability:alerting:Alertmanager",
+    "reliability:metrics:PrometheusStack",
+    "reliability:logs:Loki",
+    "reliability:traces:Tempo",
+    "reliability:collector:OpenTelemetry",
+    "reliability:grafana:Server",
+    "reliability:slos:PrometheusRules",
+    "reliability:loadtest:K6Operator",
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_child_is_parented_to_a_registered_component(stack):
+    by_urn = {r["urn"]: r for r in resources(stack)}
+    for r in resources(stack):
+        if r["type"] == "reliability:index:Platform":
+            assert r["parent"].endswith("pulumi:pulumi:Stack::reliability-" + stack)
+            continue
+        parent = by_urn.get(r["parent"])
+        assert parent is not None, f"{r['type']} {r['name']}: parent {r['parent']} is not a resource"
+        assert parent["type"].startswith("reliability:"), f"{r['name']} is parented to {parent['type']}"
+        # child names derive from the component's name
+        assert r["name"].startswith(parent["name"]), (r["name"], parent["name"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_component_types(stack):
+    types = {r["type"] for r in of_type(stack, "reliability:")}
+    cluster = "reliability:cluster:Local" if stack == "local" else "reliability:cluster:Eks"
+    expected = COMMON_COMPONENTS | {cluster}
+    expected |= set() if stack == "local" else {"reliability:storage:Buckets"}
+    expected |= {"reliability:chaos:ChaosMesh"} if stack != "prod" else set()
+    assert types == expected
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_one_kubernetes_provider_feeds_every_kubernetes_resource(stack):
+    providers = of_type(stack, "pulumi:providers:kubernetes")
+    assert len(providers) == 1
+    for r in of_type(stack, "kubernetes:"):
+        assert r["options"]["provider"] == providers[0]["urn"], r["name"]
+
+
+def test_local_has_no_aws_resource():
+    assert not [r["type"] for r in resources("local") if "aws" in r["type"].split(":")[0:2]]
+    assert not of_type("local", "pulumi:providers:aws")
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_cloud_stacks_build_eks_with_irsa_storage(stack):
+    types = {r["type"] for r in resources(stack)}
+    assert {
+        "aws:eks/cluster:Cluster",
+        "aws:eks/nodeGroup:NodeGroup",
+        "aws:eks/addon:Addon",
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "aws:eks/accessEntry:AccessEntry",
+        "aws:ec2/natGateway:NatGateway",
+    } <= types
+    addon = of_type(stack, "aws:eks/addon:Addon")[0]
+    assert addon["inputs"]["addonName"] == "aws-ebs-csi-driver"
+    private = [s for s in of_type(stack, "aws:ec2/subnet:Subnet") if "private" in s["name"]]
+    assert len({s["inputs"]["availabilityZone"] for s in private}) >= 2
+    for r in of_type(stack, "aws:"):
+        assert r["options"]["provider"].endswith("pulumi:providers:aws::reliability-aws"), r["name"]
+    buckets = {b["inputs"]["bucket"] for b in of_type(stack, "aws:s3/bucket:Bucket")}
+    assert buckets == {f"acme-reliability-{stack}-{w}-eu-west-1" for w in ("thanos", "loki", "tempo")}
+    for kind in (
+        "bucketVersioning:BucketVersioning",
+        "bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    ):
+        assert len(of_type(stack, f"aws:s3/{kind}")) == 3, kind
+
+
+@pytest.mark.parametrize(("stack", "kept"), [("dev", False), ("staging", True), ("prod", True)])
+def test_buckets_protected_and_retained_in_staging_and_prod(stack, kept):
+    for bucket in of_type(stack, "aws:s3/bucket:Bucket"):
+        assert bucket["options"]["protect"] is kept
+        assert bucket["options"]["retainOnDelete"] is kept
+
+
+@pytest.mark.parametrize(("stack", "raw", "days"), [("dev", "7d", 7), ("prod", "30d", 365)])
+def test_retention_reaches_thanos_and_bucket_lifecycle(stack, raw, days):
+    assert f"--retention.resolution-raw={raw}" in helm_values(stack, "thanos")["compact"]["extraArgs"]
+    rule = one(
+        stack,
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "reliability-storage-thanos",
+    )["inputs"]["rules"][0]
+    assert rule["expiration"]["days"] == days
+
+
+def test_prod_is_highly_available():
+    kps = helm_values("prod", "kube-prometheus-stack")
+    assert kps["prometheus"]["prometheusSpec"]["replicas"] >= 2
+    assert kps["prometheus"]["prometheusSpec"]["podAntiAffinity"] == "hard"
+    assert kps["prometheus"]["podDisruptionBudget"]["enabled"] is True
+    assert kps["alertmanager"]["alertmanagerSpec"]["replicas"] >= 2
+    assert kps["alertmanager"]["podDisruptionBudget"]["enabled"] is True
+    thanos = helm_values("prod", "thanos")
+    for part in ("query", "storeGateway"):
+        assert thanos[part]["replicas"] >= 2
+        assert thanos[part]["podDisruptionBudget"]["enabled"] is True
+        assert "podAntiAffinity" in thanos[part]["affinity"]
+    loki = helm_values("prod", "loki")
+    assert loki["singleBinary"]["replicas"] >= 2
+    assert loki["loki"]["storage"]["type"] == "s3"
+    assert helm_values("local", "loki")["loki"]["storage"]["type"] == "filesystem"
+    assert helm_values("local", "kube-prometheus-stack")["alertmanager"]["alertmanagerSpec"]["replicas"] == 1
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_alertmanager_reads_config_and_credentials_from_our_secrets(stack):
+    am = helm_values(stack, "kube-prometheus-stack")["alertmanager"]["alertmanagerSpec"]
+    assert am["useExistingSecret"] is True
+    assert am["configSecret"] == "alertmanager-config"
+    assert am["secrets"] == ["alertmanager-credentials"]
+    files = rendered(stack)
+    assert "manifests/Secret-monitoring-alertmanager-config.yaml" in files
+    creds = files["manifests/Secret-monitoring-alertmanager-credentials.yaml"]
+    if stack != "local":
+        assert "payments-" in creds and "[secret]" in creds
+        assert "placeholder" not in creds
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_secrets_never_plain(stack):
+    text = rendered(stack)["resources.json"]
+    assert "mock-password" not in text  # the generated Grafana password
+    assert "v1:placeholder" not in text  # stack-file ciphertext
+    secret = one(stack, "kubernetes:core/v1:Secret", "reliability-grafana-admin")
+    assert secret["inputs"]["stringData"] == {"admin-password": "[secret]", "admin-user": "[secret]"}
+
+
+def test_slo_rules_compiled_for_the_stack_environment():
+    dev = one(
+        "dev", "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "reliability-slos-slo-checkout-api"
+    )
+    prod = one(
+        "prod", "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "reliability-slos-slo-checkout-api"
+    )
+    assert dev["inputs"]["spec"] != prod["inputs"]["spec"]  # checkout-api's dev objective is 99, prod 99.9
+    assert "0.001" in json.dumps(prod["inputs"]["spec"]) and "0.01" in json.dumps(dev["inputs"]["spec"])
+
+
+@pytest.mark.parametrize("stack", ["local", "prod"])
+def test_two_renders_are_byte_identical(stack):
+    assert render(stack) == rendered(stack)
+
+
+def test_numbers_keep_their_type():
+    values = helm_values("prod", "kube-prometheus-stack")
+    assert isinstance(values["prometheus"]["prometheusSpec"]["replicas"], int)
+    release = of_type("prod", "kubernetes:helm.sh/v3:Release")[0]
+    assert release["inputs"]["timeout"] == 900 and isinstance(release["inputs"]["timeout"], int)
+
+
+def test_duplicate_names_fail_the_render():
+    registered = [
+        {
+            "type": "kubernetes:core/v1:ConfigMap",
+            "name": "a",
+            "urn": "u1",
+            "parent": None,
+            "inputs": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "n"}},
+            "options": {},
+        },
+        {
+            "type": "kubernetes:core/v1:ConfigMap",
+            "name": "a",
+            "urn": "u2",
+            "parent": None,
+            "inputs": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "y", "namespace": "n"}},
+            "options": {},
+        },
+    ]
+    with pytest.raises(
+        RenderError, match="resource name 'a' is used 2 times for type kubernetes:core/v1:ConfigMap"
+    ):
+        build(registered)
+    registered[1]["name"] = "b"
+    registered[1]["inputs"]["metadata"]["name"] = "x"
+    with pytest.raises(RenderError, match="same Kubernetes object ConfigMap-n-x"):
+        build(registered)

@@ -1,0 +1,94 @@
+"""local fits a 4-CPU / 8-GiB kind cluster: all requests together <= 3 CPU and <= 6 GiB.
+
+Requests are read from the rendered Helm values, per workload times its replicas
+(a DaemonSet counts once: kind runs one node). A test also fails if a `resources`
+block appears in the values that this table does not count, so a new workload
+cannot slip past the budget.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .conftest import helm_values, of_type
+
+# chart -> (path to resources, path to replicas or a fixed count)
+COUNTED: dict[str, list[tuple[str, Any]]] = {
+    "kube-prometheus-stack": [
+        ("prometheus.prometheusSpec.resources", "prometheus.prometheusSpec.replicas"),
+        ("prometheus.prometheusSpec.thanos.resources", "prometheus.prometheusSpec.replicas"),
+        ("alertmanager.alertmanagerSpec.resources", "alertmanager.alertmanagerSpec.replicas"),
+        ("prometheusOperator.resources", 1),
+        # one config-reloader sidecar per Prometheus and per Alertmanager pod
+        ("prometheusOperator.prometheusConfigReloader.resources", "prometheus.prometheusSpec.replicas"),
+        ("prometheusOperator.prometheusConfigReloader.resources", "alertmanager.alertmanagerSpec.replicas"),
+        ("kube-state-metrics.resources", 1),
+        ("prometheus-node-exporter.resources", 1),
+    ],
+    "thanos": [("query.resources", "query.replicas")],
+    "loki": [("singleBinary.resources", "singleBinary.replicas")],
+    "tempo": [("tempo.resources", 1)],
+    "opentelemetry-collector": [("resources", 1)],
+    "grafana": [("resources", 1), ("sidecar.resources", 1)],
+    "chaos-mesh": [
+        ("controllerManager.resources", "controllerManager.replicaCount"),
+        ("chaosDaemon.resources", 1),
+        ("dashboard.resources", 1),
+    ],
+    "k6-operator": [("manager.resources", "manager.replicas")],
+}
+
+
+def get(values: dict, path: str) -> Any:
+    for part in path.split("."):
+        values = values[part]
+    return values
+
+
+def cpu(text: str) -> float:
+    return int(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
+def mib(text: str) -> float:
+    number, unit = re.fullmatch(r"(\d+)(Mi|Gi)", text).groups()
+    return int(number) * (1024 if unit == "Gi" else 1)
+
+
+def resource_paths(values: Any, path: str = "") -> set[str]:
+    found = set()
+    if isinstance(values, dict):
+        for key, value in values.items():
+            here = f"{path}.{key}" if path else key
+            # a PVC's `resources.requests.storage` is disk, not a pod's CPU and memory
+            if key == "resources" and isinstance(value, dict) and "cpu" in value.get("requests", {}):
+                found.add(here)
+            else:
+                found |= resource_paths(value, here)
+    return found
+
+
+def local_requests() -> tuple[float, float]:
+    total_cpu = total_mib = 0.0
+    for release in of_type("local", "kubernetes:helm.sh/"):
+        chart = release["inputs"]["chart"]
+        values = helm_values("local", chart)
+        for res_path, replicas in COUNTED.get(chart, []):
+            count = replicas if isinstance(replicas, int) else get(values, replicas)
+            requests = get(values, res_path)["requests"]
+            total_cpu += cpu(requests["cpu"]) * count
+            total_mib += mib(requests["memory"]) * count
+    return total_cpu, total_mib
+
+
+def test_every_resources_block_is_counted():
+    for release in of_type("local", "kubernetes:helm.sh/"):
+        chart = release["inputs"]["chart"]
+        counted = {p for p, _ in COUNTED.get(chart, [])}
+        assert resource_paths(helm_values("local", chart)) <= counted, chart
+
+
+def test_local_fits_a_small_kind_cluster():
+    total_cpu, total_mib = local_requests()
+    assert 0.5 < total_cpu <= 3.0, total_cpu
+    assert 1024 < total_mib <= 6 * 1024, total_mib
