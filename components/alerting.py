@@ -1,10 +1,11 @@
-"""Alertmanager's configuration and receiver credentials, as Kubernetes Secrets.
+"""Alertmanager: HA settings and the receiver credentials Secret.
 
 kube-prometheus-stack runs Alertmanager with `useExistingSecret` + `configSecret`
-(the config Secret created here, key `alertmanager.yaml`) and mounts the
-credentials Secret through `alertmanagerSpec.secrets`, at
-/etc/alertmanager/secrets/alertmanager-credentials/<key>; the config refers to
-those files with `*_file` settings, so no credential is ever inline.
+(the config Secret the SLO component writes from the routing, key
+`alertmanager.yaml`) and mounts the credentials Secret created here through
+`alertmanagerSpec.secrets`, at /etc/alertmanager/secrets/alertmanager-credentials/<key>;
+the config refers to those files with `*_file` settings, so no credential is
+ever inline. The operator picks the config Secret up when it appears.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import pulumi
 
-from reliability.alertmanager import CONFIG_KEY, CONFIG_SECRET, CREDENTIALS_SECRET
+from reliability.alertmanager import CONFIG_SECRET, CREDENTIALS_SECRET
 from reliability.config import StackConfig
 
 from . import kube
@@ -53,13 +54,10 @@ def alertmanager_values(cfg: StackConfig) -> dict[str, Any]:
 class AlertingArgs:
     config: StackConfig
     namespace: pulumi.Input[str]
-    # The text of alertmanager.yaml: reliability.alertmanager.alertmanager_config (issue 4's routing later).
-    alertmanager_yaml: pulumi.Input[str]
     depends_on: tuple[pulumi.Resource, ...] = ()
 
 
 class Alertmanager(pulumi.ComponentResource):
-    config_secret: pulumi.Output[str]
     credentials_secret: pulumi.Output[str]
     secrets: list[pulumi.Resource]
 
@@ -76,21 +74,10 @@ class Alertmanager(pulumi.ComponentResource):
             self,
             after,
         )
-        config = kube.secret(
-            f"{name}-config",
-            CONFIG_SECRET,
-            args.namespace,
-            pulumi.Output.from_input(args.alertmanager_yaml).apply(lambda text: {CONFIG_KEY: text}),
-            "alertmanager",
-            self,
-            after,
-        )
-        self.secrets = [credentials, config]
-        self.config_secret = config.metadata.name
+        self.secrets = [credentials]
         self.credentials_secret = credentials.metadata.name
         self.register_outputs(
             {
-                "configSecret": self.config_secret,
                 "credentialsSecret": self.credentials_secret,
                 "credentialKeys": list(cfg.credential_keys),
             }

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from reliability.alertmanager import alertmanager_config
 from reliability.config import StackConfig
 
 from . import kube, logs, metrics, traces
@@ -109,7 +108,7 @@ class Platform(pulumi.ComponentResource):
 
         alerting = Alertmanager(
             f"{name}-alerting",
-            AlertingArgs(cfg, MONITORING, alertmanager_config(cfg), depends_on=monitoring_ns),
+            AlertingArgs(cfg, MONITORING, depends_on=monitoring_ns),
             opts=on_k8s,
         )
         prom = PrometheusStack(

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from .alertmanager import parse_routing
 from .durations import Duration
 
 PROJECT = "reliability"
@@ -218,7 +219,7 @@ class StackConfig(BaseModel):
     resources: Resources
     chaos: Toggle
     loadtest: Toggle
-    # Issue 4's routing input, shape-checked only: {teams: {<team>: {page, ticket}}, catchAll, heartbeat}.
+    # Alert routing: {teams: {<team>: {page, ticket}}, catchAll, heartbeat}, see reliability/alertmanager.py.
     alerting: dict[str, Any] = Field(default_factory=dict)
     # Secret Outputs (pulumi.Output[dict[str, str]] / Output[str] | None); never plain text.
     alerting_credentials: Any = Field(default=None, exclude=True)
@@ -292,30 +293,16 @@ def _decode(key: str, raw: Any, want: type, problems: list[str]) -> Any:
     return raw
 
 
-def check_alerting(value: Mapping[str, Any]) -> list[str]:
-    """Shape of the `alerting` key; what the receivers mean is issue 4's generator's business."""
-    problems = []
-    for key in sorted(set(value) - {"teams", "catchAll", "heartbeat"}):
-        problems.append(f"{PROJECT}:alerting.{key}: unknown key (expected teams, catchAll, heartbeat)")
+def check_alerting(value: Mapping[str, Any], environment: str, credential_keys: tuple[str, ...]) -> list[str]:
+    """The `alerting` key: routing for this environment (see reliability/alertmanager.py)."""
+    problems = [f"{PROJECT}:alerting.{key}: unknown key (expected teams, catchAll, heartbeat)"
+                for key in sorted(set(value) - {"teams", "catchAll", "heartbeat"})]
     teams = value.get("teams", {})
-    if not isinstance(teams, Mapping):
-        return [*problems, f"{PROJECT}:alerting.teams: expected a mapping of team name to {{page, ticket}}"]
-    for team, routes in sorted(teams.items()):
-        where = f"{PROJECT}:alerting.teams.{team}"
-        if not TEAM_NAME.match(team):
-            problems.append(f"{where}: team name must match {TEAM_NAME.pattern}")
-        if not isinstance(routes, Mapping):
-            problems.append(f"{where}: expected a mapping with page and ticket")
-            continue
-        for key in sorted(set(routes) - {"page", "ticket"}):
-            problems.append(f"{where}.{key}: unknown key (expected page, ticket)")
-        for key in ("page", "ticket"):
-            if key in routes and not isinstance(routes[key], Mapping):
-                problems.append(f"{where}.{key}: expected a mapping")
-    for key in ("catchAll", "heartbeat"):
-        if key in value and not isinstance(value[key], Mapping):
-            problems.append(f"{PROJECT}:alerting.{key}: expected a mapping")
-    return problems
+    if isinstance(teams, Mapping):
+        problems += [f"{PROJECT}:alerting.teams.{team}: team name must match {TEAM_NAME.pattern}"
+                     for team in sorted(teams) if not TEAM_NAME.match(team)]
+    _, routing_problems = parse_routing(value, environment, credential_keys)
+    return problems + routing_problems
 
 
 def check_credentials(value: Mapping[str, Any]) -> list[str]:
@@ -368,11 +355,6 @@ def parse(
         except ValidationError as exc:
             problems.extend(_pydantic_problems(key, exc))
 
-    alerting = _decode("alerting", ours["alerting"], dict, problems) if "alerting" in ours else {}
-    if alerting is not None:
-        problems.extend(check_alerting(alerting))
-        fields["alerting"] = alerting
-
     secrets: dict[str, Any] = {}
     creds = (
         _decode("alertingCredentials", ours["alertingCredentials"], dict, problems)
@@ -383,6 +365,11 @@ def parse(
         problems.extend(check_credentials(creds))
         secrets["alertingCredentials"] = creds
         fields["credential_keys"] = tuple(sorted(creds))
+
+    alerting = _decode("alerting", ours["alerting"], dict, problems) if "alerting" in ours else {}
+    if alerting is not None and env is not None:
+        problems.extend(check_alerting(alerting, env, tuple(sorted(creds or {}))))
+        fields["alerting"] = alerting
     password = ours.get("grafanaAdminPassword") or ""
     if password:
         secrets["grafanaAdminPassword"] = password

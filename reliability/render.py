@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from .alertmanager import alertmanager_config
 from .config import PROJECT, ConfigError, parse
 from .yamlio import dump_json
 
@@ -331,8 +332,12 @@ def render(
 
     stack_in = stack_input(stack, project_dir)
     stack_in.values.update(overrides or {})
-    parse(stack, stack_in.values, stack_in.secret_keys, defaults())  # ConfigError before the engine starts
-    return build(run_program(stack_in))
+    cfg, _ = parse(stack, stack_in.values, stack_in.secret_keys, defaults())  # ConfigError before the engine
+    files = build(run_program(stack_in))
+    # The exact config Alertmanager runs with (credentials are file paths); the Secret that
+    # carries it shows as "[secret]" in resources.json, as every Secret's data does.
+    files["alertmanager/alertmanager.yaml"] = alertmanager_config(cfg)
+    return files
 
 
 def write(files: dict[str, str], out_dir: str) -> None:

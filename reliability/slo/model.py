@@ -108,3 +108,4 @@ class Service:
     # Links used by dashboards: where this service's logs and traces are found.
     log_selector: str = ""
     trace_service: str = ""
+    team_source: Location | None = None  # where the spec names its team, for routing problems

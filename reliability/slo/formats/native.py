@@ -126,6 +126,7 @@ def map_document(
         labels=service_labels, slos=tuple(slos),
         source=Location(doc.file, doc.line), spec_format=API_VERSION,
         log_selector=str(links.get("logs", "")), trace_service=str(links.get("traces", "")),
+        team_source=ctx.loc(("team",)),
     )]
 
 

@@ -103,7 +103,8 @@ def map_document(
     if problems or not slos:
         return []
     return [Service(name=service, team=team, tier=tier, description="", labels=service_labels,
-                    slos=tuple(slos), source=Location(doc.file, doc.line), spec_format=spec_format)]
+                    slos=tuple(slos), source=Location(doc.file, doc.line), spec_format=spec_format,
+                    team_source=ctx.loc((*prefix, "labels", "team" if "team" in raw_labels else "owner")))]
 
 
 def _map_slo(

@@ -14,11 +14,16 @@ from reliability.render import stack_input
 
 from .conftest import REPO, STACKS
 
+# The least routing a cloud environment accepts: a catch-all and a heartbeat (no credentials needed).
+ROUTING = {"catchAll": {"webhook": {"url": "https://alerts.example.com/catch-all"}},
+           "heartbeat": {"webhook": {"url": "https://heartbeat.example.com/ping"}}}
+
 
 def good(env: str = "dev", **extra: object) -> dict[str, str]:
     values = {f"{PROJECT}:environment": env}
     if env != "local":
         values[f"{PROJECT}:cluster"] = json.dumps({"region": "eu-west-1"})
+        values[f"{PROJECT}:alerting"] = json.dumps(ROUTING)
     values.update({f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()})
     return values
 
@@ -64,13 +69,16 @@ def test_several_bad_keys_are_reported_together():
             replicas={"prometheus": 0},
             resources={"grafana": {"cpu": "lots"}},
             color="blue",
-            alerting={"teams": {"Payments": {"page": {}}}, "pager": {}},
+            alerting={"teams": {"Payments": {"page": {}}}, "pager": {}, **ROUTING},
         )
     )
     assert found == sorted(
         [
             "reliability:alerting.pager: unknown key (expected teams, catchAll, heartbeat)",
             "reliability:alerting.teams.Payments: team name must match ^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$",
+            "reliability:alerting.teams.Payments: missing ticket: where this team's tickets go (slack or webhook)",
+            "reliability:alerting.teams.Payments.page: no receiver: give one of pagerduty, opsgenie, slack or "
+            "webhook (an empty receiver only notifies nobody, which only local may do)",
             f"reliability:color: unknown key (declared keys: {', '.join(sorted(KEYS))})",
             "reliability:replicas.prometheus: Input should be greater than or equal to 1",
             "reliability:resources.grafana.cpu: String should match pattern '^(\\d+m|\\d+(\\.\\d+)?)$'",

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-
-import yaml
 
 from components.cluster import irsa_trust_policy, subnet_cidrs
 from components.logs import hours
 from components.metrics import retention_size
 from components.storage import bucket_access_policy, lifecycle_rules
-from reliability.alertmanager import alertmanager_config, credential_file
 
 
 def test_subnets_are_disjoint_and_inside_the_vpc():
@@ -50,16 +45,3 @@ def test_lifecycle_and_durations():
     assert retention_size("20Gi") == "17GiB" and retention_size("1Gi") == "870MiB"
 
 
-def test_alertmanager_config_is_valid_for_amtool(tmp_path):
-    text = alertmanager_config(None)
-    config = yaml.safe_load(text)
-    assert config["route"]["receiver"] == "null" and config["receivers"] == [{"name": "null"}]
-    assert (
-        credential_file("payments-page") == "/etc/alertmanager/secrets/alertmanager-credentials/payments-page"
-    )
-    amtool = shutil.which("amtool")
-    assert amtool, "amtool missing: `make test` installs it (scripts/install-tools.sh)"
-    path = tmp_path / "alertmanager.yaml"
-    path.write_text(text)
-    result = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr

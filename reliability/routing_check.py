@@ -1,0 +1,46 @@
+"""`sre slo validate --env ENV`: every spec's owner team must have alert routing in that environment.
+
+Reads the routing structure from stacks/Pulumi.<ENV>.yaml (no secrets needed: only
+the names of credentials appear in it), so a pull request that adds a spec for a
+team nobody routes fails before anything is deployed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .alertmanager import parse_routing, unrouted
+from .problems import Location, Problems
+
+
+def _stack_config(path: Path, problems: Problems) -> dict[str, Any] | None:
+    if not path.exists():
+        problems.add(Location(str(path), 1), None, None,
+                     "no stack file for this environment: pass --stacks-dir or an --env that has a stack")
+        return None
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        problems.add(Location(str(path), 1), None, None, f"YAML error: {exc}")
+        return None
+    config = data.get("config") if isinstance(data, dict) else None
+    return config if isinstance(config, dict) else {}
+
+
+def check_teams(services: list[Any], env: str, stacks_dir: str, problems: Problems) -> None:
+    path = Path(stacks_dir) / f"Pulumi.{env}.yaml"
+    config = _stack_config(path, problems)
+    if config is None:
+        return
+    alerting = config.get("reliability:alerting") or {}
+    environment = str(config.get("reliability:environment", env))
+    credentials = config.get("reliability:alertingCredentials")
+    routing, routing_problems = parse_routing(alerting if isinstance(alerting, dict) else {}, environment,
+                                              list(credentials) if isinstance(credentials, dict) else None)
+    for message in routing_problems:
+        problems.add(Location(str(path), 1), None, None, message)
+    for service, message in unrouted(services, routing, env):
+        problems.add(service.team_source or service.source, None, "team", message)

@@ -1,0 +1,222 @@
+"""Alert routing per environment: the config checks, amtool on every stack, inhibition on a real Alertmanager."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.program import defaults
+from reliability.alertmanager import SECRETS_DIR, alertmanager_config, parse_routing
+from reliability.config import parse
+from reliability.render import stack_input
+
+from ...alertmanager_proc import alertmanager
+from ...conftest import REPO, tool
+
+STACKS = ("local", "dev", "staging", "prod")
+
+
+def stack_config(stack: str) -> str:
+    stack_in = stack_input(stack)
+    cfg, _ = parse(stack, stack_in.values, stack_in.secret_keys, defaults())
+    return alertmanager_config(cfg)
+
+
+@pytest.fixture(scope="module")
+def configs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = {}
+    for stack in STACKS:
+        path = tmp_path_factory.mktemp(stack) / "alertmanager.yaml"
+        path.write_text(stack_config(stack))
+        out[stack] = path
+    return out
+
+
+def amtool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([tool("amtool"), *args], capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_amtool_accepts_every_stack(configs: dict[str, Path], stack: str) -> None:
+    result = amtool("check-config", str(configs[stack]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+# (stack, labels, receiver amtool must pick)
+ROUTES = [
+    *[(s, "alertname=Watchdog severity=none", "heartbeat") for s in STACKS],
+    *[(s, "alertname=PaymentsBurn team=nobody severity=page service=x slo=y", "catch-all") for s in STACKS],
+    *[(s, "alertname=KubePodCrashLooping severity=warning namespace=shop", "catch-all") for s in STACKS],
+    *[(s, "alertname=InfoInhibitor severity=none", "null") for s in STACKS],
+    *[(s, f"team={t} severity=page service=x slo=y", f"{t}-page") for s in STACKS
+      for t in ("payments", "fulfilment", "search", "platform")],
+    *[(s, f"team={t} severity=ticket service=x slo=y", f"{t}-ticket") for s in STACKS
+      for t in ("payments", "fulfilment", "search", "platform")],
+    *[(s, "team=payments severity=warning", "payments-ticket") for s in STACKS],  # a team's other alerts
+]
+
+
+@pytest.mark.parametrize(("stack", "labels", "receiver"), ROUTES)
+def test_routing_table(configs: dict[str, Path], stack: str, labels: str, receiver: str) -> None:
+    result = amtool("config", "routes", "test", f"--config.file={configs[stack]}", f"--verify.receivers={receiver}",
+                    *labels.split())
+    assert result.returncode == 0, f"{labels} -> {result.stdout.strip()} (expected {receiver})"
+
+
+def receivers(stack: str) -> dict[str, dict]:
+    return {r["name"]: r for r in yaml.safe_load(stack_config(stack))["receivers"]}
+
+
+def test_local_and_dev_never_page_a_pager() -> None:
+    for stack in ("local", "dev"):
+        for name, receiver in receivers(stack).items():
+            assert "pagerduty_configs" not in receiver and "opsgenie_configs" not in receiver, (stack, name)
+    dev = receivers("dev")
+    assert dev["payments-page"]["slack_configs"][0]["channel"] == "#payments-dev"
+    assert set(receivers("local")["payments-page"]) == {"name"}  # local notifies nobody
+
+
+def test_prod_pages_pagers_and_credentials_are_files() -> None:
+    prod = receivers("prod")
+    assert prod["payments-page"]["pagerduty_configs"][0]["routing_key_file"] == (
+        f"{SECRETS_DIR}/alertmanager-credentials/payments-page")
+    assert prod["search-page"]["opsgenie_configs"][0] == {
+        "api_key_file": f"{SECRETS_DIR}/alertmanager-credentials/search-page", "priority": "P1", "send_resolved": True}
+    assert prod["payments-ticket"]["slack_configs"][0]["api_url_file"].endswith("/payments-ticket")
+    heartbeat = prod["heartbeat"]["webhook_configs"][0]
+    assert heartbeat["url"] == "https://api.opsgenie.com/v2/heartbeats/reliability-prod/ping"
+    assert heartbeat["http_config"]["authorization"] == {
+        "type": "GenieKey", "credentials_file": f"{SECRETS_DIR}/alertmanager-credentials/heartbeat"}
+    text = stack_config("prod")
+    assert "hooks.slack.com" not in text and not re.search(r"(routing_key|api_key|api_url|url):\s*[a-f0-9]{20}", text)
+
+
+def test_grouping_and_inhibition_settings() -> None:
+    config = yaml.safe_load(stack_config("prod"))
+    assert config["inhibit_rules"] == [{"source_matchers": ['severity="page"'], "target_matchers": ['severity="ticket"'],
+                                        "equal": ["service", "slo"]}]
+    team = next(r for r in config["route"]["routes"] if r["matchers"] == ['team="payments"'])
+    assert team["group_by"] == ["service", "slo"]
+    page, ticket = team["routes"]
+    assert (page["group_wait"], page["repeat_interval"]) == ("30s", "1h")
+    assert (ticket["group_wait"], ticket["repeat_interval"]) == ("5m", "24h")
+
+
+ROUTING_PROBLEMS = [
+    ("dev", {"teams": {"payments": {"page": {"pagerduty": {"routingKey": "k"}}, "ticket": {"slack": {
+        "channel": "#p", "webhook": "k"}}}}},
+     "reliability:alerting.teams.payments.page.pagerduty: dev must not page anyone: pages go to chat here "
+     "(slack or webhook)"),
+    ("prod", {"teams": {"payments": {"ticket": {"slack": {"channel": "#p", "webhook": "k"}}}}},
+     "reliability:alerting.teams.payments: missing page: prod needs a pager for this team (pagerduty or opsgenie)"),
+    ("prod", {"teams": {"payments": {"page": {"pagerduty": {"routingKey": "typo"}}, "ticket": {"slack": {
+        "channel": "#p", "webhook": "k"}}}}},
+     "reliability:alerting.teams.payments.page.pagerduty.routingKey: no credential 'typo' in alertingCredentials: "
+     "set it with `pulumi config set --secret --path 'alertingCredentials.typo' VALUE`"),
+    ("staging", {"teams": {"payments": {"page": {"pagerduty": {"routingKey": "k"}}, "ticket": {"opsgenie": {
+        "apiKey": "k"}}}}},
+     "reliability:alerting.teams.payments.ticket.opsgenie: tickets go to chat (slack or webhook), never to a pager"),
+    ("prod", {"catchAll": {"webhook": {"url": "https://user:pw@alerts.example.com/x"}}},
+     "reliability:alerting.catchAll.webhook.url: the URL must not carry credentials (user, password or query): "
+     "put the token in alertingCredentials and name it in credentials"),
+    ("prod", {"heartbeat": {"webhook": "heartbeat"}},
+     "reliability:alerting.heartbeat.webhook: expected a mapping of settings (a webhook needs url: "
+     "Alertmanager 0.25 cannot read a webhook URL from a file)"),
+    ("prod", {"catchAll": {"email": {"to": "x"}}},
+     "reliability:alerting.catchAll.email: unknown receiver kind (expected pagerduty, opsgenie, slack or webhook)"),
+    ("prod", {"teams": {"payments": {"page": {"pagerduty": {"routingKey": "k"}}, "ticket": {"slack": {
+        "channel": "payments alerts", "webhook": "k"}}}}},
+     "reliability:alerting.teams.payments.ticket.slack.channel: expected a Slack channel such as #payments-alerts"),
+    ("prod", {"catchAll": {}},
+     "reliability:alerting.catchAll: no receiver: give one of pagerduty, opsgenie, slack or webhook "
+     "(an empty receiver only notifies nobody, which only local may do)"),
+]
+
+
+@pytest.mark.parametrize(("env", "alerting", "message"), ROUTING_PROBLEMS)
+def test_routing_config_problems(env: str, alerting: dict, message: str) -> None:
+    base = {"catchAll": {"webhook": {"url": "https://alerts.example.com/all"}},
+            "heartbeat": {"webhook": {"url": "https://heartbeat.example.com/ping"}}}
+    _, problems = parse_routing({**base, **alerting}, env, ["k"])
+    assert problems == [message]
+
+
+def post(am, labels: dict[str, str], minutes: int = 0) -> None:  # type: ignore[no-untyped-def]
+    start = datetime.now(UTC) - timedelta(minutes=minutes)
+    am.api("/api/v2/alerts", [{"labels": labels, "annotations": {"summary": "test"},
+                               "startsAt": start.isoformat(), "endsAt": (start + timedelta(hours=1)).isoformat()}])
+
+
+def test_a_firing_page_inhibits_the_ticket_of_the_same_slo(configs: dict[str, Path], tmp_path: Path) -> None:
+    # The dev config as generated; only the credential files point into the test's folder.
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    text = configs["dev"].read_text().replace(f"{SECRETS_DIR}/alertmanager-credentials", str(secrets))
+    for name in re.findall(rf"{re.escape(str(secrets))}/([\w-]+)", text):
+        (secrets / name).write_text("http://127.0.0.1:9/unused")
+    config = tmp_path / "alertmanager.yaml"
+    config.write_text(text)
+    common = {"service": "checkout-api", "team": "payments", "alertname": "CheckoutApiAvailabilityBudgetBurn"}
+    with alertmanager(config, tmp_path / "am") as am:
+        post(am, {**common, "slo": "availability", "severity": "page"})
+        post(am, {**common, "slo": "availability", "severity": "ticket"})
+        post(am, {**common, "slo": "latency", "severity": "ticket"})  # another SLO: not inhibited
+        deadline = time.monotonic() + 10
+        while True:
+            state = {(a["labels"]["slo"], a["labels"]["severity"]): a["status"] for a in am.alerts(team="payments")}
+            if len(state) == 3 and state[("availability", "ticket")]["state"] == "suppressed":
+                break
+            assert time.monotonic() < deadline, state
+            time.sleep(0.2)
+        page = next(a for a in am.alerts(severity="page"))
+        assert state[("availability", "ticket")]["inhibitedBy"] == [page["fingerprint"]]
+        assert state[("availability", "page")]["state"] == "active"
+        assert state[("latency", "ticket")] == {"inhibitedBy": [], "silencedBy": [], "state": "active"}
+
+
+def test_validate_env_names_the_spec_the_team_and_the_env(tmp_path: Path) -> None:
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    text = (REPO / "stacks" / "Pulumi.dev.yaml").read_text()
+    (stacks / "Pulumi.dev.yaml").write_text(text.replace("      fulfilment:\n", "      fulfillment:\n"))
+    proc = subprocess.run([sys.executable, "-m", "reliability", "slo", "validate", "slo-specs", "--env", "dev",
+                           "--stacks-dir", str(stacks)], capture_output=True, text=True, cwd=REPO, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[0] == (
+        "slo-specs/order-worker.yaml:8: -: team: team 'fulfilment' has no alert routing in environment 'dev': "
+        "add reliability:alerting.teams.fulfilment to stacks/Pulumi.dev.yaml")
+    ok = subprocess.run([sys.executable, "-m", "reliability", "slo", "validate", "slo-specs", "--env", "prod"],
+                        capture_output=True, text=True, cwd=REPO, check=False)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_render_fails_on_a_team_without_routing() -> None:
+    import json
+
+    import pulumi
+
+    from reliability.render import render
+
+    stack_in = stack_input("dev")
+    routing = json.loads(stack_in.values["reliability:alerting"])
+    del routing["teams"]["fulfilment"]
+    with pytest.raises(pulumi.RunError) as info:
+        render("dev", overrides={"reliability:alerting": json.dumps(routing)})
+    assert ("  slo-specs/order-worker.yaml:8: -: team: team 'fulfilment' has no alert routing in environment 'dev': "
+            "add reliability:alerting.teams.fulfilment to stacks/Pulumi.dev.yaml") in str(info.value)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_render_writes_the_exact_alertmanager_config(stack: str, tmp_path: Path) -> None:
+    from reliability.render import render
+
+    files = render(stack)
+    assert files["alertmanager/alertmanager.yaml"] == stack_config(stack)
