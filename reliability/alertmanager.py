@@ -9,7 +9,7 @@ Routing, per environment:
     `catch-all` receiver at the root: nothing is dropped;
   - a firing page inhibits the ticket of the same SLO (`equal: [service, slo]`).
 Groups are per service and SLO; pages wait 30s and repeat hourly, tickets wait
-5m and repeat daily.
+5m and repeat daily (`alerting.timing` overrides the intervals per route kind).
 
 Credentials are never in this file: they are keys of the `alertmanager-credentials`
 Secret, mounted at /etc/alertmanager/secrets/alertmanager-credentials/<key>, and
@@ -50,11 +50,15 @@ HEARTBEAT = "heartbeat"
 NULL = "null"
 OPSGENIE_PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
 
-# Group and repeat intervals per kind of route.
-PAGE_TIMING = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "1h"}
-TICKET_TIMING = {"group_wait": "5m", "group_interval": "30m", "repeat_interval": "24h"}
-HEARTBEAT_TIMING = {"group_wait": "0s", "group_interval": "1m", "repeat_interval": "1m"}
-ROOT_TIMING = {"group_wait": "1m", "group_interval": "5m", "repeat_interval": "12h"}
+# Group and repeat intervals per kind of route; `alerting.timing` in the stack config overrides them.
+TIMING = {
+    "page": {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "1h"},
+    "ticket": {"group_wait": "5m", "group_interval": "30m", "repeat_interval": "24h"},
+    "heartbeat": {"group_wait": "0s", "group_interval": "1m", "repeat_interval": "1m"},
+    "default": {"group_wait": "1m", "group_interval": "5m", "repeat_interval": "12h"},
+}
+_TIMING_KEYS = {"groupWait": "group_wait", "groupInterval": "group_interval", "repeatInterval": "repeat_interval"}
+_DURATION = re.compile(r"^([0-9]+(ms|[smhdwy]))+$")
 
 _CHANNEL = re.compile(r"^[#@]?[a-z0-9][a-z0-9._-]{0,79}$")
 _AUTH_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
@@ -85,6 +89,10 @@ class Routing:
     teams: tuple[tuple[str, Receiver, Receiver], ...]  # (team, page receiver, ticket receiver)
     catch_all: Receiver
     heartbeat: Receiver
+    timing: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # route kind -> Alertmanager intervals
+
+    def intervals(self, kind: str) -> dict[str, str]:
+        return dict(dict(self.timing).get(kind, ())) or dict(TIMING[kind])
 
     @property
     def team_names(self) -> tuple[str, ...]:
@@ -211,6 +219,7 @@ def parse_routing(alerting: Mapping[str, Any], environment: str,
         if ticket.pages:
             check.add(f"teams.{team}.ticket.{ticket.kind}", "tickets go to chat (slack or webhook), never to a pager")
         parsed.append((team, page, ticket))
+    timing = _timing(alerting.get("timing", {}), check)
     catch_all, heartbeat = Receiver(CATCH_ALL, None), Receiver(HEARTBEAT, None)
     if "catchAll" in alerting:
         catch_all = check.receiver(CATCH_ALL, alerting["catchAll"], "catchAll", allow_none=local)
@@ -222,7 +231,29 @@ def parse_routing(alerting: Mapping[str, Any], environment: str,
         check.add("heartbeat", "missing: the dead man's switch that receives the always-firing Watchdog alert")
     if heartbeat.kind not in (None, "webhook"):
         check.add("heartbeat", "the heartbeat is a dead man's switch webhook: use webhook")
-    return Routing(environment, tuple(parsed), catch_all, heartbeat), sorted(set(check.problems))
+    return Routing(environment, tuple(parsed), catch_all, heartbeat, timing), sorted(set(check.problems))
+
+
+def _timing(value: Any, check: _Checker) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """`timing: {page: {groupWait, groupInterval, repeatInterval}, ticket, heartbeat, default}`."""
+    if not isinstance(value, Mapping):
+        check.add("timing", "expected a mapping of page, ticket, heartbeat, default")
+        return ()
+    out = []
+    for kind in sorted(value):
+        if kind not in TIMING:
+            check.add(f"timing.{kind}", f"unknown route kind (expected {', '.join(TIMING)})")
+            continue
+        given = value[kind] if isinstance(value[kind], Mapping) else {}
+        merged = dict(TIMING[kind])
+        for key, raw in given.items():
+            if key not in _TIMING_KEYS or not isinstance(raw, str) or not _DURATION.match(raw):
+                check.add(f"timing.{kind}.{key}", "expected groupWait, groupInterval or repeatInterval "
+                                                  "with a duration such as 30s or 1h")
+                continue
+            merged[_TIMING_KEYS[key]] = raw
+        out.append((kind, tuple(merged.items())))
+    return tuple(out)
 
 
 _SLACK_TITLE = ('[{{ .Status | toUpper }}] {{ .CommonLabels.service }} {{ .CommonLabels.slo }}: '
@@ -255,7 +286,7 @@ def _receiver_config(receiver: Receiver) -> dict[str, Any]:
 def config(routing: Routing) -> dict[str, Any]:
     """The Alertmanager configuration as data."""
     routes: list[dict[str, Any]] = [
-        {"receiver": HEARTBEAT, "matchers": ['alertname="Watchdog"'], **HEARTBEAT_TIMING},
+        {"receiver": HEARTBEAT, "matchers": ['alertname="Watchdog"'], **routing.intervals("heartbeat")},
         # kube-prometheus-stack's InfoInhibitor only exists to inhibit info alerts; never notify it.
         {"receiver": NULL, "matchers": ['alertname="InfoInhibitor"']},
     ]
@@ -265,10 +296,10 @@ def config(routing: Routing) -> dict[str, Any]:
             "receiver": ticket.name,
             "matchers": [f'team="{team}"'],
             "group_by": ["service", "slo"],
-            **TICKET_TIMING,
+            **routing.intervals("ticket"),
             "routes": [
-                {"receiver": page.name, "matchers": ['severity="page"'], **PAGE_TIMING},
-                {"receiver": ticket.name, "matchers": ['severity="ticket"'], **TICKET_TIMING},
+                {"receiver": page.name, "matchers": ['severity="page"'], **routing.intervals("page")},
+                {"receiver": ticket.name, "matchers": ['severity="ticket"'], **routing.intervals("ticket")},
             ],
         })
         receivers.extend([_receiver_config(page), _receiver_config(ticket)])
@@ -277,7 +308,7 @@ def config(routing: Routing) -> dict[str, Any]:
         "route": {
             "receiver": CATCH_ALL,
             "group_by": ["alertname", "service", "slo"],
-            **ROOT_TIMING,
+            **routing.intervals("default"),
             "routes": routes,
         },
         "inhibit_rules": [

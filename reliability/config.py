@@ -295,8 +295,8 @@ def _decode(key: str, raw: Any, want: type, problems: list[str]) -> Any:
 
 def check_alerting(value: Mapping[str, Any], environment: str, credential_keys: tuple[str, ...]) -> list[str]:
     """The `alerting` key: routing for this environment (see reliability/alertmanager.py)."""
-    problems = [f"{PROJECT}:alerting.{key}: unknown key (expected teams, catchAll, heartbeat)"
-                for key in sorted(set(value) - {"teams", "catchAll", "heartbeat"})]
+    problems = [f"{PROJECT}:alerting.{key}: unknown key (expected teams, catchAll, heartbeat, timing)"
+                for key in sorted(set(value) - {"teams", "catchAll", "heartbeat", "timing"})]
     teams = value.get("teams", {})
     if isinstance(teams, Mapping):
         problems += [f"{PROJECT}:alerting.teams.{team}: team name must match {TEAM_NAME.pattern}"

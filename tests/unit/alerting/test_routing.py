@@ -149,6 +149,21 @@ def test_routing_config_problems(env: str, alerting: dict, message: str) -> None
     assert problems == [message]
 
 
+def test_timing_overrides() -> None:
+    base = {"catchAll": {"webhook": {"url": "https://alerts.example.com/all"}},
+            "heartbeat": {"webhook": {"url": "https://heartbeat.example.com/ping"}}}
+    routing, problems = parse_routing({**base, "timing": {"page": {"groupWait": "1s", "groupInterval": "5s"}}}, "prod")
+    assert problems == []
+    assert routing.intervals("page") == {"group_wait": "1s", "group_interval": "5s", "repeat_interval": "1h"}
+    assert routing.intervals("ticket") == {"group_wait": "5m", "group_interval": "30m", "repeat_interval": "24h"}
+    _, problems = parse_routing({**base, "timing": {"page": {"groupWait": "soon"}, "urgent": {}}}, "prod")
+    assert problems == [
+        "reliability:alerting.timing.page.groupWait: expected groupWait, groupInterval or repeatInterval with a "
+        "duration such as 30s or 1h",
+        "reliability:alerting.timing.urgent: unknown route kind (expected page, ticket, heartbeat, default)",
+    ]
+
+
 def post(am, labels: dict[str, str], minutes: int = 0) -> None:  # type: ignore[no-untyped-def]
     start = datetime.now(UTC) - timedelta(minutes=minutes)
     am.api("/api/v2/alerts", [{"labels": labels, "annotations": {"summary": "test"},

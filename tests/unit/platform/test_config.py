@@ -74,7 +74,7 @@ def test_several_bad_keys_are_reported_together():
     )
     assert found == sorted(
         [
-            "reliability:alerting.pager: unknown key (expected teams, catchAll, heartbeat)",
+            "reliability:alerting.pager: unknown key (expected teams, catchAll, heartbeat, timing)",
             "reliability:alerting.teams.Payments: team name must match ^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$",
             "reliability:alerting.teams.Payments: missing ticket: where this team's tickets go (slack or webhook)",
             "reliability:alerting.teams.Payments.page: no receiver: give one of pagerduty, opsgenie, slack or "
