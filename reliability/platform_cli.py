@@ -66,10 +66,11 @@ def cmd_bench_render(args: argparse.Namespace) -> int:
 
     from .bench_render import bench
 
-    seconds, resources = bench(args.stack, args.slos)
+    seconds, cpu_seconds, resources = bench(args.stack, args.slos)
     print(
         f"rendered stack '{args.stack}' with {args.slos} generated SLOs: {resources} resources "
-        f"in {seconds:.2f} s wall ({os.cpu_count()} CPU(s), {host.machine()}, Python {host.python_version()})"
+        f"in {seconds:.2f} s wall, {cpu_seconds:.2f} s CPU "
+        f"({os.cpu_count()} CPU(s), {host.machine()}, Python {host.python_version()})"
     )
     return EXIT_OK
 
