@@ -3,8 +3,9 @@
 Routing, per environment:
   - `alertname="Watchdog"` (kube-prometheus-stack's always-firing alert) goes to
     the `heartbeat` receiver, a dead man's switch, in every environment;
-  - alerts with `team="<team>"` go to `<team>-page` when `severity="page"` and to
-    `<team>-ticket` otherwise; in local and dev pages go to chat, never to a pager;
+  - alerts with `team="<team>"` go to `<team>-page` when `severity` is `page` (or
+    `critical`, as the monitoring mixins say it) and to `<team>-ticket` otherwise;
+    in local and dev pages go to chat, never to a pager;
   - everything else, including alerts for a team nobody configured, reaches the
     `catch-all` receiver at the root: nothing is dropped;
   - a firing page inhibits the ticket of the same SLO (`equal: [service, slo]`).
@@ -298,7 +299,8 @@ def config(routing: Routing) -> dict[str, Any]:
             "group_by": ["service", "slo"],
             **routing.intervals("ticket"),
             "routes": [
-                {"receiver": page.name, "matchers": ['severity="page"'], **routing.intervals("page")},
+                # `critical` is the mixins' word for a page (kube-prometheus-stack's rules carry team=platform).
+                {"receiver": page.name, "matchers": ['severity=~"page|critical"'], **routing.intervals("page")},
                 {"receiver": ticket.name, "matchers": ['severity="ticket"'], **routing.intervals("ticket")},
             ],
         })

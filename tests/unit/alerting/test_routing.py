@@ -61,6 +61,7 @@ ROUTES = [
     *[(s, f"team={t} severity=ticket service=x slo=y", f"{t}-ticket") for s in STACKS
       for t in ("payments", "fulfilment", "search", "platform")],
     *[(s, "team=payments severity=warning", "payments-ticket") for s in STACKS],  # a team's other alerts
+    *[(s, "alertname=KubeAPIDown team=platform severity=critical", "platform-page") for s in STACKS],
 ]
 
 
