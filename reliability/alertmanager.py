@@ -9,7 +9,7 @@ Routing, per environment:
   - everything else, including alerts for a team nobody configured, reaches the
     `catch-all` receiver at the root: nothing is dropped;
   - a firing page inhibits the ticket of the same SLO (`equal: [service, slo]`).
-Groups are per service and SLO; pages wait 30s and repeat hourly, tickets wait
+Groups are per service and SLO (and alert name, for a team's non-SLO alerts); pages wait 30s and repeat hourly, tickets wait
 5m and repeat daily (`alerting.timing` overrides the intervals per route kind).
 
 Credentials are never in this file: they are keys of the `alertmanager-credentials`
@@ -296,7 +296,8 @@ def config(routing: Routing) -> dict[str, Any]:
         routes.append({
             "receiver": ticket.name,
             "matchers": [f'team="{team}"'],
-            "group_by": ["service", "slo"],
+            # One notification per SLO; the team's other alerts (mixins, no slo label) per alert name.
+            "group_by": ["alertname", "service", "slo"],
             **routing.intervals("ticket"),
             "routes": [
                 # `critical` is the mixins' word for a page (kube-prometheus-stack's rules carry team=platform).

@@ -105,7 +105,7 @@ def test_grouping_and_inhibition_settings() -> None:
     assert config["inhibit_rules"] == [{"source_matchers": ['severity="page"'], "target_matchers": ['severity="ticket"'],
                                         "equal": ["service", "slo"]}]
     team = next(r for r in config["route"]["routes"] if r["matchers"] == ['team="payments"'])
-    assert team["group_by"] == ["service", "slo"]
+    assert team["group_by"] == ["alertname", "service", "slo"]
     page, ticket = team["routes"]
     assert (page["group_wait"], page["repeat_interval"]) == ("30s", "1h")
     assert (ticket["group_wait"], ticket["repeat_interval"]) == ("5m", "24h")
