@@ -424,7 +424,7 @@ def _embedded_key_pattern(keys: list[str]) -> re.Pattern[str]:
     """`key: value` / `key = value` / `"key": "value"` inside config text (YAML, INI, JSON)."""
     alternatives = "|".join(sorted((re.escape(k) for k in keys), key=len, reverse=True))
     return re.compile(
-        rf"(?<![A-Za-z0-9_.-])[\"']?({alternatives})[\"']?\s*[:=]\s*[\"']?([^\s\"',#}}\]]+)", re.IGNORECASE
+        rf"(?<![A-Za-z0-9_.])[\"']?({alternatives})[\"']?\s*[:=]\s*[\"']?([^\s\"',#}}\]]+)", re.IGNORECASE
     )
 
 
