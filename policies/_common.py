@@ -130,8 +130,15 @@ def items(value: Any) -> Iterator[tuple[str | int, Any]]:
                 continue
 
 
-def get(value: Any, *path: str | int, default: Any = None) -> Any:
-    """value[path[0]][path[1]]...; `default` when a step is missing, unknown or of the wrong shape."""
+# Pass as `get(..., unknown=UNKNOWN)` to tell a value unknown during preview from a missing one.
+UNKNOWN: Any = object()
+_AS_DEFAULT: Any = object()
+
+
+def get(value: Any, *path: str | int, default: Any = None, unknown: Any = _AS_DEFAULT) -> Any:
+    """value[path[0]][path[1]]...; `default` when a step is missing or of the wrong shape, `unknown`
+    (by default `default` too) when a step is unknown during preview."""
+    if_unknown = default if unknown is _AS_DEFAULT else unknown
     for key in path:
         try:
             if isinstance(key, int):
@@ -140,11 +147,22 @@ def get(value: Any, *path: str | int, default: Any = None) -> Any:
             elif not isinstance(value, Mapping) or key not in value:
                 return default
             value = value[key]
-        except (UnknownValueError, KeyError, IndexError, TypeError):
+        except UnknownValueError:
+            return if_unknown
+        except (KeyError, IndexError, TypeError):
             return default
         if is_unknown(value):
-            return default
+            return if_unknown
     return value
+
+
+def number(value: Any) -> float | None:
+    """An int or float (the engine's Struct turns every number into a float), not a bool."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def fmt_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def mapping(value: Any) -> Mapping[str, Any]:

@@ -9,14 +9,17 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceValidationPolicy
 
 from ._common import (
+    UNKNOWN,
     Path,
     Report,
     chart_name,
     environment,
+    fmt_number,
     fmt_path,
     get,
     helm_values,
     is_helm,
+    is_unknown,
     items,
     k8s_group,
     k8s_kind,
@@ -24,6 +27,7 @@ from ._common import (
     listing,
     mapping,
     namespace_of,
+    number,
     schema,
     seconds,
     settings,
@@ -60,8 +64,9 @@ def _replicas_from_values(values: Any, path: Path) -> tuple[Any, Path]:
     """The replica count at `path`, or the HPA's minReplicas beside it when autoscaling is on."""
     parent = path[:-1]
     if get(values, *parent, "autoscaling", "enabled") is True:
-        return get(values, *parent, "autoscaling", "minReplicas", default=1), (*parent, "autoscaling", "minReplicas")
-    return get(values, *path), path
+        where = (*parent, "autoscaling", "minReplicas")
+        return get(values, *where, default=1, unknown=UNKNOWN), where
+    return get(values, *path, unknown=UNKNOWN), path
 
 
 def _ha_findings(args: ResourceValidationArgs) -> Iterator[tuple[str, Any, str]]:
@@ -77,9 +82,9 @@ def _ha_findings(args: ResourceValidationArgs) -> Iterator[tuple[str, Any, str]]
         return
     kind = k8s_kind(args.resource_type)
     if k8s_group(args.resource_type) == "monitoring.coreos.com" and kind in ("Prometheus", "Alertmanager"):
-        yield kind, get(props, "spec", "replicas"), "spec.replicas"
+        yield kind, get(props, "spec", "replicas", unknown=UNKNOWN), "spec.replicas"
     elif kind in ("Deployment", "StatefulSet") and {"thanos", "query"} <= labels_and_name(props):
-        yield "Thanos query", get(props, "spec", "replicas"), "spec.replicas"
+        yield "Thanos query", get(props, "spec", "replicas", unknown=UNKNOWN), "spec.replicas"
 
 
 def _validate_ha(args: ResourceValidationArgs, report: Report) -> None:
@@ -88,10 +93,13 @@ def _validate_ha(args: ResourceValidationArgs, report: Report) -> None:
     if env not in cfg["environments"]:
         return
     for what, replicas, where in _ha_findings(args):
-        count = 1 if replicas is None else replicas
-        if isinstance(count, int) and not isinstance(count, bool) and count >= cfg["minReplicas"]:
+        if replicas is UNKNOWN:
             continue
-        shown = f"{count} replica(s)" if replicas is not None else "1 replica (not set: chart default)"
+        count = 1.0 if replicas is None else number(replicas)
+        if count is not None and count >= cfg["minReplicas"]:
+            continue
+        shown = (f"{fmt_number(count) if count is not None else repr(replicas)} replica(s)" if replicas is not None
+                 else "1 replica (not set: chart default)")
         report(f"{what} runs {shown} in {env} ({where}); {env} needs at least {cfg['minReplicas']}")
 
 
@@ -254,6 +262,8 @@ def _validate_retention(args: ResourceValidationArgs, report: Report) -> None:
     env = environment(args.urn)
     floors = mapping(get(cfg["minimums"], env))
     for kind, value, where in _retention_settings(args):
+        if is_unknown(value):
+            continue
         actual = seconds(value)
         if actual is None:
             if value is not None:
@@ -267,7 +277,8 @@ def _validate_retention(args: ResourceValidationArgs, report: Report) -> None:
                 continue
             floor_kind, floor = max(wanted, key=lambda kv: seconds(kv[1]) or 0)
             if actual < (seconds(floor) or 0):
-                report(f"{where} expires {data} objects after {value} day(s), before the {env} minimum "
+                days = fmt_number(actual / 86400)
+                report(f"{where} expires {data} objects after {days} day(s), before the {env} minimum "
                        f"retention of {_LABELS[floor_kind]} ({floor})")
             continue
         floor = floors.get(kind)
@@ -312,7 +323,9 @@ def _validate_pinned(args: ResourceValidationArgs, report: Report) -> None:
     chart = get(args.props, "chart")
     if cfg["allowLocalCharts"] and isinstance(chart, str) and chart.startswith((".", "/", "file://")):
         return
-    version = get(args.props, "version")
+    version = get(args.props, "version", unknown=UNKNOWN)
+    if version is UNKNOWN:
+        return
     name = chart_name(args.props) or "the chart"
     if version in (None, ""):
         report(f"{name} has no version: Helm installs whatever is newest; pin an exact version (e.g. 1.2.3)")
@@ -443,7 +456,7 @@ def _validate_values_resources(args: ResourceValidationArgs, report: Report) -> 
         blocks = [mapping(get(node, "requests")), mapping(get(node, "limits"))]
         if any("storage" in block for block in blocks):
             continue  # a PVC's size, not a container's
-        missing = [f"{a}.{b}" for a, b in required if get(node, a, b) in (None, "")]
+        missing = [f"{a}.{b}" for a, b in required if get(node, a, b, unknown=UNKNOWN) in (None, "")]
         if missing:
             report(f"values.{fmt_path(path)} sets no {', '.join(missing)}")
 

@@ -20,6 +20,7 @@ from pulumi_policy import (
 
 from ._common import (
     SECRET_TEXT,
+    UNKNOWN,
     Path,
     Report,
     chart_name,
@@ -36,6 +37,7 @@ from ._common import (
     listing,
     mapping,
     namespace_of,
+    number,
     schema,
     settings,
     under_helm_chart,
@@ -509,19 +511,21 @@ _WORKLOADS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Re
 
 def _container_problems(container: Any, pod_security: Any, cfg: dict[str, Any]) -> list[str]:
     security = mapping(get(container, "securityContext"))
-    user = get(security, "runAsUser", default=get(pod_security, "runAsUser"))
+    user = number(get(security, "runAsUser", default=get(pod_security, "runAsUser")))
     non_root = get(security, "runAsNonRoot", default=get(pod_security, "runAsNonRoot"))
     problems = []
     if user == 0:
         problems.append("runs as root (runAsUser: 0)")
-    elif not (isinstance(user, int) and not isinstance(user, bool) and user > 0) and non_root is not True:
+    elif not (user is not None and user > 0) and non_root is not True:
         problems.append("does not set runAsNonRoot: true or a non-zero runAsUser")
     if get(security, "privileged") is True:
         problems.append("is privileged")
     required = [("requests", "cpu"), ("requests", "memory"), ("limits", "memory")]
     if cfg["requireCpuLimit"]:
         required.append(("limits", "cpu"))
-    missing = [f"resources.{a}.{b}" for a, b in required if get(container, "resources", a, b) in (None, "")]
+    missing = [
+        f"resources.{a}.{b}" for a, b in required if get(container, "resources", a, b, unknown=UNKNOWN) in (None, "")
+    ]
     if missing:
         problems.append(f"has no {', '.join(missing)}")
     return problems

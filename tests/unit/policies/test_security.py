@@ -291,6 +291,10 @@ def test_containers_happy_path() -> None:
     chart_child = "urn:pulumi:prod::reliability::kubernetes:helm.sh/v4:Chart$kubernetes:apps/v1:Deployment::x"
     assert check_resource(policy, DEPLOYMENT, root, resource_urn=chart_child) == []
     assert check_resource(policy, DEPLOYMENT, root, config={"exemptWorkloads": ["monitoring/sink"]}) == []
+    # The engine's numbers are floats.
+    as_float = broken(WORKLOAD, lambda w: (containers(w)[0].pop("securityContext"),
+                                           w["spec"]["template"]["spec"]["securityContext"].update(runAsUser=1000.0)))
+    assert check_resource(policy, DEPLOYMENT, as_float) == []
 
 
 @pytest.mark.parametrize(("case", "typ", "props", "messages"), CONTAINER_CASES, ids=[c[0] for c in CONTAINER_CASES])
