@@ -9,8 +9,9 @@ Routing, per environment:
   - everything else, including alerts for a team nobody configured, reaches the
     `catch-all` receiver at the root: nothing is dropped;
   - a firing page inhibits the ticket of the same SLO (`equal: [service, slo]`).
-Groups are per service and SLO (and alert name, for a team's non-SLO alerts); pages wait 30s and repeat hourly, tickets wait
-5m and repeat daily (`alerting.timing` overrides the intervals per route kind).
+Groups are per service and SLO (and alert name, for a team's non-SLO alerts);
+pages wait 30s and repeat hourly, tickets wait 5m and repeat daily
+(`alerting.timing` overrides the intervals per route kind).
 
 Credentials are never in this file: they are keys of the `alertmanager-credentials`
 Secret, mounted at /etc/alertmanager/secrets/alertmanager-credentials/<key>, and

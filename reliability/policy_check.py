@@ -73,7 +73,29 @@ def load(directory: str | Path) -> list[dict[str, Any]]:
         problem = _entry_problem(entry)
         if problem:
             raise CheckInputError(f"{path}: entry {index} {problem}")
+    _restore_alertmanager_config(data, Path(directory))
     return data
+
+
+def _restore_alertmanager_config(entries: list[dict[str, Any]], directory: Path) -> None:
+    """Put the render's alertmanager/alertmanager.yaml back into its Secret.
+
+    pulumi-kubernetes marks every Secret's data secret, so resources.json shows the
+    config Secret as "[secret]"; a real preview hands policies the plaintext. The
+    config holds no credential (they are file paths), and the render writes it
+    next to resources.json, so the offline check sees what CrossGuard sees.
+    """
+    from .alertmanager import CONFIG_KEY, CONFIG_SECRET
+
+    path = directory / "alertmanager" / "alertmanager.yaml"
+    if not path.is_file():
+        return
+    for entry in entries:
+        inputs = entry.get("inputs") or {}
+        data = inputs.get("stringData")
+        if (entry["type"] == "kubernetes:core/v1:Secret" and (inputs.get("metadata") or {}).get("name") == CONFIG_SECRET
+                and isinstance(data, dict) and data.get(CONFIG_KEY) == "[secret]"):
+            data[CONFIG_KEY] = path.read_text(encoding="utf-8")
 
 
 def _entry_problem(entry: Any) -> str | None:

@@ -10,16 +10,33 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = (REPO.parent / "shared" / "reference").resolve()
+# Set by .ci/run: this project's CI has every tool and the reference data, so nothing may be skipped there.
+STRICT = bool(os.environ.get("RAC_STRICT"))
+
+
+def skip_or_fail(message: str) -> None:
+    """Skip with the reason in a user's clone; fail under RAC_STRICT (this project's CI)."""
+    if STRICT:
+        pytest.fail(f"{message} (RAC_STRICT is set: CI must provide it)")
+    pytest.skip(message)
 
 
 def reference(*parts: str) -> Path:
     """A path under ../shared/reference; skips (with the reason) where a user's clone lacks it."""
     path = REFERENCE.joinpath(*parts)
     if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path} is missing: CI must provide ../shared/reference")
-        pytest.skip(f"{path} not present (shared reference data lives next to the repository in CI)")
+        skip_or_fail(f"{path} not present (shared reference data lives next to the repository in CI)")
     return path
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under RAC_STRICT a skipped test fails the run: CI must not skip anything."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if STRICT and skipped and exitstatus == 0:
+        session.exitstatus = 1
+        if reporter:
+            reporter.write_line(f"RAC_STRICT: {skipped} test(s) skipped; CI must run every test", red=True)
 
 
 def tool(name: str) -> str:

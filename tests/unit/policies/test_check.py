@@ -180,13 +180,33 @@ def test_exit_codes_of_the_installed_command(render_dir: Callable[[str], Path], 
 
     ok = sre("policy", "check", str(render_dir("prod")))
     assert (ok.returncode, ok.stdout) == (0, "")
-    assert "not checked: pages-reach-pager: kubernetes:core/v1:Secret reliability-alerting-config" in ok.stderr
+    assert "not checked" not in ok.stderr  # the render's alertmanager.yaml stands in for the masked Secret
     bad = json.loads((render_dir("prod") / "resources.json").read_text())
     unprotected_bucket(bad)
     failed = sre("policy", "check", str(write(tmp_path, bad)))
     assert failed.returncode == 1 and failed.stdout.startswith("stateful-storage-retained: ")
     missing = sre("policy", "check", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_prod_pages_routed_to_chat_fail_offline(render_dir: Callable[[str], Path], tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    out = tmp_path / "render"
+    shutil.copytree(render_dir("prod"), out)
+    config = out / "alertmanager" / "alertmanager.yaml"
+    text = config.read_text()
+    # The payments team's page receiver becomes its ticket (Slack) receiver.
+    broken_text = text.replace("  - receiver: payments-page\n", "  - receiver: payments-ticket\n", 1)
+    broken_text = broken_text.replace("        - receiver: payments-page\n", "        - receiver: payments-ticket\n", 1)
+    assert broken_text != text
+    config.write_text(broken_text)
+    code, lines, _ = run_check(capsys, out)
+    assert code == 1
+    assert lines == ["pages-reach-pager: kubernetes:core/v1:Secret reliability-slos-alertmanager-config: "
+                     'stringData["alertmanager.yaml"]: route.routes[3].routes[0] (severity=~"page|critical") sends '
+                     "pages to receiver 'payments-ticket', which has no pagerduty_configs or opsgenie_configs"]
 
 
 def test_advisories_are_printed_and_do_not_fail(

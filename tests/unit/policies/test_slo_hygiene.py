@@ -10,7 +10,7 @@ import yaml
 
 from policies import slo_hygiene
 from policies._common import SecretText
-from reliability.alertmanager import alertmanager_config
+from reliability.alertmanager import parse_routing, render_config
 
 from .helpers import broken, check_resource
 
@@ -112,8 +112,14 @@ PAGE_CASES = [
 def test_pages_happy_path() -> None:
     policy = slo_hygiene.pages_reach_pager
     assert check_resource(policy, SECRET, config_secret(ROUTING)) == []
-    # The placeholder config of today (reliability/alertmanager.py): no route selects pages.
-    assert check_resource(policy, SECRET, config_secret(alertmanager_config(None))) == []
+    # The generator's own config for prod: pages by team and severity=~"page|critical" to PagerDuty/Opsgenie.
+    prod, problems = parse_routing({
+        "teams": {"payments": {"page": {"pagerduty": {"routingKey": "p"}}, "ticket": {"slack": {
+            "channel": "#payments", "webhook": "t"}}}},
+        "catchAll": {"slack": {"channel": "#all", "webhook": "c"}},
+        "heartbeat": {"webhook": {"url": "https://heartbeat.example.com/ping"}}}, "prod", ["p", "t", "c"])
+    assert problems == []
+    assert check_resource(policy, SECRET, config_secret(render_config(prod))) == []
     # A page route that goes on to a later route does not end there.
     chat_first = broken(ROUTING, lambda c: routes(c).insert(0, {"matchers": ['severity="page"'], "receiver": "catch-all",
                                                                 "continue": True}))

