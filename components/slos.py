@@ -1,30 +1,56 @@
-"""SLOs: the compiler's PrometheusRules for this environment, applied to the cluster.
+"""SLOs: the compiler's PrometheusRules and Grafana dashboards for this environment, applied to the cluster.
 
 Specs are compiled with the stack's environment (`--env`), so per-env overrides
 in the specs apply. Invalid specs stop the program with the compiler's
 `FILE:LINE: SLO: FIELD: message` lines before anything is created.
+
+Each dashboard is one ConfigMap labelled for Grafana's dashboard sidecar
+(`grafana_dashboard: "1"`) with the `grafana_folder` annotation naming its
+folder: the owning team for a service's dashboard, `SLOs` for the overview
+(components/grafana.py sets the sidecar up to read both). A ConfigMap holds at
+most 1 MiB (the API server's limit on the summed data); a bigger dashboard
+stops the program, naming it, before anything is created.
+
+The Kubernetes provider treats ConfigMaps as immutable, so a changed dashboard
+replaces its ConfigMap; with a fixed name it deletes the old one first
+(pulumi-kubernetes plans delete-before-replace for user-named objects). The
+sidecar then removes and rewrites the file and Grafana reloads the dashboard
+under the same uid, so links and bookmarks keep working.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from reliability.config import StackConfig
-from reliability.slo.generators import prometheusrule, rules
+from reliability.slo.generators import dashboards, prometheusrule, rules
 from reliability.slo.load import load
+from reliability.yamlio import dump_json
+
+from . import kube
+from .grafana import DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE, FOLDER_ANNOTATION
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# ValidateConfigMap in Kubernetes: the sum of all data values may not exceed MaxSecretSize.
+CONFIGMAP_MAX_BYTES = 1024 * 1024
 
 
-def compile_specs(specs: str, env: str, namespace: str) -> list[dict]:
-    """PrometheusRule objects of the spec folder; raises pulumi.RunError listing every problem.
+@dataclass(frozen=True)
+class CompiledSlos:
+    rules: list[dict[str, Any]]  # PrometheusRule objects
+    dashboards: list[dashboards.GeneratedDashboard]
+
+
+def compile_specs(specs: str, env: str, namespace: str) -> CompiledSlos:
+    """PrometheusRules and dashboards of the spec folder; raises pulumi.RunError listing every problem.
 
     Calls the compiler's generators directly: `compile_services` would also write every
-    file as YAML text, which the program does not need (a third of a 500-SLO render).
+    rule file as YAML text, which the program does not need (a third of a 500-SLO render).
     """
     path = Path(specs) if Path(specs).is_absolute() else PROJECT_DIR / specs
     result = load([str(path)], env=env)
@@ -34,28 +60,65 @@ def compile_specs(specs: str, env: str, namespace: str) -> list[dict]:
             f"invalid SLO specs in {specs} for environment '{env}' "
             f"({len(result.problems.errors)} problem(s)):\n{lines}"
         )
-    return [
-        prometheusrule.prometheus_rule(service, rules.service_rules(service, result.catalogs), namespace)
-        for service in result.services
-    ]
+    return CompiledSlos(
+        [
+            prometheusrule.prometheus_rule(service, rules.service_rules(service, result.catalogs), namespace)
+            for service in result.services
+        ],
+        dashboards.all_dashboards(result.services, result.catalogs) if result.services else [],
+    )
+
+
+def dashboard_configmaps(generated: list[dashboards.GeneratedDashboard], namespace: str) -> list[dict[str, Any]]:
+    """One ConfigMap per dashboard for the Grafana sidecar; raises pulumi.RunError naming every one over 1 MiB."""
+    maps, too_big = [], []
+    for dash in generated:
+        text = dump_json(dash.model)
+        size = len(text.encode("utf-8"))
+        if size > CONFIGMAP_MAX_BYTES:
+            too_big.append(f"  {dash.file} ({dash.title}): {size} bytes")
+        labels = kube.labels("slo-dashboard", dash.uid) | {DASHBOARD_LABEL: DASHBOARD_LABEL_VALUE}
+        if dash.team:
+            labels["slo.reliability-as-code.dev/team"] = prometheusrule.label_value(dash.team)
+        maps.append({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": f"dashboard-{dash.uid}",
+                "namespace": namespace,
+                "labels": labels,
+                "annotations": {FOLDER_ANNOTATION: dash.folder},
+            },
+            "data": {dash.file: text},
+        })
+    if too_big:
+        raise pulumi.RunError(
+            f"{len(too_big)} SLO dashboard(s) exceed the {CONFIGMAP_MAX_BYTES} bytes a ConfigMap can hold; "
+            "split the service's SLOs over more services or specs:\n" + "\n".join(too_big)
+        )
+    return maps
 
 
 @dataclass(frozen=True)
 class SlosArgs:
     config: StackConfig
     namespace: str
-    depends_on: tuple[pulumi.Resource, ...] = ()  # the prometheus-operator CRDs
+    depends_on: tuple[pulumi.Resource, ...] = ()  # the prometheus-operator CRDs (after the namespace)
 
 
 class PrometheusRules(pulumi.ComponentResource):
+    """The SLOs of one environment: PrometheusRules and the dashboard ConfigMaps."""
+
     rule_names: list[str]
+    dashboard_names: list[str]
 
     def __init__(self, name: str, args: SlosArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("reliability:slos:PrometheusRules", name, None, opts)
         cfg = args.config
         compiled = compile_specs(cfg.slo_specs, cfg.environment, args.namespace)
+        configmaps = dashboard_configmaps(compiled.dashboards, args.namespace)
         self.rule_names = []
-        for rule in compiled:
+        for rule in compiled.rules:
             meta = rule["metadata"]
             k8s.apiextensions.CustomResource(
                 f"{name}-{meta['name']}",
@@ -66,6 +129,20 @@ class PrometheusRules(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
             )
             self.rule_names.append(meta["name"])
+        self.dashboard_names = []
+        for cm in configmaps:
+            meta = cm["metadata"]
+            k8s.core.v1.ConfigMap(
+                f"{name}-{meta['name']}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(**meta),
+                data=cm["data"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            )
+            self.dashboard_names.append(meta["name"])
         self.register_outputs(
-            {"rules": self.rule_names, "groups": sum(len(r["spec"]["groups"]) for r in compiled)}
+            {
+                "rules": self.rule_names,
+                "groups": sum(len(r["spec"]["groups"]) for r in compiled.rules),
+                "dashboards": self.dashboard_names,
+            }
         )
