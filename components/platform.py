@@ -18,7 +18,7 @@ from .grafana import GrafanaArgs, Server
 from .loadtest import K6Operator, LoadTestArgs
 from .logs import LogsArgs, Loki
 from .metrics import MetricsArgs, PrometheusStack
-from .slos import PrometheusRules, SlosArgs
+from .slos import ServiceLevels, SlosArgs
 from .storage import Buckets, BucketsArgs, Workload
 from .traces import Tempo, TracesArgs
 
@@ -174,7 +174,7 @@ class Platform(pulumi.ComponentResource):
             ChaosMesh(f"{name}-chaos", ChaosArgs(cfg), opts=on_k8s)
         if cfg.loadtest.enabled:
             K6Operator(f"{name}-loadtest", LoadTestArgs(cfg), opts=on_k8s)
-        slos = PrometheusRules(
+        slos = ServiceLevels(
             f"{name}-slos", SlosArgs(cfg, MONITORING, depends_on=(prom.crds,)), opts=on_k8s
         )
 

@@ -1,37 +1,61 @@
 """SLOs: what follows from the specs in this environment, applied to the cluster.
 
-The PrometheusRules of the compiled specs and the Alertmanager configuration
-Secret (`alertmanager-config`, key `alertmanager.yaml`) that kube-prometheus-stack
-mounts: routing by team and severity from the stack's `alerting` config.
+- the compiler's PrometheusRules;
+- the Grafana dashboards, one ConfigMap each, labelled for Grafana's dashboard
+  sidecar (`grafana_dashboard: "1"`) with the `grafana_folder` annotation naming
+  its folder: the owning team for a service's dashboard, `SLOs` for the overview
+  (components/grafana.py sets the sidecar up to read both);
+- the Alertmanager configuration Secret (`alertmanager-config`, key
+  `alertmanager.yaml`) that kube-prometheus-stack mounts: routing by team and
+  severity from the stack's `alerting` config.
+
 Specs are compiled with the stack's environment (`--env`), so per-env overrides
-in the specs apply. Invalid specs, and specs whose owner team has no routing in
-this environment, stop the program with `FILE:LINE: ...` lines before anything
-is created.
+in the specs apply. Invalid specs, specs whose owner team has no routing in
+this environment, and dashboards over the 1 MiB a ConfigMap holds stop the
+program with `FILE:LINE: ...` lines before anything is created.
+
+The Kubernetes provider treats ConfigMaps as immutable, so a changed dashboard
+replaces its ConfigMap; with a fixed name it deletes the old one first
+(pulumi-kubernetes plans delete-before-replace for user-named objects). The
+sidecar then removes and rewrites the file and Grafana reloads the dashboard
+under the same uid, so links and bookmarks keep working.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from reliability import alertmanager
 from reliability.config import StackConfig
-from reliability.slo.generators import prometheusrule, rules
+from reliability.slo.generators import dashboards, prometheusrule, rules
 from reliability.slo.load import load
+from reliability.yamlio import dump_json
 
 from . import kube
+from .grafana import DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE, FOLDER_ANNOTATION
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# ValidateConfigMap in Kubernetes: the sum of all data values may not exceed MaxSecretSize.
+CONFIGMAP_MAX_BYTES = 1024 * 1024
 
 
-def compile_specs(cfg: StackConfig, namespace: str) -> tuple[list[dict], str]:
-    """PrometheusRule objects and alertmanager.yaml; raises pulumi.RunError listing every problem.
+@dataclass(frozen=True)
+class CompiledSlos:
+    rules: list[dict[str, Any]]  # PrometheusRule objects
+    dashboards: list[dashboards.GeneratedDashboard]
+    alertmanager_yaml: str
+
+
+def compile_specs(cfg: StackConfig, namespace: str) -> CompiledSlos:
+    """PrometheusRules, dashboards and alertmanager.yaml; raises pulumi.RunError listing every problem.
 
     Calls the compiler's generators directly: `compile_services` would also write every
-    file as YAML text, which the program does not need (a third of a 500-SLO render).
+    rule file as YAML text, which the program does not need (a third of a 500-SLO render).
     """
     specs, env = cfg.slo_specs, cfg.environment
     path = Path(specs) if Path(specs).is_absolute() else PROJECT_DIR / specs
@@ -47,40 +71,68 @@ def compile_specs(cfg: StackConfig, namespace: str) -> tuple[list[dict], str]:
         raise pulumi.RunError(
             f"invalid SLO specs in {specs} for environment '{env}' ({len(problems)} problem(s)):\n{lines}"
         )
-    rule_objects = [
-        prometheusrule.prometheus_rule(service, rules.service_rules(service, result.catalogs), namespace)
-        for service in result.services
-    ]
-    return rule_objects, alertmanager.render_config(routing)
+    return CompiledSlos(
+        [
+            prometheusrule.prometheus_rule(service, rules.service_rules(service, result.catalogs), namespace)
+            for service in result.services
+        ],
+        dashboards.all_dashboards(result.services, result.catalogs) if result.services else [],
+        alertmanager.render_config(routing),
+    )
+
+
+def dashboard_configmaps(generated: list[dashboards.GeneratedDashboard], namespace: str) -> list[dict[str, Any]]:
+    """One ConfigMap per dashboard for the Grafana sidecar; raises pulumi.RunError naming every one over 1 MiB."""
+    maps, too_big = [], []
+    for dash in generated:
+        text = dump_json(dash.model)
+        size = len(text.encode("utf-8"))
+        if size > CONFIGMAP_MAX_BYTES:
+            too_big.append(f"  {dash.file} ({dash.title}): {size} bytes")
+        labels = kube.labels("slo-dashboard", dash.uid) | {DASHBOARD_LABEL: DASHBOARD_LABEL_VALUE}
+        if dash.team:
+            labels["slo.reliability-as-code.dev/team"] = prometheusrule.label_value(dash.team)
+        maps.append({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": f"dashboard-{dash.uid}",
+                "namespace": namespace,
+                "labels": labels,
+                "annotations": {FOLDER_ANNOTATION: dash.folder},
+            },
+            "data": {dash.file: text},
+        })
+    if too_big:
+        raise pulumi.RunError(
+            f"{len(too_big)} SLO dashboard(s) exceed the {CONFIGMAP_MAX_BYTES} bytes a ConfigMap can hold; "
+            "split the service's SLOs over more services or specs:\n" + "\n".join(too_big)
+        )
+    return maps
 
 
 @dataclass(frozen=True)
 class SlosArgs:
     config: StackConfig
     namespace: str
-    depends_on: tuple[pulumi.Resource, ...] = ()  # the prometheus-operator CRDs
+    depends_on: tuple[pulumi.Resource, ...] = ()  # the prometheus-operator CRDs (after the namespace)
 
 
-class PrometheusRules(pulumi.ComponentResource):
+class ServiceLevels(pulumi.ComponentResource):
+    """The SLOs of one environment: PrometheusRules, dashboard ConfigMaps, the Alertmanager config Secret."""
+
     rule_names: list[str]
+    dashboard_names: list[str]
     alertmanager_config: pulumi.Resource
 
     def __init__(self, name: str, args: SlosArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("reliability:slos:PrometheusRules", name, None, opts)
+        super().__init__("reliability:slos:ServiceLevels", name, None, opts)
         cfg = args.config
-        compiled, alertmanager_yaml = compile_specs(cfg, args.namespace)
-        # No credential in here (they are files), but the operator reads the config from a Secret.
-        self.alertmanager_config = kube.secret(
-            f"{name}-alertmanager-config",
-            alertmanager.CONFIG_SECRET,
-            args.namespace,
-            {alertmanager.CONFIG_KEY: alertmanager_yaml},
-            "alertmanager",
-            self,
-            list(args.depends_on),
-        )
+        compiled = compile_specs(cfg, args.namespace)
+        configmaps = dashboard_configmaps(compiled.dashboards, args.namespace)
+        after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         self.rule_names = []
-        for rule in compiled:
+        for rule in compiled.rules:
             meta = rule["metadata"]
             k8s.apiextensions.CustomResource(
                 f"{name}-{meta['name']}",
@@ -88,11 +140,34 @@ class PrometheusRules(pulumi.ComponentResource):
                 kind=rule["kind"],
                 metadata=meta,
                 spec=rule["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+                opts=after,
             )
             self.rule_names.append(meta["name"])
-        self.register_outputs({
-            "rules": self.rule_names,
-            "groups": sum(len(r["spec"]["groups"]) for r in compiled),
-            "alertmanagerConfigSecret": self.alertmanager_config.metadata.name,
-        })
+        self.dashboard_names = []
+        for cm in configmaps:
+            meta = cm["metadata"]
+            k8s.core.v1.ConfigMap(
+                f"{name}-{meta['name']}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(**meta),
+                data=cm["data"],
+                opts=after,
+            )
+            self.dashboard_names.append(meta["name"])
+        # No credential in here (they are files), but the operator reads the config from a Secret.
+        self.alertmanager_config = kube.secret(
+            f"{name}-alertmanager-config",
+            alertmanager.CONFIG_SECRET,
+            args.namespace,
+            {alertmanager.CONFIG_KEY: compiled.alertmanager_yaml},
+            "alertmanager",
+            self,
+            list(args.depends_on),
+        )
+        self.register_outputs(
+            {
+                "rules": self.rule_names,
+                "groups": sum(len(r["spec"]["groups"]) for r in compiled.rules),
+                "dashboards": self.dashboard_names,
+                "alertmanagerConfigSecret": self.alertmanager_config.metadata.name,
+            }
+        )

@@ -35,7 +35,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     write(files, args.out)
     manifests = sum(1 for name in files if name.startswith("manifests/"))
-    print(f"rendered stack '{args.stack}': resources.json and {manifests} manifest(s) in {args.out}")
+    dashboards = sum(1 for name in files if name.startswith("dashboards/"))
+    print(
+        f"rendered stack '{args.stack}': resources.json, {manifests} manifest(s) "
+        f"and {dashboards} dashboard(s) in {args.out}"
+    )
     return EXIT_OK
 
 

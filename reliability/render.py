@@ -15,6 +15,8 @@ result is written as:
 - `manifests/<kind>-<namespace>-<name>.yaml`: each plain Kubernetes object
   (custom resources included). Helm charts are not templated: their values are
   in resources.json.
+- `dashboards/<uid>.json`: every Grafana dashboard the stack ships, exactly the
+  JSON its ConfigMap (labelled for Grafana's dashboard sidecar) carries.
 
 Two renders of the same tree are byte-identical.
 """
@@ -288,6 +290,16 @@ def is_kubernetes_object(entry: Mapping[str, Any]) -> bool:
     return typ.startswith("kubernetes:") and not typ.startswith(_NOT_OBJECTS)
 
 
+def sidecar_dashboards(obj: Mapping[str, Any]) -> dict[str, str]:
+    """File name -> JSON of the dashboards in a ConfigMap that Grafana's sidecar loads, else nothing."""
+    from components.grafana import DASHBOARD_LABEL
+
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    if obj.get("kind") != "ConfigMap" or DASHBOARD_LABEL not in labels:
+        return {}
+    return {key: text for key, text in (obj.get("data") or {}).items() if key.endswith(".json")}
+
+
 def build(registered: list[dict[str, Any]]) -> dict[str, str]:
     """File name -> content of the render output; raises RenderError on duplicate names."""
     problems = []
@@ -321,6 +333,10 @@ def build(registered: list[dict[str, Any]]) -> dict[str, str]:
             continue
         objects[fname] = entry["name"]
         files[fname] = dump_manifest(manifest(obj))
+        for data_key, json_text in sidecar_dashboards(obj).items():
+            if f"dashboards/{data_key}" in files:
+                problems.append(f"two ConfigMaps carry the dashboard file {data_key} ({entry['name']} is one)")
+            files[f"dashboards/{data_key}"] = json_text
     if problems:
         raise RenderError("; ".join(problems))
     return files

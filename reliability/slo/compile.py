@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 from ..durations import Duration
 from ..problems import Problems
-from ..yamlio import dump
+from ..yamlio import dump, dump_json
 from . import naming
-from .generators import prometheusrule, rules, unittests
+from .generators import dashboards, prometheusrule, rules, unittests
 from .load import LoadResult, load
 from .model import Service
 from .windows import WindowCatalog
@@ -39,6 +39,7 @@ class Output:
 
     files: dict[str, str] = field(default_factory=dict)
     services: list[CompiledService] = field(default_factory=list)
+    dashboards: list[dashboards.GeneratedDashboard] = field(default_factory=list)
     notes: Problems = field(default_factory=Problems)
 
 
@@ -47,6 +48,7 @@ def compile_services(
     catalogs: dict[Duration, WindowCatalog],
     namespace: str = prometheusrule.DEFAULT_NAMESPACE,
     with_tests: bool = True,
+    with_dashboards: bool = True,
 ) -> Output:
     out = Output()
     for service in services:
@@ -62,6 +64,10 @@ def compile_services(
             if tests is not None:
                 out.files[f"tests/{slug}.yaml"] = dump(tests, header)
         out.services.append(CompiledService(service, rule_doc, cr, tests))
+    if with_dashboards and services:
+        out.dashboards = dashboards.all_dashboards(services, catalogs)
+        for dash in out.dashboards:
+            out.files[f"dashboards/{dash.file}"] = dump_json(dash.model)
     return out
 
 

@@ -19,7 +19,7 @@ COMMON_COMPONENTS = {
     "reliability:traces:Tempo",
     "reliability:collector:OpenTelemetry",
     "reliability:grafana:Server",
-    "reliability:slos:PrometheusRules",
+    "reliability:slos:ServiceLevels",
     "reliability:loadtest:K6Operator",
 }
 

@@ -1,7 +1,8 @@
-"""What `sre slo compile` writes: PrometheusRules valid for the operator's CRD, atomic and complete output."""
+"""What `sre slo compile` writes: PrometheusRules valid for the operator's CRD, dashboards, atomic and complete output."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -32,7 +33,7 @@ def test_prometheusrules_validate_against_the_crd() -> None:
             assert yaml.safe_load(text)["spec"] == plain
 
 
-def test_compile_writes_rules_crs_and_tests(tmp_path: Path) -> None:
+def test_compile_writes_rules_crs_tests_and_dashboards(tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = sre("slo", "compile", "slo-specs", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
@@ -40,6 +41,9 @@ def test_compile_writes_rules_crs_and_tests(tmp_path: Path) -> None:
     services = sorted(p.stem for p in EXAMPLES.glob("*.yaml"))
     for folder in ("rules", "prometheusrules", "tests"):
         assert [f for f in files if f.startswith(folder + "/")] == [f"{folder}/{s}.yaml" for s in services]
+    expected = sorted([f"dashboards/slo-{s}.json" for s in services] + ["dashboards/slos-overview.json"])
+    assert [f for f in files if f.startswith("dashboards/")] == expected
+    assert json.loads((out / "dashboards" / "slo-checkout-api.json").read_text())["uid"] == "slo-checkout-api"
 
 
 def test_invalid_input_writes_nothing(tmp_path: Path) -> None:
