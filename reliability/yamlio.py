@@ -276,6 +276,11 @@ def dump_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default) + "\n"
 
 
+def dump_json_compact(value: Any) -> str:
+    """Deterministic JSON on one line, for machines (Python's C encoder only runs without indent)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default) + "\n"
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value) if value != value.to_integral_value() else int(value)
