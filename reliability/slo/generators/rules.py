@@ -76,8 +76,8 @@ def _ratio_sli_rules(slo: SLO, sli: RatioSLI, catalog: WindowCatalog, windows: l
     base = catalog.base
     rules: list[dict[str, Any]] = []
     for window in windows:
-        if window == slo.period:
-            continue  # the period window lives in the budget group
+        if window == slo.period and window not in catalog.alert_windows:
+            continue  # the period window lives in the budget group, unless an alert reads it too
         rules.extend(_window_rates(slo, sli, window, base, labels, sel))
         rules.append(_ratio_rule(window, labels, sel))
     return rules
@@ -115,7 +115,7 @@ def _raw_sli_rules(slo: SLO, catalog: WindowCatalog, windows: list[Duration]) ->
     base = catalog.base
     rules = []
     for window in windows:
-        if window == slo.period:
+        if window == slo.period and window not in catalog.alert_windows:
             continue
         rules.append(_raw_window(slo, window, base, labels, sel))
     return rules

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from itertools import accumulate
+from math import gcd
 from typing import Any
 
 from ...durations import Duration
@@ -39,22 +40,22 @@ from ..model import SLO, RatioSLI, Service
 from ..windows import WindowCatalog
 from . import rules, synthetic
 
-EVAL = Duration.parse("1m")
+MINUTE_MS = 60_000
 TRANSITION_MARGIN = 0.25  # near a change of traffic, Prometheus' windows may differ from the ideal by this much
 STEADY_MARGIN = 0.02  # constant error ratios are computed exactly
 
 
 @dataclass(frozen=True)
 class Segment:
-    minutes: int
-    good: int  # events per minute
+    steps: int
+    good: int  # events per step
     bad: int
     present: bool = True  # False: the series have no samples
 
 
 @dataclass(frozen=True)
 class Check:
-    minute: int
+    at: int  # step
     page: bool
     ticket: bool
 
@@ -71,16 +72,19 @@ class Scenario:
 class Plan:
     scenarios: tuple[Scenario, ...]
     notes: tuple[tuple[str, str], ...]  # (field, message) for what could not be tested
+    step: int  # ms per step of the timelines and checks
 
 
 class Timeline:
-    """Per-minute good and bad events; the ideal window arithmetic the rules implement."""
+    """Good and bad events per step (a minute for the built-in catalogs); the ideal window arithmetic
+    the rules implement."""
 
-    def __init__(self, segments: tuple[Segment, ...]):
+    def __init__(self, segments: tuple[Segment, ...], max_raw: int):
+        self.max_raw = max_raw  # the longest window, in steps, computed from raw samples
         good, bad = [0], [0]
         for seg in segments:
-            good += [seg.good] * seg.minutes
-            bad += [seg.bad] * seg.minutes
+            good += [seg.good] * seg.steps
+            bad += [seg.bad] * seg.steps
         self.cum_good = list(accumulate(good))
         self.cum_bad = list(accumulate(bad))
         self.length = len(good) - 1
@@ -105,7 +109,7 @@ class Timeline:
     def ratio(self, t: int, w: int, base: int) -> float:
         bad: float
         total: float
-        if w <= rules.MAX_RAW_WINDOW.ms // 60_000:
+        if w <= self.max_raw:
             bad, total = self._raw(t, w)
         else:  # time average of base-window rates over the window
             sum_bad, sum_total = self._base_rates(base)
@@ -114,26 +118,31 @@ class Timeline:
         return bad / total if total else 0.0
 
 
-def _minutes(d: Duration) -> int:
-    return d.ms // 60_000
+def step_of(catalogs: list[WindowCatalog]) -> int:
+    """The test clock in ms: the largest step that divides every window (a minute for the built-ins)."""
+    step = MINUTE_MS
+    for catalog in catalogs:
+        for d in (*catalog.alert_windows, catalog.no_data_for, *(w.for_ for w in catalog.windows if w.for_)):
+            step = gcd(step, d.ms)
+    return max(step, 1000)
 
 
 class Predictor:
-    """Whether page and ticket fire at a minute: True, False, or None when too close to call."""
+    """Whether page and ticket fire at a step: True, False, or None when too close to call."""
 
     def __init__(self, catalog: WindowCatalog, budget: Decimal, enabled: dict[str, bool], timeline: Timeline,
-                 margin: float):
+                 margin: float, step: int):
         self.timeline, self.margin = timeline, margin
-        self.base = _minutes(catalog.base)
+        self.base = catalog.base.ms // step
         self.windows = {
-            sev: [(_minutes(w.long), _minutes(w.short), float(rules.threshold_for(budget, w.burn_rate)))
+            sev: [(w.long.ms // step, w.short.ms // step, float(rules.threshold_for(budget, w.burn_rate)))
                   for w in catalog.by_severity(sev)] if enabled[sev] else []
             for sev in ("page", "ticket")
         }
         self.hold = {}
         for sev in ("page", "ticket"):
             waits = [w.for_ for w in catalog.by_severity(sev) if w.for_]
-            self.hold[sev] = _minutes(max(waits)) if waits else 0
+            self.hold[sev] = max(waits).ms // step if waits else 0
 
     def _cond(self, t: int, w: int, limit: float) -> bool | None:
         value = self.timeline.ratio(t, w, self.base)
@@ -171,7 +180,7 @@ class Predictor:
         return Check(t, page, ticket)
 
     def settle(self, start: int, limit: int, page: bool | None = None) -> Check | None:
-        """The first minute from `start` whose state is certain (and has the wanted page state)."""
+        """The first step from `start` whose state is certain (and has the wanted page state)."""
         for t in range(start, min(start + limit, self.timeline.length) + 1):
             state = self.state(t)
             if state is not None and (page is None or state.page == page):
@@ -199,8 +208,15 @@ def _pct(ratio: Decimal) -> str:
 
 
 @lru_cache(maxsize=512)
-def plan(catalog: WindowCatalog, budget: Decimal, page_on: bool, ticket_on: bool) -> Plan:
-    """The scenarios for an SLO of this shape, with the state expected at each check."""
+def plan(catalog: WindowCatalog, budget: Decimal, page_on: bool, ticket_on: bool, step: int = MINUTE_MS) -> Plan:
+    """The scenarios for an SLO of this shape, with the state expected at each check.
+
+    Times are counted in steps (a minute for the built-in catalogs; less for a time-scaled one).
+    """
+
+    def steps(d: Duration) -> int:
+        return d.ms // step
+
     enabled = {"page": page_on and bool(catalog.by_severity("page")),
                "ticket": ticket_on and bool(catalog.by_severity("ticket"))}
     page_windows = catalog.by_severity("page")
@@ -212,33 +228,35 @@ def plan(catalog: WindowCatalog, budget: Decimal, page_on: bool, ticket_on: bool
     notes: list[tuple[str, str]] = []
     # Healthy history before an outage fills every page window, as on a Prometheus that has been
     # running: with less, the slower page condition would fire as fast as the quick one and hide it.
-    history = max(_minutes(w.long) for w in page_windows) + 10 if page_windows else 70
+    history = max(steps(w.long) for w in page_windows) + 10 if page_windows else 70
     healthy = Segment(history, scale, 0)
 
     def predictor(segments: tuple[Segment, ...], margin: float) -> Predictor:
-        return Predictor(catalog, budget, enabled, Timeline(segments), margin)
+        return Predictor(catalog, budget, enabled, Timeline(segments, steps(rules.MAX_RAW_WINDOW)), margin, step)
 
     can_page = enabled["page"] and rules.threshold_for(budget, min(w.burn_rate for w in page_windows)) < 1
     if can_page:
         # One timeline proves both: the outage pages (how fast), and after recovery the page
         # resolves once the short windows have cleared while the long ones are still high.
-        pred = predictor((healthy, Segment(180, 0, scale)), TRANSITION_MARGIN)
-        before, fired = pred.settle(history, 0), pred.settle(history + 1, 180, page=True)
+        # A full outage crosses a page threshold below 100% within that window's long window.
+        limit = max(steps(w.long) for w in page_windows)
+        pred = predictor((healthy, Segment(limit, 0, scale)), TRANSITION_MARGIN)
+        before, fired = pred.settle(history, 0), pred.settle(history + 1, limit, page=True)
         if before and fired:
-            took = fired.minute - history
+            took = fired.at - history
             outage = Segment(took + 3, 0, scale)
-            horizon = max(_minutes(w.short) for w in page_windows) + 120
+            horizon = max(steps(w.short) for w in page_windows) + limit
             pred = predictor((healthy, outage, Segment(horizon, scale, 0)), TRANSITION_MARGIN)
-            end = history + outage.minutes
+            end = history + outage.steps
             during, resolved = pred.settle(end, 0, page=True), pred.settle(end + 1, horizon, page=False)
-            claim = "within 2m" if took <= 2 else \
-                f"after {took}m (a {_pct(budget)} budget needs that long at 100% errors)"
+            claim = "within 2m" if took * step <= 2 * MINUTE_MS else \
+                f"after {Duration(took * step)} (a {_pct(budget)} budget needs that long at 100% errors)"
             if during and resolved:
-                after = resolved.minute - end
-                shortest = max(_minutes(w.short) for w in page_windows)
+                after = resolved.at - end
+                shortest = max(w.short for w in page_windows)
                 scenarios.append(Scenario(
-                    "outage", f"a full outage pages {claim}; after recovery the page resolves in {after}m, "
-                              f"once the short windows (up to {Duration(shortest * 60_000)}) have cleared",
+                    "outage", f"a full outage pages {claim}; after recovery the page resolves in "
+                              f"{Duration(after * step)}, once the short windows (up to {shortest}) have cleared",
                     (healthy, outage, Segment(after, scale, 0)), (before, fired, during, resolved)))
             else:
                 scenarios.append(Scenario("outage", f"a full outage pages {claim}",
@@ -246,12 +264,12 @@ def plan(catalog: WindowCatalog, budget: Decimal, page_on: bool, ticket_on: bool
     elif enabled["page"]:
         notes.append(("objective", "no outage test: even 100% errors cannot reach the page threshold"))
 
-    # With a constant error ratio every window, full or not, reads that same ratio; two hours
-    # (past the quickest page window) settle it for all windows.
-    span = 120
+    # With a constant error ratio every window, full or not, reads that same ratio; twice the
+    # quickest page window settles it for all windows.
+    span = 2 * min(steps(w.long) for w in page_windows) if page_windows else 120
     bad = int(under * scale)
     pred = predictor((Segment(span, scale - bad, bad),), STEADY_MARGIN)
-    checks = tuple(pred.state(t) for t in sorted({60, span}))
+    checks = tuple(pred.state(t) for t in sorted({span // 2, span}))
     if any(c is None or c.page or c.ticket for c in checks):
         raise RuntimeError(f"an error ratio of {under} is predicted to alert: {checks}")
     scenarios.append(Scenario("under", f"{_pct(under)} errors, just under the objective, never page nor ticket",
@@ -260,20 +278,22 @@ def plan(catalog: WindowCatalog, budget: Decimal, page_on: bool, ticket_on: bool
     if slow is not None:
         bad = int(slow * budget * scale)
         pred = predictor((Segment(span, scale - bad, bad),), STEADY_MARGIN)
-        checks = tuple(pred.state(t) for t in sorted({60, span}))
+        checks = tuple(pred.state(t) for t in sorted({span // 2, span}))
         if any(c is None or c.page or not c.ticket for c in checks):
             raise RuntimeError(f"a {slow}x burn is predicted as {checks}")
         scenarios.append(Scenario("slow-burn", f"a {format_decimal(slow)}x burn tickets but does not page",
                                   (Segment(span, scale - bad, bad),), checks))  # type: ignore[arg-type]
 
+    base = steps(catalog.base)
     scenarios.append(Scenario("idle", "no traffic is an error ratio of 0, not NaN, and spends no budget",
-                              (Segment(30, scale, 0), Segment(60, 0, 0), Segment(10, scale, 0)),
-                              (Check(75, False, False),)))
-    gone = _minutes(catalog.base) + _minutes(catalog.no_data_for)
+                              (Segment(6 * base, scale, 0), Segment(12 * base, 0, 0), Segment(2 * base, scale, 0)),
+                              (Check(15 * base, False, False),)))
+    gone = base + steps(catalog.no_data_for)
+    stop = 6 * base
     scenarios.append(Scenario("no-data", f"vanished SLI series raise the no-data alert after {catalog.no_data_for}",
-                              (Segment(30, scale, 0), Segment(gone + 10, 0, 0, present=False)),
-                              (Check(32, False, False), Check(30 + gone + 3, False, False))))
-    return Plan(tuple(scenarios), tuple(notes))
+                              (Segment(stop, scale, 0), Segment(gone + 10, 0, 0, present=False)),
+                              (Check(stop + 2, False, False), Check(stop + gone + 3, False, False))))
+    return Plan(tuple(scenarios), tuple(notes), step)
 
 
 @lru_cache(maxsize=4096)
@@ -282,20 +302,20 @@ def series_values(segments: tuple[Segment, ...], good_inc: int, bad_inc: int) ->
 
     `a+bxn` expands to the n+1 values a, a+b, ..., a+nb and `_xn` to n missing samples.
     """
-    runs: list[list[Any]] = []  # [increment, minutes, present]
+    runs: list[list[Any]] = []  # [increment, steps, present]
     for seg in segments:
         inc = seg.good * good_inc + seg.bad * bad_inc
         if runs and runs[-1][0] == inc and runs[-1][2] == seg.present:
-            runs[-1][1] += seg.minutes
+            runs[-1][1] += seg.steps
         else:
-            runs.append([inc, seg.minutes, seg.present])
+            runs.append([inc, seg.steps, seg.present])
     tokens, value = ["0"], 0
-    for inc, minutes, present in runs:
+    for inc, length, present in runs:
         if present:
-            tokens.append(f"{value + inc}+{inc}x{minutes - 1}")
-            value += inc * minutes
+            tokens.append(f"{value + inc}+{inc}x{length - 1}")
+            value += inc * length
         else:
-            tokens.append(f"_x{minutes}")
+            tokens.append(f"_x{length}")
     return " ".join(tokens)
 
 
@@ -307,8 +327,8 @@ def _alert(slo: SLO, catalog: WindowCatalog, severity: str) -> dict[str, Any]:
     return {"exp_labels": rule["labels"], "exp_annotations": rule["annotations"]}
 
 
-def _at(minute: int) -> str:
-    return str(Duration(minute * 60_000)) if minute else "0m"
+def _at(step_index: int, step: int) -> str:
+    return str(Duration(step_index * step)) if step_index else "0s"
 
 
 def _literal_annotations(slo: SLO, catalog: WindowCatalog) -> bool:
@@ -320,7 +340,7 @@ def _literal_annotations(slo: SLO, catalog: WindowCatalog) -> bool:
     return True
 
 
-def slo_tests(slo: SLO, catalog: WindowCatalog, notes: Problems) -> list[dict[str, Any]]:
+def slo_tests(slo: SLO, catalog: WindowCatalog, notes: Problems, step: int = MINUTE_MS) -> list[dict[str, Any]]:
     try:
         model = synthetic.event_model(slo.sli, str(catalog.base))
     except synthetic.NotSynthesizable as exc:
@@ -330,7 +350,7 @@ def slo_tests(slo: SLO, catalog: WindowCatalog, notes: Problems) -> list[dict[st
         notes.warn(slo.source, slo.name, "alerting.annotations",
                    "no promtool alert tests: templated annotations cannot be predicted")
         return []
-    shape = plan(catalog, slo.error_budget, slo.alerting.page.enabled, slo.alerting.ticket.enabled)
+    shape = plan(catalog, slo.error_budget, slo.alerting.page.enabled, slo.alerting.ticket.enabled, step)
     for field, message in shape.notes:
         notes.warn(slo.source, slo.name, field, message)
     expected = {sev: _alert(slo, catalog, sev) for sev, on in
@@ -345,47 +365,47 @@ def slo_tests(slo: SLO, catalog: WindowCatalog, notes: Problems) -> list[dict[st
         title = scenario.title.replace("the no-data alert", rules.no_data_alert_name(slo))
         group: dict[str, Any] = {
             "name": f"{label}: {title}",
-            "interval": str(EVAL),
+            "interval": str(Duration(step)),
             "input_series": [{"series": s.text, "values": series_values(scenario.segments, s.good, s.bad)}
                              for s in model.series],
         }
         if scenario.kind == "no-data":
-            group["alert_rule_test"] = _no_data_checks(slo, catalog, scenario)
+            group["alert_rule_test"] = _no_data_checks(slo, catalog, scenario, step)
         else:
             group["alert_rule_test"] = [
-                {"eval_time": _at(c.minute), "alertname": slo.alerting.name,
+                {"eval_time": _at(c.at, step), "alertname": slo.alerting.name,
                  "exp_alerts": [expected[s] for s, on in (("page", c.page), ("ticket", c.ticket)) if on]}
                 for c in scenario.checks
             ]
         if scenario.kind == "idle":
-            group["promql_expr_test"] = _idle_exprs(slo, catalog, scenario.checks[0].minute)
+            group["promql_expr_test"] = _idle_exprs(slo, catalog, _at(scenario.checks[0].at, step))
         groups.append(group)
     return groups
 
 
-def _idle_exprs(slo: SLO, catalog: WindowCatalog, minute: int) -> list[dict[str, Any]]:
+def _idle_exprs(slo: SLO, catalog: WindowCatalog, at: str) -> list[dict[str, Any]]:
     """No requests at all: error ratios are 0 (not NaN, not missing) and the budget stays whole."""
     labels = rules.series_labels(slo)
     sel = rules.selector(slo)
     inner = ",".join(f"{k}={rules.quote(v)}" for k, v in labels.items())
 
     def sample(name: str, value: int) -> dict[str, Any]:
-        return {"expr": f"{name}{sel}", "eval_time": _at(minute),
+        return {"expr": f"{name}{sel}", "eval_time": at,
                 "exp_samples": [{"labels": f"{name}{{{inner}}}", "value": value}]}
 
     return [sample(naming.error_ratio(catalog.base), 0), sample(naming.error_ratio(slo.period), 0),
             sample(naming.BUDGET_REMAINING, 1)]
 
 
-def _no_data_checks(slo: SLO, catalog: WindowCatalog, scenario: Scenario) -> list[dict[str, Any]]:
+def _no_data_checks(slo: SLO, catalog: WindowCatalog, scenario: Scenario, step: int) -> list[dict[str, Any]]:
     rule = rules.no_data_alert(slo, catalog)
     if rule is None:
         raise ValueError(f"{slo.name}: no no-data alert to expect")
     name = rules.no_data_alert_name(slo)
     quiet, firing = scenario.checks
     return [
-        {"eval_time": _at(quiet.minute), "alertname": name, "exp_alerts": []},
-        {"eval_time": _at(firing.minute), "alertname": name,
+        {"eval_time": _at(quiet.at, step), "alertname": name, "exp_alerts": []},
+        {"eval_time": _at(firing.at, step), "alertname": name,
          "exp_alerts": [{"exp_labels": rule["labels"], "exp_annotations": rule["annotations"]}]},
     ]
 
@@ -393,8 +413,10 @@ def _no_data_checks(slo: SLO, catalog: WindowCatalog, scenario: Scenario) -> lis
 def service_tests(service: Service, catalogs: dict[Duration, WindowCatalog], rule_file: str,
                   notes: Problems) -> dict[str, Any] | None:
     groups: list[dict[str, Any]] = []
+    # One evaluation interval per test file: the step that suits every catalog the service uses.
+    step = step_of([catalogs[slo.period] for slo in service.slos])
     for slo in sorted(service.slos, key=lambda s: s.name):
-        groups.extend(slo_tests(slo, catalogs[slo.period], notes))
+        groups.extend(slo_tests(slo, catalogs[slo.period], notes, step))
     if not groups:
         return None
-    return {"rule_files": [rule_file], "evaluation_interval": str(EVAL), "tests": groups}
+    return {"rule_files": [rule_file], "evaluation_interval": str(Duration(step)), "tests": groups}

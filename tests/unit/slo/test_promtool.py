@@ -161,3 +161,24 @@ def test_no_traffic_keeps_every_window_defined(tmp_path: Path) -> None:
     ]
     result = run_scenario(tmp_path, compile_text(tmp_path, SPEC).files["rules/shop.yaml"], series, exprs)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_time_scaled_catalog_gets_tests_on_its_own_clock(tmp_path: Path) -> None:
+    """Sub-minute windows, and a period that is also an alert window (1h here)."""
+    from reliability.slo.compile import compile_paths
+
+    data = Path(__file__).parent / "data"
+    spec = tmp_path / "shop.yaml"
+    spec.write_text(SPEC.replace("    objective: 99.9\n", "    objective: 99.9\n    period: 1h\n"))
+    result, output = compile_paths([str(spec)], windows=[str(data / "windows-1h-scaled.yaml")])
+    assert output is not None, "\n".join(map(str, result.problems.errors))
+    tests = yaml.safe_load(output.files["tests/shop.yaml"])
+    assert tests["evaluation_interval"] == "10s"
+    assert {t["interval"] for t in tests["tests"]} == {"10s"}
+    rules = yaml.safe_load(output.files["rules/shop.yaml"])
+    recorded = [r["record"] for g in rules["groups"] for r in g["rules"] if "record" in r]
+    assert recorded.count("slo:sli_error:ratio_rate1h") == 1  # the period window, read by the 1x ticket too
+    write_output(output.files, str(tmp_path / "out"))
+    tool("promtool")
+    ok, report = run_checks(str(tmp_path / "out"))
+    assert ok, report
