@@ -320,7 +320,18 @@ def _literal_annotations(slo: SLO, catalog: WindowCatalog) -> bool:
     return True
 
 
+def _whole_minutes(catalog: WindowCatalog) -> bool:
+    """The simulator and the generated tests step in minutes; a catalog with a 5s window does not."""
+    durations = [catalog.no_data_for, *(d for w in catalog.windows for d in (w.long, w.short, w.for_) if d)]
+    return all(d.ms % 60_000 == 0 for d in durations)
+
+
 def slo_tests(slo: SLO, catalog: WindowCatalog, notes: Problems) -> list[dict[str, Any]]:
+    if not _whole_minutes(catalog):
+        notes.warn(slo.source, slo.name, "period",
+                   f"no promtool scenario tests: they step in whole minutes, and the {catalog.period} window "
+                   f"catalog ({catalog.file}) has durations that are not")
+        return []
     try:
         model = synthetic.event_model(slo.sli, str(catalog.base))
     except synthetic.NotSynthesizable as exc:

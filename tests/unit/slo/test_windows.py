@@ -67,3 +67,21 @@ ticket:
         "6: page[1]: give exactly one of budget_percent or burn_rate",
         "8: ticket[0].budget_percent: must be a number between 0 (excluded) and 100, got 150",
     ]
+
+
+def test_a_catalog_with_seconds_compiles_rules_and_skips_the_minute_based_tests() -> None:
+    """The end-to-end tests' catalog (the Workbook's windows / 60) has 5s and 30s windows."""
+    from reliability.slo.compile import compile_paths
+
+    e2e = Path(__file__).resolve().parents[2] / "e2e"
+    result, output = compile_paths([str(e2e / "specs")], windows=[str(e2e / "windows")])
+    assert output is not None, result.problems
+    catalog = result.catalogs[Duration.parse("12h")]
+    assert burns(catalog) == [
+        ("page", "1m", "5s", Decimal("14.4")), ("page", "6m", "30s", Decimal("6")),
+        ("ticket", "24m", "2m", Decimal("3")), ("ticket", "1h12m", "6m", Decimal("1")),
+    ]
+    assert sorted(output.files) == ["prometheusrules/synthetic-api.yaml", "rules/synthetic-api.yaml"]
+    assert [w.message for w in output.notes.warnings] == [
+        "no promtool scenario tests: they step in whole minutes, and the 12h window catalog "
+        f"({e2e / 'windows' / 'workbook-30d-by-60.yaml'}) has durations that are not"]
