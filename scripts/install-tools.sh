@@ -33,8 +33,7 @@ if ! $SUDO apt-get install -y --no-install-recommends $packages >/tmp/install-to
         exit 2
     }
 fi
-# The packages' services are not needed: the tests start their own on loopback.
-for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
-    $SUDO pkill -x "$svc" 2>/dev/null || true
-done
+# Where the packages start their own services (systemd), they listen on the default ports;
+# the tests start theirs on free loopback ports, so both can run. Nothing is stopped here:
+# that could kill another run's test processes.
 exit 0

@@ -47,3 +47,17 @@ def tool(name: str) -> str:
                    "prometheus-alertmanager": "prometheus-alertmanager"}.get(name, name)
         pytest.fail(f"{name} not found on PATH: install Debian's {package} package (make tools does it)")
     return path
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The alert timings the end-to-end tests measured (tests/e2e/conftest.py `timing`), shown on every run.
+
+    Read from the reports' user_properties, which pytest-xdist carries back from its workers.
+    """
+    lines = [value for outcome in ("passed", "failed") for report in terminalreporter.stats.get(outcome, [])
+             if getattr(report, "when", None) == "call"
+             for name, value in getattr(report, "user_properties", ()) if name == "e2e timing"]
+    if lines:
+        terminalreporter.write_sep("-", "end-to-end alert timings, measured vs predicted from the windows")
+        for line in lines:
+            terminalreporter.write_line(line)

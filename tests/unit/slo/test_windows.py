@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import yaml
+
 from reliability.durations import Duration
 from reliability.problems import Problems
 from reliability.slo.windows import load_catalogs
@@ -67,3 +69,26 @@ ticket:
         "6: page[1]: give exactly one of budget_percent or burn_rate",
         "8: ticket[0].budget_percent: must be a number between 0 (excluded) and 100, got 150",
     ]
+
+
+def test_a_catalog_with_seconds_gets_tests_on_a_seconds_clock(tmp_path: Path) -> None:
+    """The end-to-end tests' catalog (the Workbook's windows / 60) has 5s and 30s windows."""
+    from reliability.slo.compile import compile_paths, write_output
+    from reliability.slo.promtool import run_checks
+
+    from ...conftest import tool
+
+    e2e = Path(__file__).resolve().parents[2] / "e2e"
+    result, output = compile_paths([str(e2e / "specs")], windows=[str(e2e / "windows")])
+    assert output is not None, result.problems
+    catalog = result.catalogs[Duration.parse("12h")]
+    assert burns(catalog) == [
+        ("page", "1m", "5s", Decimal("14.4")), ("page", "6m", "30s", Decimal("6")),
+        ("ticket", "24m", "2m", Decimal("3")), ("ticket", "1h12m", "6m", Decimal("1")),
+    ]
+    tests = yaml.safe_load(output.files["tests/synthetic-api.yaml"])
+    assert tests["evaluation_interval"] == "5s"
+    write_output(output.files, str(tmp_path / "out"))
+    tool("promtool")
+    ok, report = run_checks(str(tmp_path / "out"))
+    assert ok, report
