@@ -34,7 +34,8 @@ from reliability.slo.model import SLO
 from reliability.slo.windows import WindowCatalog
 
 from ..alertmanager_proc import Alertmanager, alertmanager_cluster
-from .processes import Prometheus, SyntheticService, WebhookSink, wait_until
+from ..prom import Prometheus
+from .processes import SyntheticService, WebhookSink, wait_until
 
 E2E = Path(__file__).resolve().parent
 SPEC = E2E / "specs" / "synthetic-api.yaml"

@@ -1,4 +1,5 @@
-"""The processes of the end-to-end alert pipeline, besides Alertmanager (tests/alertmanager_proc.py).
+"""The processes of the end-to-end alert pipeline, besides Alertmanager (tests/alertmanager_proc.py)
+and Prometheus (tests/prom.py).
 
 - `SyntheticService`: the service under watch. A prometheus-client registry served on
   127.0.0.1 (in a thread, port chosen by the OS) with `http_requests_total{code}`
@@ -8,14 +9,10 @@
 - `WebhookSink`: http.server in a thread, recording every notification Alertmanager
   POSTs (path, receiver, group status, the alerts' labels and times, and the monotonic
   time it arrived); tests wait on it with a condition variable, never a sleep.
-- `Prometheus`: Debian's prometheus on loopback, a free port, its TSDB and log in the
-  test's temp dir; `restart()` keeps the TSDB, as a pod restart with a volume does.
 
 Every one of them is stopped by its context manager, so a failing test cleans up too;
 the binaries go through `spawn` (setpriv --pdeathsig KILL, killed at exit).
-
-A general Prometheus helper, tests/prom.py, is being written on another branch; this one
-only does what the end-to-end tests need, and the two are to be reconciled.
+Prometheus itself runs through tests/prom.py, shared with the dashboard query test.
 """
 
 from __future__ import annotations
@@ -23,19 +20,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, Metric
-
-from ..alertmanager_proc import address_in_use, free_port, kill, spawn, stop
-from ..conftest import tool
 
 T = TypeVar("T")
 
@@ -185,64 +176,3 @@ def wait_until(check: Callable[[], T | None], timeout: float, what: str, interva
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
         time.sleep(interval)
-
-
-class Prometheus:
-    """Debian's prometheus on 127.0.0.1 with the given config; the TSDB survives `restart()`."""
-
-    def __init__(self, config: Path, workdir: Path, *flags: str):
-        self.config, self.workdir, self.flags = config, workdir, flags
-        self.tsdb = workdir / "tsdb"
-        self.log = workdir / "prometheus.log"
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.process = self._start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _start(self) -> Any:
-        for _ in range(3):
-            process = spawn([tool("prometheus"), f"--config.file={self.config}",
-                             f"--storage.tsdb.path={self.tsdb}", f"--web.listen-address=127.0.0.1:{self.port}",
-                             "--log.level=info", *self.flags], self.log)
-            deadline = time.monotonic() + 30
-            while process.poll() is None and time.monotonic() < deadline:
-                try:
-                    with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as response:
-                        if response.status == 200:
-                            return process
-                except OSError:
-                    time.sleep(0.1)
-            stop(process)
-            if not address_in_use(self.log):
-                break
-            self.port = free_port()
-        raise RuntimeError(f"prometheus did not come up:\n{self.log.read_text()[-3000:]}")
-
-    def api(self, path: str, **params: str) -> Any:
-        query = ("?" + urllib.parse.urlencode(params)) if params else ""
-        with urllib.request.urlopen(f"{self.url}/api/v1/{path}{query}", timeout=5) as response:
-            body = json.load(response)
-        if body.get("status") != "success":
-            raise AssertionError(f"Prometheus API {path}: {body}")
-        return body["data"]
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        return self.api("query", query=expr)["result"]  # type: ignore[no-any-return]
-
-    def alerts(self, **labels: str) -> list[dict[str, Any]]:
-        """Active alerts (pending or firing) whose labels include `labels`."""
-        return [a for a in self.api("alerts")["alerts"] if labels.items() <= a["labels"].items()]
-
-    def restart(self, crash: bool = False) -> None:
-        """Stop (SIGTERM, or SIGKILL when `crash`) and start again on the same TSDB and port."""
-        if crash:
-            kill(self.process)
-        else:
-            stop(self.process, grace=10)
-        self.process = self._start()
-
-    def close(self) -> None:
-        stop(self.process, grace=10)
