@@ -75,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
         write_output(output.files, os.path.join(tmp, "out"))
         elapsed = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    workers = f" (largest worker process {worker_mb:.0f} MB)" if worker_mb else ""
     print(f"compiled {count} SLOs ({len(output.services)} services, {len(output.files)} files) "
-          f"in {elapsed:.2f} s wall, peak RSS {peak_mb:.0f} MB")
+          f"in {elapsed:.2f} s wall, peak RSS {peak_mb:.0f} MB{workers}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}")
     return 0

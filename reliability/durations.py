@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _UNITS = {"y": 365 * 86_400_000, "w": 7 * 86_400_000, "d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
 _PART = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
 _WHOLE = re.compile(r"^(?:\d+(?:ms|y|w|d|h|m|s))+$")
 # Rule names and windows are written with d/h/m/s only: `ratio_rate7d`, never `ratio_rate1w`.
 _FORMAT_UNITS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
+
+
+@lru_cache(maxsize=4096)
+def _format(ms: int) -> str:
+    rest = ms
+    out = []
+    for unit, size in _FORMAT_UNITS:
+        if rest >= size:
+            out.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(out) or "0s"
 
 
 @dataclass(frozen=True, order=True)
@@ -39,13 +51,7 @@ class Duration:
         return self.ms / 1000
 
     def __str__(self) -> str:
-        rest = self.ms
-        out = []
-        for unit, size in _FORMAT_UNITS:
-            if rest >= size:
-                out.append(f"{rest // size}{unit}")
-                rest %= size
-        return "".join(out) or "0s"
+        return _format(self.ms)
 
     def __mul__(self, factor: int) -> Duration:
         return Duration(self.ms * factor)

@@ -195,39 +195,53 @@ def _make_mocks() -> Any:
 
 
 def _make_monitor(mocks: Any) -> Any:
-    from google.protobuf import json_format
-    from pulumi.runtime.mocks import MockMonitor
+    from pulumi.runtime import rpc
+    from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
+    from pulumi.runtime.proto import resource_pb2
+    from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
     class RecordingMonitor(MockMonitor):
-        """Sees every RegisterResource request, so options (protect, provider, ...) are recorded too."""
+        """Sees every RegisterResource request, so options (protect, provider, ...) are recorded too.
+
+        MockMonitor.RegisterResource (pulumi 3.272) again, deserialising the inputs once for both
+        the record and the mocks: big PrometheusRule specs made that a second a render.
+        """
 
         def __init__(self, mocks: Any):
             super().__init__(mocks)
             self.registered: list[dict[str, Any]] = []
 
         def RegisterResource(self, request: Any) -> Any:
-            if request.type != "pulumi:pulumi:Stack":
-                urn = self.make_urn(request.parent, request.type, request.name)
-                inputs = _wire_to_plain(json_format.MessageToDict(request.object))
-                options = {
-                    "protect": request.protect if request.HasField("protect") else False,
-                    "retainOnDelete": request.retainOnDelete if request.HasField("retainOnDelete") else False,
-                    "provider": request.provider.rsplit("::", 1)[0] if request.provider else None,
-                    "dependsOn": sorted(set(request.dependencies)),
-                    "ignoreChanges": sorted(request.ignoreChanges),
+            urn = self.make_urn(request.parent, request.type, request.name)
+            if request.type == "pulumi:pulumi:Stack":
+                return resource_pb2.RegisterResourceResponse(urn=urn)
+            _ensure_event_loop()  # deserialising resource references needs one on this thread
+            inputs = rpc.deserialize_properties(request.object)
+            options = {
+                "protect": request.protect if request.HasField("protect") else False,
+                "retainOnDelete": request.retainOnDelete if request.HasField("retainOnDelete") else False,
+                "provider": request.provider.rsplit("::", 1)[0] if request.provider else None,
+                "dependsOn": sorted(set(request.dependencies)),
+                "ignoreChanges": sorted(request.ignoreChanges),
+            }
+            self.registered.append(
+                {
+                    "type": request.type,
+                    "name": request.name,
+                    "urn": urn,
+                    "parent": request.parent or None,
+                    "custom": request.custom,
+                    "inputs": _wire_to_plain(inputs),
+                    "options": options,
                 }
-                self.registered.append(
-                    {
-                        "type": request.type,
-                        "name": request.name,
-                        "urn": urn,
-                        "parent": request.parent or None,
-                        "custom": request.custom,
-                        "inputs": inputs,
-                        "options": options,
-                    }
-                )
-            return super().RegisterResource(request)
+            )
+            id_, state = self.mocks.new_resource(MockResourceArgs(
+                typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+                resource_id=request.importId, custom=request.custom or False,
+            ))
+            obj = _sync_await(rpc.serialize_properties(state, {}))
+            self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
+            return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
 
     return RecordingMonitor(mocks)
 

@@ -60,8 +60,8 @@ _VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$([A-Za-z_]\w*)")
 def openmetrics(output: Output, end: int) -> str:
     """Counters of every SLI's raw series over HISTORY_SECONDS up to `end`, in OpenMetrics text."""
     rates: dict[str, Decimal] = {}
-    for compiled in output.services:
-        for slo in compiled.service.slos:
+    for service in output.services:
+        for slo in service.slos:
             share = BURNING_SHARE if (slo.service, slo.name) == BURNING else ERROR_SHARE
             good, bad = EVENTS_PER_SECOND * (1 - share), EVENTS_PER_SECOND * share
             for series in event_model(slo.sli).series:
@@ -99,7 +99,7 @@ def compiled() -> Output:
 @pytest.fixture(scope="module")
 def prom(compiled: Output, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     workdir = tmp_path_factory.mktemp("prometheus")
-    slos = sum(len(c.service.slos) for c in compiled.services)
+    slos = sum(len(service.slos) for service in compiled.services)
     with running_prometheus(workdir, rule_files(compiled), openmetrics(compiled, int(time.time()) - 1)) as server:
         with server.logs_on_failure():
             # Every SLO through both rule groups, and the burning SLO's page alert firing.
@@ -203,7 +203,7 @@ def test_overview_table_links_each_service_to_its_dashboard(compiled: Output, pr
     table = next(p for p in overview["panels"] if p["type"] == "table")
     rows = prom.query(substitute(table["targets"][0]["expr"], {"team": ".*"}))
     links = {r["metric"]["service"]: r["metric"]["dashboard"] for r in rows}
-    assert links == {c.service.name: dashboards.dashboard_uid(c.service.name) for c in compiled.services}
+    assert links == {s.name: dashboards.dashboard_uid(s.name) for s in compiled.services}
     status = prom.query(substitute(table["targets"][3]["expr"], {"team": ".*"}))
     firing = {(r["metric"]["service"], r["metric"]["slo"]): float(r["value"][1]) for r in status}
     assert firing[BURNING] == dashboards.PAGE and len(firing) == 7, firing

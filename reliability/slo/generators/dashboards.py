@@ -67,7 +67,7 @@ from ..grafana import (
 )
 from ..model import SLO, RatioSLI, Service
 from ..windows import WindowCatalog
-from .rules import burn_alert, no_data_alert_name, quote, selector, threshold_for
+from .rules import alert_enabled, no_data_alert_name, quote, selector, threshold_for
 
 # The datasource uids Grafana is provisioned with (components/grafana.py; a test keeps them in step).
 PROMETHEUS = DataSource("prometheus", "prometheus")
@@ -204,7 +204,7 @@ def _burn_panel(slo: SLO, catalog: WindowCatalog, severity: str, width: int) -> 
         f"(error ratio > {format_decimal(threshold_for(slo.error_budget, w.burn_rate))})"
         for w in windows
     )
-    enabled = burn_alert(slo, catalog, severity) is not None
+    enabled = alert_enabled(slo, catalog, severity)
     state = f"The {severity} alert fires when {conditions}." if enabled else \
         f"The {severity} alert is disabled for this SLO in this environment."
     description = (
@@ -217,7 +217,7 @@ def _burn_panel(slo: SLO, catalog: WindowCatalog, severity: str, width: int) -> 
 
 
 def _alert_state_description(slo: SLO, catalog: WindowCatalog) -> str:
-    alerts = [f"{slo.alerting.name} (severity {sev})" for sev in ("page", "ticket") if burn_alert(slo, catalog, sev)]
+    alerts = [f"{slo.alerting.name} (severity {sev})" for sev in ("page", "ticket") if alert_enabled(slo, catalog, sev)]
     if slo.alerting.no_data.enabled:
         alerts.append(f"{no_data_alert_name(slo)} (severity ticket)")
     listed = ", ".join(alerts) if alerts else "none: every alert of this SLO is disabled here"
@@ -434,13 +434,19 @@ def overview_dashboard(services: Sequence[Service]) -> GeneratedDashboard:
     return GeneratedDashboard(OVERVIEW_UID, dashboard.title, OVERVIEW_FOLDER, "", dashboard.to_dict())
 
 
+def check_uids(services: Sequence[Service]) -> None:
+    """Two services whose names slug to the same uid would overwrite each other's dashboard."""
+    seen: dict[str, str] = {OVERVIEW_UID: OVERVIEW_TITLE}
+    for service in sorted(services, key=lambda s: s.name):
+        uid = dashboard_uid(service.name)
+        if uid in seen:
+            raise DashboardError(f"dashboards '{seen[uid]}' and '{service.name}' would share the uid {uid}")
+        seen[uid] = service.name
+
+
 def all_dashboards(services: Sequence[Service], catalogs: dict[Duration, WindowCatalog]) -> list[GeneratedDashboard]:
     """Every service's dashboard (by service name), then the overview; uids checked unique."""
+    check_uids(services)
     out = [service_dashboard(s, catalogs) for s in sorted(services, key=lambda s: s.name)]
     out.append(overview_dashboard(services))
-    seen: dict[str, str] = {}
-    for dash in out:
-        if dash.uid in seen:
-            raise DashboardError(f"dashboards '{seen[dash.uid]}' and '{dash.title}' would share the uid {dash.uid}")
-        seen[dash.uid] = dash.title
     return out

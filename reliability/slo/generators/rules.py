@@ -171,11 +171,17 @@ def _exhaustion(period: Duration, burn: Decimal) -> str:
     return " ".join(p for p in parts if p) or "under a minute"
 
 
+def alert_enabled(slo: SLO, catalog: WindowCatalog, severity: str) -> bool:
+    """Whether the SLO has a `severity` burn-rate alert here (switched on, and the catalog has windows for it)."""
+    spec = slo.alerting.page if severity == "page" else slo.alerting.ticket
+    return spec.enabled and bool(catalog.by_severity(severity))
+
+
 def burn_alert(slo: SLO, catalog: WindowCatalog, severity: str) -> dict[str, Any] | None:
+    if not alert_enabled(slo, catalog, severity):
+        return None
     spec = slo.alerting.page if severity == "page" else slo.alerting.ticket
     windows = catalog.by_severity(severity)
-    if not spec.enabled or not windows:
-        return None
     sel = selector(slo)
     clauses = []
     lines = []

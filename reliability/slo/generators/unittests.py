@@ -319,25 +319,8 @@ def series_values(segments: tuple[Segment, ...], good_inc: int, bad_inc: int) ->
     return " ".join(tokens)
 
 
-def _alert(slo: SLO, catalog: WindowCatalog, severity: str) -> dict[str, Any]:
-    """The labels and annotations the alert rule carries (from the generator that wrote the rule)."""
-    rule = rules.burn_alert(slo, catalog, severity)
-    if rule is None:
-        raise ValueError(f"{slo.name}: no {severity} alert to expect")
-    return {"exp_labels": rule["labels"], "exp_annotations": rule["annotations"]}
-
-
 def _at(step_index: int, step: int) -> str:
     return str(Duration(step_index * step)) if step_index else "0s"
-
-
-def _literal_annotations(slo: SLO, catalog: WindowCatalog) -> bool:
-    """Annotations with templates ({{ $value }}) cannot be predicted exactly."""
-    for severity in ("page", "ticket"):
-        rule = rules.burn_alert(slo, catalog, severity)
-        if rule and any("{{" in v for v in rule["annotations"].values()):
-            return False
-    return True
 
 
 def slo_tests(slo: SLO, catalog: WindowCatalog, notes: Problems, step: int = MINUTE_MS) -> list[dict[str, Any]]:
@@ -346,15 +329,17 @@ def slo_tests(slo: SLO, catalog: WindowCatalog, notes: Problems, step: int = MIN
     except synthetic.NotSynthesizable as exc:
         notes.warn(slo.source, slo.name, "sli", f"no promtool scenario tests: cannot synthesise traffic ({exc})")
         return []
-    if not _literal_annotations(slo, catalog):
+    # The labels and annotations the alert rules carry, from the generator that wrote them.
+    burn = {sev: rules.burn_alert(slo, catalog, sev) for sev in ("page", "ticket")}
+    if any("{{" in v for rule in burn.values() if rule for v in rule["annotations"].values()):
         notes.warn(slo.source, slo.name, "alerting.annotations",
                    "no promtool alert tests: templated annotations cannot be predicted")
         return []
     shape = plan(catalog, slo.error_budget, slo.alerting.page.enabled, slo.alerting.ticket.enabled, step)
     for field, message in shape.notes:
         notes.warn(slo.source, slo.name, field, message)
-    expected = {sev: _alert(slo, catalog, sev) for sev, on in
-                (("page", slo.alerting.page.enabled), ("ticket", slo.alerting.ticket.enabled)) if on}
+    expected = {sev: {"exp_labels": rule["labels"], "exp_annotations": rule["annotations"]}
+                for sev, rule in burn.items() if rule}
     label = f"{slo.service}/{slo.name}"
     groups = []
     for scenario in shape.scenarios:

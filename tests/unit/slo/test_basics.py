@@ -77,3 +77,14 @@ def test_lines_and_duplicate_keys_are_kept() -> None:
 def test_dates_stay_text() -> None:
     docs = load_documents("start: 2022-01-01 12:00:00\n", "f.yaml", Problems())
     assert docs[0].data["start"] == "2022-01-01 12:00:00"
+
+
+def test_dump_json_is_the_standard_indented_json() -> None:
+    import json
+    from decimal import Decimal
+
+    from reliability.yamlio import dump_json
+
+    value = {"b": [1, 2.5, True, None, {"é": "x\"y\n", "a": []}], "a": {}, "c": "</script>", "d": Decimal("0.999")}
+    expected = json.dumps({**value, "d": 0.999}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert dump_json(value) == expected

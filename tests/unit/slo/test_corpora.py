@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from reliability.slo import naming
 from reliability.slo.compile import compile_paths, write_output
 from reliability.slo.promtool import run_checks
 
@@ -57,9 +58,10 @@ def test_burn_rate_thresholds_match_sloth(name: str) -> None:
     assert output is not None
     expected = sloth_thresholds(reference("sloth", "examples", "_gen", name))
     assert expected
-    for compiled in output.services:
-        for slo in compiled.service.slos:
-            ours = [float(x) for group in compiled.rules["groups"] for rule in group["rules"]
+    for service in output.services:
+        rule_doc = yaml.safe_load(output.files[f"rules/{naming.slug(service.name)}.yaml"])
+        for slo in service.slos:
+            ours = [float(x) for group in rule_doc["groups"] for rule in group["rules"]
                     if rule.get("alert") == slo.alerting.name and rule["labels"]["slo"] == slo.name
                     for x in re.findall(r"> ([0-9.]+)", rule["expr"])[::2]]
             assert ours == pytest.approx(expected[(slo.service, slo.name)], rel=1e-9)
@@ -192,7 +194,7 @@ spec:
 """)
     result, output = compile_paths([str(tmp_path / "slo.yaml")])
     assert output is not None, "\n".join(map(str, result.problems.errors))
-    service = output.services[0].service
+    service = output.services[0]
     assert (service.name, service.team, service.description) == ("web", "web-team", "The web front end")
     availability, latency = sorted(service.slos, key=lambda s: s.name)
     assert str(availability.period) == "28d" and str(availability.objective) == "0.995"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from ...crds import validate_custom_resource
@@ -90,3 +91,21 @@ def test_slo_test_without_promtool_says_what_to_install(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("promtool not found on PATH: install Debian's prometheus package "
                                    "(apt-get install prometheus), which ships promtool")
+
+
+def test_a_parallel_compile_writes_exactly_what_one_process_writes(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from reliability.bench import write_specs
+    from reliability.slo import compile as compiler
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    write_specs(str(specs), 4 * compiler.PARALLEL_FROM)  # enough services for workers
+    result, parallel = compiler.compile_paths([str(specs)])
+    assert parallel is not None
+    assert compiler._workers(result.services) > 1 or len(os.sched_getaffinity(0)) == 1
+    monkeypatch.setenv("SRE_WORKERS", "1")
+    _, serial = compiler.compile_paths([str(specs)])
+    assert serial is not None
+    assert list(parallel.files) == list(serial.files)  # same names, same order
+    assert parallel.files == serial.files
