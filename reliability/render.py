@@ -240,8 +240,8 @@ def _make_monitor(mocks: Any) -> Any:
                 resource_id=request.importId, custom=request.custom or False,
             ))
             obj = _sync_await(rpc.serialize_properties(state, {}))
-            self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
-            return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
+            self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_ or "", state)
+            return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
 
     return RecordingMonitor(mocks)
 
