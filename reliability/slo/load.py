@@ -50,6 +50,10 @@ def _classify(doc: Document, problems: Problems) -> str | None:
         return "sloth"
     if api == sloth.K8S_API_VERSION and data.get("kind") == "PrometheusServiceLevel":
         return "sloth"
+    if data.get("kind") == "PrometheusRule" or (api is None and "version" not in data and "groups" in data):
+        problems.add(loc, None, None, "this is a Prometheus rule file (compiler output?), not an SLO spec: "
+                                      "leave it out of the spec paths")
+        return None
     if api in openslo.API_VERSIONS:
         return "openslo"
     if isinstance(api, str) and api.startswith("openslo"):

@@ -143,6 +143,9 @@ CASES = {
         "F:1: -: apiVersion: unknown spec format (apiVersion 'foo/v1'); supported: reliability-as-code/v1 (ours), "
         "Sloth prometheus/v1 and sloth.slok.dev/v1 PrometheusServiceLevel, OpenSLO openslo/v1 and openslo/v1alpha",
     ]),
+    "a rule file": ("groups:\n  - name: x\n    rules: []\n", [
+        "F:1: -: -: this is a Prometheus rule file (compiler output?), not an SLO spec: leave it out of the spec paths",
+    ]),
     "a window catalog": ("apiVersion: reliability-as-code/v1\nkind: BurnRateWindows\nperiod: 30d\n", [
         "F:1: -: kind: this is a burn-rate window catalog, not an SLO spec: pass it with --windows",
     ]),
