@@ -8,7 +8,6 @@ the caller gets services only when there are none.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..durations import Duration
@@ -132,7 +131,3 @@ def _check_unique(services: list[Service], problems: Problems) -> list[Service]:
         first[service.name] = service
         slugs[key] = service
     return sorted(first.values(), key=lambda s: s.name)
-
-
-def catalogs_or_default(catalogs: Mapping[Duration, WindowCatalog] | None) -> Mapping[Duration, WindowCatalog]:
-    return catalogs if catalogs is not None else load_catalogs(None, Problems())
