@@ -49,10 +49,10 @@ def cmd_slo_compile(args: argparse.Namespace) -> int:
         _print_problems(result.problems)
         print(f"{len(result.problems.errors)} problem(s): nothing written to {args.out}", file=sys.stderr)
         return EXIT_INPUT
-    if not output.services:
-        print("no SLOs in the input: nothing to compile", file=sys.stderr)
-        return EXIT_INPUT
     _print_problems(result.problems)
+    if not output.services:
+        where = f" for environment '{args.env}'" if args.env else ""
+        print(f"warning: no SLO is enabled{where}: {args.out} will be empty", file=sys.stderr)
     _print_problems(output.notes)
     write_output(output.files, args.out)
     print(f"wrote {len(output.files)} file(s) for {len(output.services)} service(s) to {args.out}")

@@ -109,3 +109,16 @@ def test_a_parallel_compile_writes_exactly_what_one_process_writes(tmp_path: Pat
     assert serial is not None
     assert list(parallel.files) == list(serial.files)  # same names, same order
     assert parallel.files == serial.files
+
+
+def test_an_environment_that_disables_every_slo_compiles_to_an_empty_folder(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "flags.yaml").write_text((EXAMPLES / "feature-flags.yaml").read_text())  # disabled in local
+    out = tmp_path / "out"
+    (out / "rules").mkdir(parents=True)
+    (out / "rules" / "stale.yaml").write_text("groups: []\n")
+    proc = sre("slo", "compile", str(specs), "--out", str(out), "--env", "local")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: no SLO is enabled for environment 'local'" in proc.stderr
+    assert list(out.iterdir()) == []
