@@ -32,6 +32,7 @@ import pulumi_kubernetes as k8s
 
 from reliability import alertmanager
 from reliability.config import StackConfig
+from reliability.durations import Duration
 from reliability.slo.generators import dashboards, prometheusrule, rules
 from reliability.slo.load import load
 from reliability.yamlio import dump_json_compact
@@ -71,6 +72,9 @@ def compile_specs(cfg: StackConfig, namespace: str) -> CompiledSlos:
         raise pulumi.RunError(
             f"invalid SLO specs in {specs} for environment '{env}' ({len(problems)} problem(s)):\n{lines}"
         )
+    warning = short_history(result.services, cfg.retention.prometheus, env)
+    if warning:
+        pulumi.log.warn(warning)
     return CompiledSlos(
         [
             prometheusrule.prometheus_rule(service, rules.service_rules(service, result.catalogs), namespace)
@@ -79,6 +83,18 @@ def compile_specs(cfg: StackConfig, namespace: str) -> CompiledSlos:
         dashboards.all_dashboards(result.services, result.catalogs) if result.services else [],
         alertmanager.render_config(routing),
     )
+
+
+def short_history(services: list[Any], retention: str, environment: str) -> str | None:
+    """A warning when Prometheus keeps less history than an SLO period: rules see only what it keeps."""
+    kept = Duration.parse(retention)
+    short = sorted(f"{service.name}/{slo.name} ({slo.period})" for service in services for slo in service.slos
+                   if slo.period > kept)
+    if not short:
+        return None
+    return (f"Prometheus in {environment} keeps {retention} of history, so the error budget of "
+            f"{len(short)} SLO(s) covers at most that: {', '.join(short)}; raise retention.prometheus "
+            "to the longest SLO period")
 
 
 def dashboard_configmaps(generated: list[dashboards.GeneratedDashboard], namespace: str) -> list[dict[str, Any]]:

@@ -203,9 +203,10 @@ _RETENTION_SCHEMA = schema(
                 "local": {k: "1d" for k in _KINDS},
                 "dev": {"prometheus": "1d", "metricsRaw": "7d", "metrics5m": "7d", "metrics1h": "7d",
                         "logs": "7d", "traces": "3d"},
-                "staging": {"prometheus": "1d", "metricsRaw": "14d", "metrics5m": "90d", "metrics1h": "180d",
+                # SLO rules run in Prometheus: the 30-day error budget needs 30 days of local history.
+                "staging": {"prometheus": "30d", "metricsRaw": "14d", "metrics5m": "90d", "metrics1h": "180d",
                             "logs": "14d", "traces": "7d"},
-                "prod": {"prometheus": "1d", "metricsRaw": "30d", "metrics5m": "365d", "metrics1h": "365d",
+                "prod": {"prometheus": "30d", "metricsRaw": "30d", "metrics5m": "365d", "metrics1h": "365d",
                          "logs": "30d", "traces": "14d"},
             },
         }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ...conftest import REPO
 from .conftest import helm_values, of_type
 
 # chart -> (path to resources, path to replicas or a fixed count)
@@ -92,3 +93,20 @@ def test_local_fits_a_small_kind_cluster():
     total_cpu, total_mib = local_requests()
     assert 0.5 < total_cpu <= 3.0, total_cpu
     assert 1024 < total_mib <= 6 * 1024, total_mib
+
+
+def test_prometheus_keeps_the_longest_slo_period_in_staging_and_prod() -> None:
+    """SLO rules run in Prometheus: a 30-day error budget needs 30 days of its local history."""
+    from components.program import defaults
+    from components.slos import short_history
+    from reliability.durations import Duration
+    from reliability.slo.load import load
+
+    services = load([str(REPO / "slo-specs")]).services
+    longest = max(slo.period for service in services for slo in service.slos)
+    for env in ("staging", "prod"):
+        kept = defaults()[env]["retention"]["prometheus"]
+        assert Duration.parse(kept) >= longest, env
+        assert short_history(services, kept, env) is None
+    warning = short_history(services, defaults()["dev"]["retention"]["prometheus"], "dev")
+    assert warning is not None and warning.startswith("Prometheus in dev keeps 7d of history")

@@ -13,7 +13,7 @@ from .helpers import broken, check_resource
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CHART = "kubernetes:helm.sh/v4:Chart"
 KPS = {"chart": "kube-prometheus-stack", "version": "88.5.3", "values": {
-    "prometheus": {"prometheusSpec": {"replicas": 2, "retention": "2d"}},
+    "prometheus": {"prometheusSpec": {"replicas": 2, "retention": "31d"}},
     "alertmanager": {"alertmanagerSpec": {"replicas": 3}}}}
 THANOS = {"chart": "thanos", "version": "1.24.1", "values": {
     "query": {"replicas": 2},
@@ -102,7 +102,7 @@ TEMPO = {"chart": "tempo", "values": {"tempo": {"retention": "336h"}}}
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 RETENTION_CASES = [
     ("prometheus", RELEASE, broken(KPS, lambda k: k["values"]["prometheus"]["prometheusSpec"].update(retention="12h")),
-     ["values.prometheus.prometheusSpec.retention keeps Prometheus samples for 12h, below the prod minimum of 1d"]),
+     ["values.prometheus.prometheusSpec.retention keeps Prometheus samples for 12h, below the prod minimum of 30d"]),
     ("thanos raw", CHART, broken(THANOS, lambda t: t["values"]["compact"]["extraArgs"].__setitem__(0, "--retention.resolution-raw=7d")),
      ["values.compact.extraArgs[0] keeps raw metrics for 7d, below the prod minimum of 30d"]),
     ("loki", CHART, broken(LOKI, lambda v: v["values"]["loki"]["limits_config"].update(retention_period="168h")),
