@@ -72,6 +72,10 @@ def compile_specs(cfg: StackConfig, namespace: str) -> CompiledSlos:
         raise pulumi.RunError(
             f"invalid SLO specs in {specs} for environment '{env}' ({len(problems)} problem(s)):\n{lines}"
         )
+    try:
+        alertmanager_yaml = alertmanager.checked_config(routing)
+    except alertmanager.RoutingError as err:
+        raise pulumi.RunError(f"the generated alertmanager.yaml for '{env}' is invalid:\n{err}") from None
     warning = short_history(result.services, cfg.retention.prometheus, env)
     if warning:
         pulumi.log.warn(warning)
@@ -81,7 +85,7 @@ def compile_specs(cfg: StackConfig, namespace: str) -> CompiledSlos:
             for service in result.services
         ],
         dashboards.all_dashboards(result.services, result.catalogs) if result.services else [],
-        alertmanager.render_config(routing),
+        alertmanager_yaml,
     )
 
 

@@ -268,6 +268,8 @@ def namespace_of(props: Any) -> str:
 
 
 # ------------------------------------------------------------------ durations
+# The pack runs in its own virtualenv (requirements.txt) without the `reliability`
+# package, and reads chart values too, so Go durations (`1.5h`, `720h`) count here.
 
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w|y))+$")

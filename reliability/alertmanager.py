@@ -344,15 +344,16 @@ class RoutingError(ValueError):
 
 
 def alertmanager_config(cfg: Any) -> str:
-    """`alertmanager.yaml` of a validated StackConfig (raises RoutingError on a bad `alerting` section).
-
-    The rendered text is checked again (`check_config` without amtool, which the
-    Pulumi program cannot count on): a generator bug fails the render, it never
-    reaches the config Secret.
-    """
+    """`alertmanager.yaml` of a validated StackConfig (raises RoutingError on a bad `alerting` section)."""
     routing, problems = parse_routing(cfg.alerting, cfg.environment, cfg.credential_keys)
     if problems:
         raise RoutingError(problems)
+    return checked_config(routing)
+
+
+def checked_config(routing: Routing) -> str:
+    """`render_config`, checked again without amtool (raises RoutingError): the Pulumi program
+    and the render both go through here, so a generator bug never reaches the config Secret."""
     text = render_config(routing)
     problems = check_config(text, amtool=False)
     if problems:

@@ -236,3 +236,19 @@ def test_render_writes_the_exact_alertmanager_config(stack: str, tmp_path: Path)
 
     files = render(stack)
     assert files["alertmanager/alertmanager.yaml"] == stack_config(stack)
+
+
+def test_the_program_refuses_a_generated_config_its_check_rejects(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A generator bug stops `pulumi up` before the config Secret exists, not in a reloading Alertmanager."""
+    import pulumi
+
+    from reliability import alertmanager
+    from reliability.render import render
+
+    real = alertmanager.render_config
+    monkeypatch.setattr(alertmanager, "render_config",
+                        lambda routing: real(routing).replace("receiver: catch-all", "receiver: nobody", 1))
+    with pytest.raises(pulumi.RunError) as info:
+        render("dev")
+    assert str(info.value).startswith("the generated alertmanager.yaml for 'dev' is invalid:\n")
+    assert "route.receiver: undefined receiver 'nobody'" in str(info.value)
