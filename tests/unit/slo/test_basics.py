@@ -88,3 +88,6 @@ def test_dump_json_is_the_standard_indented_json() -> None:
     value = {"b": [1, 2.5, True, None, {"é": "x\"y\n", "a": []}], "a": {}, "c": "</script>", "d": Decimal("0.999")}
     expected = json.dumps({**value, "d": 0.999}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     assert dump_json(value) == expected
+    # The one difference: floats below 1e-4 are written out (an error budget of 99.999%).
+    assert dump_json({"budget": Decimal("0.00001")}) == '{\n  "budget": 0.00001\n}\n'
+    assert json.loads(dump_json({"budget": Decimal("0.00001")})) == {"budget": 1e-05}
