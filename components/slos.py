@@ -96,8 +96,9 @@ def short_history(services: list[Any], retention: str, environment: str) -> str 
                    if slo.period > kept)
     if not short:
         return None
+    named = ", ".join(short[:5]) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
     return (f"Prometheus in {environment} keeps {retention} of history, so the error budget of "
-            f"{len(short)} SLO(s) covers at most that: {', '.join(short)}; raise retention.prometheus "
+            f"{len(short)} SLO(s) covers at most that: {named}; raise retention.prometheus "
             "to the longest SLO period")
 
 

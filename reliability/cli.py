@@ -60,11 +60,11 @@ def cmd_slo_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_slo_test(args: argparse.Namespace) -> int:
-    from .slo.promtool import PromtoolMissing, run_checks
+    from .slo.promtool import NotCompiled, PromtoolMissing, run_checks
 
     try:
         ok, report = run_checks(args.dir)
-    except PromtoolMissing as exc:
+    except (NotCompiled, PromtoolMissing) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INPUT
     print(report)

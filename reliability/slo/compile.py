@@ -119,9 +119,10 @@ def write_output(files: dict[str, str], out_dir: str) -> None:
     """Write every file into a fresh folder next to `out_dir`, then swap it in."""
     out_dir = os.path.abspath(out_dir)
     parent = os.path.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.new-", dir=parent)
+    staging = None
     try:
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.new-", dir=parent)
         for rel, content in sorted(files.items()):
             path = os.path.join(staging, rel)
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -129,8 +130,11 @@ def write_output(files: dict[str, str], out_dir: str) -> None:
                 handle.write(content)
         os.chmod(staging, 0o755)
         _swap_in(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+    except BaseException as exc:
+        if staging:
+            shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):  # name the folder asked for, not the staging one
+            raise OSError(f"cannot write {out_dir}: {exc.strerror or exc}; it is left as it was") from exc
         raise
 
 

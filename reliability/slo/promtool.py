@@ -15,6 +15,10 @@ class PromtoolMissing(RuntimeError):
     pass
 
 
+class NotCompiled(ValueError):
+    """The folder given to `sre slo test` is not an `sre slo compile` output."""
+
+
 def promtool() -> str:
     path = shutil.which("promtool")
     if path is None:
@@ -44,10 +48,16 @@ def test_rules(files: list[str]) -> tuple[bool, str]:
 
 
 def run_checks(out_dir: str) -> tuple[bool, str]:
+    """promtool check + test on a compile output; raises NotCompiled on any other folder."""
+    if not os.path.isdir(out_dir):
+        raise NotCompiled(f"{out_dir}: no such folder: write it with `sre slo compile SPECS --out {out_dir}`")
     rule_files = sorted(glob.glob(os.path.join(out_dir, "rules", "*.yaml")))
     test_files = sorted(glob.glob(os.path.join(out_dir, "tests", "*.yaml")))
     if not rule_files:
-        return False, f"no rule files under {os.path.join(out_dir, 'rules')}: run `sre slo compile` first"
+        if os.listdir(out_dir):
+            raise NotCompiled(f"{out_dir}: no rules/*.yaml, so not an `sre slo compile` output: "
+                              "give the folder that was passed to --out")
+        return True, f"nothing to test: {out_dir} is empty (a compile in which no SLO is enabled)"
     ok_check, check_report = check_rules(rule_files)
     ok_test, test_report = test_rules(test_files) if test_files else (True, "no generated tests")
     summary = (f"promtool check rules: {len(rule_files)} file(s) {'ok' if ok_check else 'FAILED'}\n"

@@ -110,3 +110,15 @@ def test_prometheus_keeps_the_longest_slo_period_in_staging_and_prod() -> None:
         assert short_history(services, kept, env) is None
     warning = short_history(services, defaults()["dev"]["retention"]["prometheus"], "dev")
     assert warning is not None and warning.startswith("Prometheus in dev keeps 7d of history")
+
+
+def test_the_short_history_warning_names_five_slos_and_counts_the_rest() -> None:
+    from components.slos import short_history
+    from reliability.slo.load import load
+
+    services = load([str(REPO / "slo-specs")], env="local").services
+    assert short_history(services, "1d", "local") == (
+        "Prometheus in local keeps 1d of history, so the error budget of 6 SLO(s) covers at most that: "
+        "checkout-api/availability (30d), checkout-api/latency (30d), order-worker/freshness (7d), "
+        "order-worker/processing (30d), search-api/availability (28d) and 1 more; "
+        "raise retention.prometheus to the longest SLO period")

@@ -93,6 +93,33 @@ def test_slo_test_without_promtool_says_what_to_install(tmp_path: Path) -> None:
                                    "(apt-get install prometheus), which ships promtool")
 
 
+def test_an_output_folder_that_cannot_be_written_is_named_and_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder\n")
+    proc = sre("slo", "compile", "slo-specs", "--out", str(tmp_path / "file" / "out"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"sre: cannot write {tmp_path}/file/out: File exists; it is left as it was"
+    assert sorted(os.listdir(tmp_path)) == ["file"]
+
+
+def test_slo_test_refuses_a_folder_that_is_not_a_compile_output(tmp_path: Path) -> None:
+    missing = sre("slo", "test", str(tmp_path / "out"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == (f"{tmp_path}/out: no such folder: write it with "
+                                      f"`sre slo compile SPECS --out {tmp_path}/out`")
+    wrong = sre("slo", "test", "slo-specs")
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip() == ("slo-specs: no rules/*.yaml, so not an `sre slo compile` output: "
+                                    "give the folder that was passed to --out")
+    assert missing.stdout == wrong.stdout == ""
+
+
+def test_slo_test_passes_an_empty_compile(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()  # what a compile writes when every SLO is disabled in that env
+    proc = sre("slo", "test", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"nothing to test: {tmp_path}/out is empty (a compile in which no SLO is enabled)"
+
+
 def test_a_parallel_compile_writes_exactly_what_one_process_writes(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from reliability.bench import write_specs
