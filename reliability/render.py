@@ -23,10 +23,14 @@ Two renders of the same tree are byte-identical.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
 import contextvars
 import json
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,7 +202,7 @@ def _make_monitor(mocks: Any) -> Any:
     from pulumi.runtime import rpc
     from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
     from pulumi.runtime.proto import resource_pb2
-    from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+    from pulumi.runtime.sync_await import _sync_await
 
     class RecordingMonitor(MockMonitor):
         """Sees every RegisterResource request, so options (protect, provider, ...) are recorded too.
@@ -215,7 +219,6 @@ def _make_monitor(mocks: Any) -> Any:
             urn = self.make_urn(request.parent, request.type, request.name)
             if request.type == "pulumi:pulumi:Stack":
                 return resource_pb2.RegisterResourceResponse(urn=urn)
-            _ensure_event_loop()  # deserialising resource references needs one on this thread
             inputs = rpc.deserialize_properties(request.object)
             options = {
                 "protect": request.protect if request.HasField("protect") else False,
@@ -246,29 +249,69 @@ def _make_monitor(mocks: Any) -> Any:
     return RecordingMonitor(mocks)
 
 
-def run_program(stack_in: StackInput) -> list[dict[str, Any]]:
-    """Run components.program under mocks in a fresh context; return the recorded registrations."""
+def run_program(stack_in: StackInput, monitor: Any = None) -> list[dict[str, Any]]:
+    """Run components.program under mocks in a fresh context; return the recorded registrations.
+
+    `monitor` (from _make_monitor) lets a caller see what was registered before a failure.
+    """
 
     def run() -> list[dict[str, Any]]:
         import pulumi
         from pulumi.runtime.stack import run_pulumi_func
-        from pulumi.runtime.sync_await import _sync_await
 
         from components.program import program
-
-        mocks = _make_mocks()
-        monitor = _make_monitor(mocks)
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack_in.stack, preview=False, monitor=monitor)
-        pulumi.runtime.set_all_config(dict(stack_in.values), sorted(stack_in.secret_keys))
 
         def main() -> None:
             program()
 
-        _sync_await(run_pulumi_func(main))
-        return list(monitor.registered)
+        with _owned_event_loops() as loop:  # first: set_mocks already makes futures on the current loop
+            recorder = monitor or _make_monitor(_make_mocks())
+            pulumi.runtime.set_mocks(
+                recorder.mocks, project=PROJECT, stack=stack_in.stack, preview=False, monitor=recorder
+            )
+            pulumi.runtime.set_all_config(dict(stack_in.values), sorted(stack_in.secret_keys))
+            loop.run_until_complete(run_pulumi_func(main))
+        return list(recorder.registered)
 
     # Pulumi keeps its settings, root stack and config in context variables: a fresh context per render.
     return contextvars.Context().run(run)
+
+
+@contextlib.contextmanager
+def _owned_event_loops() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop for this thread and one for each thread the mock monitor runs on, all closed on exit.
+
+    The SDK calls the monitor from the loop's default executor, and the monitor deserialises
+    with asyncio there. Loops the SDK would create on its own are left to the garbage
+    collector, which at interpreter exit may close a loop's self-pipe socket before the
+    loop: "Exception ignored ... Invalid file descriptor: -1" after a failed render.
+    """
+    loops: list[asyncio.AbstractEventLoop] = []
+    lock = threading.Lock()
+
+    def own_loop() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        with lock:
+            loops.append(loop)
+
+    main = asyncio.new_event_loop()
+    executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="render-monitor", initializer=own_loop)
+    main.set_default_executor(executor)
+    asyncio.set_event_loop(main)
+    try:
+        yield main
+    finally:
+        try:
+            for task in asyncio.all_tasks(main):
+                task.cancel()
+            main.run_until_complete(asyncio.sleep(0))  # let cancelled tasks finish
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+            for loop in loops:
+                loop.close()
+            main.close()
+            asyncio.set_event_loop(None)
 
 
 # ------------------------------------------------------------------ output

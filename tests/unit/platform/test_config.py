@@ -135,24 +135,11 @@ def test_encrypted_credentials_are_accepted():
 
 
 def test_the_program_raises_run_error_before_creating_anything():
-    from reliability.render import _make_mocks, _make_monitor
+    from reliability.render import StackInput, _make_mocks, _make_monitor, run_program
 
-    def run() -> list:
-        from pulumi.runtime.stack import run_pulumi_func
-        from pulumi.runtime.sync_await import _sync_await
-
-        from components.program import program
-
-        monitor = _make_monitor(_make_mocks())
-        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack="dev", preview=False, monitor=monitor)
-        pulumi.runtime.set_all_config(good(replicas={"loki": 0}, volumes={"loki": "ten"}), [])
-        with pytest.raises(pulumi.RunError) as info:
-            _sync_await(run_pulumi_func(program))
-        assert "reliability:replicas.loki" in str(info.value) and "reliability:volumes.loki" in str(
-            info.value
-        )
-        return monitor.registered
-
-    import contextvars
-
-    assert contextvars.Context().run(run) == []
+    monitor = _make_monitor(_make_mocks())
+    values = good(replicas={"loki": 0}, volumes={"loki": "ten"})
+    with pytest.raises(pulumi.RunError) as info:
+        run_program(StackInput("dev", values), monitor)
+    assert "reliability:replicas.loki" in str(info.value) and "reliability:volumes.loki" in str(info.value)
+    assert monitor.registered == []

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
+import threading
+import warnings
 
 import pytest
 
-from reliability.render import RenderError, build, render
+from reliability.render import RenderError, build, render, run_program, stack_input
 
 from .conftest import STACKS, helm_values, of_type, one, rendered, resources
 
@@ -199,3 +203,31 @@ def test_duplicate_names_fail_the_render():
     registered[1]["inputs"]["metadata"]["name"] = "x"
     with pytest.raises(RenderError, match="same Kubernetes object ConfigMap-n-x"):
         build(registered)
+
+
+def _open_event_loops() -> set[int]:
+    gc.collect()
+    return {id(o) for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed()}
+
+
+def test_a_failed_render_closes_every_event_loop_and_thread_it_used(tmp_path):
+    # A loop left to the garbage collector can be finalised after its own self-pipe socket at
+    # interpreter exit, printing "Exception ignored ... Invalid file descriptor: -1" after a
+    # clean "exit 2" message; so the render closes what it opened, failed or not.
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "broken.yaml").write_text(
+        "apiVersion: reliability-as-code/v1\nkind: ServiceLevelObjectives\n"
+        "service: broken\nteam: payments\nslos:\n  - name: x\n    objective: 200\n"
+    )
+    stack_in = stack_input("local")
+    stack_in.values["reliability:sloSpecs"] = str(specs)
+    before = _open_event_loops()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with pytest.raises(Exception, match="invalid SLO specs"):
+            run_program(stack_in)
+        left_open = _open_event_loops() - before
+    assert not left_open, f"{len(left_open)} event loop(s) left open"
+    assert not [w for w in caught if "event loop" in str(w.message)]
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("render-monitor")]
