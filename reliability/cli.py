@@ -23,11 +23,27 @@ def _print_problems(problems: Problems) -> None:
         print(problem, file=sys.stderr)
 
 
+def env_refused(args: argparse.Namespace) -> bool:
+    """Refuse an --env that names no environment (before reading any spec)."""
+    from .environments import unknown_env_message
+
+
+    message = unknown_env_message(args.env, args.stacks_dir)
+    if message:
+        print(f"sre slo {args.slo_command}: {message}", file=sys.stderr)
+    return message is not None
+
+
 def cmd_slo_validate(args: argparse.Namespace) -> int:
     from .slo.load import load
 
+    if env_refused(args):
+        return EXIT_INPUT
     result = load(args.paths, env=args.env, windows=args.windows)
     problems = result.problems
+    from .environments import check_spec_environments
+
+    check_spec_environments(result.environment_refs, args.stacks_dir, result.problems)
     if args.env and not problems:
         from .routing_check import check_teams
 
@@ -44,7 +60,12 @@ def cmd_slo_validate(args: argparse.Namespace) -> int:
 def cmd_slo_compile(args: argparse.Namespace) -> int:
     from .slo.compile import compile_paths, write_output
 
+    if env_refused(args):
+        return EXIT_INPUT
     result, output = compile_paths(args.paths, env=args.env, windows=args.windows, namespace=args.namespace)
+    from .environments import check_spec_environments
+
+    check_spec_environments(result.environment_refs, args.stacks_dir, result.problems)
     if output is None:
         _print_problems(result.problems)
         print(f"{len(result.problems.errors)} problem(s): nothing written to {args.out}", file=sys.stderr)
@@ -88,10 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders")
         p.add_argument("--env", help="apply this environment's overrides (a stack name)")
         p.add_argument("--windows", action="append", metavar="DIR", help="extra burn-rate window catalogs")
+        p.add_argument("--stacks-dir", default="stacks",
+                       help="where Pulumi.<env>.yaml live: the environments --env and specs may name")
 
     validate = slo_sub.add_parser("validate", help="check specs; exit 2 listing every problem")
     spec_args(validate)
-    validate.add_argument("--stacks-dir", default="stacks", help="where Pulumi.<env>.yaml live (for --env)")
     validate.set_defaults(func=cmd_slo_validate)
 
     compile_ = slo_sub.add_parser("compile", help="write rules/, prometheusrules/, tests/ and dashboards/")

@@ -29,6 +29,7 @@ class LoadResult:
     problems: Problems = field(default_factory=Problems)
     catalogs: dict[Duration, WindowCatalog] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    environment_refs: list[native.EnvironmentRef] = field(default_factory=list)
 
 
 def _classify(doc: Document, problems: Problems) -> str | None:
@@ -102,6 +103,7 @@ def load(paths: list[str], env: str | None = None, windows: list[str] | None = N
     services: list[Service] = []
     for doc in by_format["native"]:
         services.extend(native.map_document(doc, problems, result.catalogs, env))
+        result.environment_refs.extend(native.environment_refs(doc))
     for doc in by_format["sloth"]:
         services.extend(sloth.map_document(doc, problems, result.catalogs, env))
     services.extend(openslo.map_documents(by_format["openslo"], problems, result.catalogs, env))

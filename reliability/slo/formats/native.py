@@ -9,11 +9,11 @@ per-environment overrides.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from ...durations import Duration
-from ...problems import Location, Problems
-from ...yamlio import Document
+from ...problems import Location, Problems, join_path
+from ...yamlio import Document, line_at
 from .. import build
 from ..build import Ctx
 from ..model import SLO, Alerting, AlertSpec, Service
@@ -68,6 +68,30 @@ def _sli(value: Any, ctx: Ctx, path: tuple[str | int, ...], base: Duration) -> A
     if "raw" in value and isinstance(value["raw"], dict):
         return build.raw_sli(value["raw"].get("error_ratio"), ctx, (*path, "raw", "error_ratio"), base)
     return None
+
+
+class EnvironmentRef(NamedTuple):
+    """An `environments:` key of a spec: the override applies only where a stack has that name."""
+
+    env: str
+    field: str
+    location: Location
+    slo: str | None
+
+
+def environment_refs(doc: Document) -> list[EnvironmentRef]:
+    data = doc.data
+    if not isinstance(data, dict) or data.get("apiVersion") != API_VERSION:
+        return []
+    refs = [EnvironmentRef(str(name), f"environments.{name}",
+                           Location(doc.file, line_at(data, ("environments", name))), None)
+            for name in build.field_map(data, "environments")]
+    for index, raw in enumerate(build.field_list(data, "slos")):
+        for name in build.field_map(raw, "environments"):
+            path = ("slos", index, "environments", name)
+            refs.append(EnvironmentRef(str(name), join_path(*path), Location(doc.file, line_at(data, path)),
+                                       _slo_name_at(data, path)))
+    return refs
 
 
 def map_document(
