@@ -64,8 +64,8 @@ def compile_specs(cfg: StackConfig, namespace: str) -> CompiledSlos:
     routing, routing_problems = alertmanager.parse_routing(cfg.alerting, env, cfg.credential_keys)
     problems = [str(p) for p in result.problems.errors] + routing_problems
     if not problems:
-        problems = [f"{service.team_source or service.source}: -: team: {message}"
-                    for service, message in alertmanager.unrouted(result.services, routing, cfg.stack)]
+        unrouted = alertmanager.unrouted(result.services, routing, f"stacks/Pulumi.{cfg.stack}.yaml")
+        problems = [f"{service.team_source or service.source}: -: team: {message}" for service, message in unrouted]
     if problems:
         # Name files as users see them in the repository, not by absolute path.
         lines = "\n".join(f"  {p}".replace(f"{PROJECT_DIR}/", "") for p in problems)

@@ -361,7 +361,7 @@ def checked_config(routing: Routing) -> str:
     return text
 
 
-def unrouted(services: Iterable[Any], routing: Routing, stack: str) -> list[tuple[Any, str]]:
+def unrouted(services: Iterable[Any], routing: Routing, stack_file: str) -> list[tuple[Any, str]]:
     """(service, message) for each spec whose owner team has no routing in this environment.
 
     Imported specs without an owner (team "unowned") are left out: the catch-all receives them.
@@ -369,7 +369,7 @@ def unrouted(services: Iterable[Any], routing: Routing, stack: str) -> list[tupl
     known = set(routing.team_names)
     return [
         (service, f"team '{service.team}' has no alert routing in environment '{routing.environment}': "
-                  f"add reliability:alerting.teams.{service.team} to stacks/Pulumi.{stack}.yaml")
+                  f"add reliability:alerting.teams.{service.team} to {stack_file}")
         for service in services
         if service.team not in known and service.team != "unowned"
     ]

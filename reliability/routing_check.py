@@ -42,5 +42,5 @@ def check_teams(services: list[Any], env: str, stacks_dir: str, problems: Proble
                                               list(credentials) if isinstance(credentials, dict) else None)
     for message in routing_problems:
         problems.add(Location(str(path), 1), None, None, message)
-    for service, message in unrouted(services, routing, env):
+    for service, message in unrouted(services, routing, str(path)):
         problems.add(service.team_source or service.source, None, "team", message)
