@@ -8,7 +8,8 @@ Routing, per environment:
     in local and dev pages go to chat, never to a pager;
   - everything else, including alerts for a team nobody configured, reaches the
     `catch-all` receiver at the root: nothing is dropped;
-  - a firing page inhibits the ticket of the same SLO (`equal: [service, slo]`).
+  - a firing page (or `critical`) inhibits the ticket of the same SLO (`equal: [service, slo]`,
+    both sides carrying an `slo` label).
 Groups are per service and SLO (and alert name, for a team's non-SLO alerts);
 pages wait 30s and repeat hourly, tickets wait 5m and repeat daily
 (`alerting.timing` overrides the intervals per route kind).
@@ -326,7 +327,10 @@ def config(routing: Routing) -> dict[str, Any]:
         },
         "inhibit_rules": [
             # The page of an SLO already says its budget burns: hold its ticket back while it fires.
-            {"source_matchers": ['severity="page"'], "target_matchers": ['severity="ticket"'],
+            # Both sides must carry an slo label: Alertmanager counts two missing labels as equal,
+            # so without it any page would hold back every non-SLO ticket, of any team.
+            {"source_matchers": ['severity=~"page|critical"', 'slo=~".+"'],
+             "target_matchers": ['severity="ticket"', 'slo=~".+"'],
              "equal": ["service", "slo"]},
         ],
         "receivers": sorted(receivers, key=lambda r: r["name"]),
