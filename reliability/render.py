@@ -409,6 +409,10 @@ def render(
     from components.program import defaults
 
     stack_in = stack_input(stack, project_dir)
+    # Pulumi.yaml: the spec folder is relative to that file, so to --project-dir here.
+    specs_key = f"{PROJECT}:sloSpecs"
+    if specs_key in stack_in.values and not os.path.isabs(stack_in.values[specs_key]):
+        stack_in.values[specs_key] = os.fspath(project_dir / stack_in.values[specs_key])
     stack_in.values.update(overrides or {})
     cfg, _ = parse(stack, stack_in.values, stack_in.secret_keys, defaults())  # ConfigError before the engine
     files = build(run_program(stack_in))

@@ -78,3 +78,20 @@ def test_invalid_slo_specs_exit_2_with_the_compilers_lines(tmp_path):
     assert "Traceback" not in result.stderr
     assert f"invalid SLO specs in {specs} for environment 'local'" in result.stderr
     assert f"{specs}/broken.yaml:" in result.stderr
+
+
+def test_project_dir_supplies_the_slo_specs_too(tmp_path):
+    # sloSpecs is relative to Pulumi.yaml: a render of another project reads that project's specs.
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "stacks", project / "stacks")
+    shutil.copy(REPO / "Pulumi.yaml", project / "Pulumi.yaml")
+    (project / "slo-specs").mkdir()
+    (project / "slo-specs" / "ghost.yaml").write_text(
+        "apiVersion: reliability-as-code/v1\nkind: ServiceLevelObjectives\nservice: ghost\nteam: ghosts\n"
+        "runbook_url: https://runbooks.example.com/ghost\nslos:\n  - name: up\n    objective: 99\n"
+        "    sli: {raw: {error_ratio: '1 - avg_over_time(up{job=\"ghost\"}[{{window}}])'}}\n"
+    )
+    result = sre("render", "--stack", "dev", "--out", str(tmp_path / "out"), "--project-dir", str(project))
+    assert result.returncode == 2, result.stderr
+    assert "team 'ghosts' has no alert routing in environment 'dev'" in result.stderr
+    assert "Traceback" not in result.stderr
