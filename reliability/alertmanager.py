@@ -76,6 +76,10 @@ _CHANNEL = re.compile(r"^[#@]?[a-z0-9][a-z0-9._-]{0,79}$")
 _AUTH_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 
 
+# Names of alertingCredentials entries: each becomes a file name in the credentials Secret.
+CREDENTIAL_NAME = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
 def credential_file(key: str) -> str:
     """Path of one `alertingCredentials` entry inside the Alertmanager pods."""
     return f"{SECRETS_DIR}/{CREDENTIALS_SECRET}/{key}"
@@ -123,6 +127,12 @@ class _Checker:
     def credential(self, value: Any, where: str) -> str:
         if not isinstance(value, str) or not value:
             self.add(where, "expected the name of an alertingCredentials entry")
+            return ""
+        if not CREDENTIAL_NAME.match(value):
+            # Most likely the credential itself (a webhook URL, a key): never repeat it in a log.
+            self.add(where, "expected the name of an alertingCredentials entry, not the credential itself "
+                            "(value not shown): store it with `pulumi config set --secret --path "
+                            "'alertingCredentials.NAME' VALUE` and put NAME here")
             return ""
         if self.credentials is not None and value not in self.credentials:
             self.add(where, f"no credential '{value}' in alertingCredentials: set it with "

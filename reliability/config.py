@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from .alertmanager import parse_routing
+from .alertmanager import CREDENTIAL_NAME, parse_routing
 from .durations import Duration
 
 PROJECT = "reliability"
@@ -29,7 +29,6 @@ ENVIRONMENTS = ("local", "dev", "staging", "prod")
 CLOUD_ENVIRONMENTS = ("dev", "staging", "prod")
 # Receiver names of issue 4's routing: `<team>-page`, `<team>-ticket`; also Secret data keys.
 TEAM_NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
-SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 CPU = re.compile(r"^(\d+m|\d+(\.\d+)?)$")
 MEMORY = re.compile(r"^\d+(Mi|Gi|Ti)$")
 BUCKET_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$")
@@ -308,9 +307,9 @@ def check_alerting(value: Mapping[str, Any], environment: str, credential_keys: 
 def check_credentials(value: Mapping[str, Any]) -> list[str]:
     problems = []
     for key, secret in sorted(value.items()):
-        if not SECRET_KEY.match(key):
+        if not CREDENTIAL_NAME.match(key):
             problems.append(
-                f"{PROJECT}:alertingCredentials.{key}: key must match {SECRET_KEY.pattern} "
+                f"{PROJECT}:alertingCredentials.{key}: key must match {CREDENTIAL_NAME.pattern} "
                 "(it becomes a file name in the Secret)"
             )
         if not isinstance(secret, str) or not secret:

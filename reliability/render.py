@@ -38,8 +38,9 @@ from typing import Any
 import yaml
 
 from .alertmanager import alertmanager_config
-from .config import PROJECT, ConfigError, parse
-from .yamlio import dump, dump_json
+from .config import PROJECT, SECRET_KEYS, ConfigError, parse
+from .problems import Problems
+from .yamlio import dump, dump_json, load_documents
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SECRET = "[secret]"
@@ -98,6 +99,39 @@ def _as_config_text(value: Any) -> str:
     return str(value)
 
 
+def _plain_leaves(value: Any, path: str) -> list[str]:
+    """Paths under `value` that are not `{secure: ...}` (a credential committed in clear)."""
+    if isinstance(value, Mapping):
+        if set(value) == {"secure"}:
+            return []
+        return [leaf for key, item in value.items() for leaf in _plain_leaves(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [leaf for i, item in enumerate(value) for leaf in _plain_leaves(item, f"{path}[{i}]")]
+    return [path]
+
+
+def _duplicate_keys(value: Any, where: str) -> list[str]:
+    found = [f"{where}:{line}: '{key}' is given twice (the Pulumi CLI refuses the file): keep one"
+             for key, line in getattr(value, "duplicates", [])]
+    items = value.values() if isinstance(value, Mapping) else value if isinstance(value, list) else []
+    return found + [problem for item in items for problem in _duplicate_keys(item, where)]
+
+
+def _read_stack_file(stack: str, path: Path, shown: str) -> dict[str, Any]:
+    """The stack file's mapping, or ConfigError naming the line of a syntax error or a repeated key."""
+    problems = Problems()
+    docs = load_documents(path.read_text(encoding="utf-8"), shown, problems)
+    if problems:
+        raise ConfigError(stack, [f"{p.location}: {p.message}" for p in problems.errors])
+    data = docs[0].data if docs else {}
+    if not isinstance(data, Mapping) or not isinstance(data.get("config", {}), (Mapping, type(None))):
+        raise ConfigError(stack, [f"{shown}: expected a mapping with a `config:` mapping"])
+    duplicates = _duplicate_keys(data, shown)
+    if duplicates:
+        raise ConfigError(stack, duplicates)
+    return dict(data)
+
+
 def stack_input(stack: str, project_dir: Path = PROJECT_DIR) -> StackInput:
     project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text(encoding="utf-8"))
     stacks_dir = project_dir / project.get("stackConfigDir", ".")
@@ -107,14 +141,22 @@ def stack_input(stack: str, project_dir: Path = PROJECT_DIR) -> StackInput:
         raise ConfigError(
             stack, [f"no stack file {path.relative_to(project_dir)} (stacks: {', '.join(known)})"]
         )
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = _read_stack_file(stack, path, str(path.relative_to(project_dir)))
     result = StackInput(stack, {})
+    plain_secrets: list[str] = []
     for key, value in (data.get("config") or {}).items():
         full = _namespaced(key)
         masked, secret = _mask_secure(value)
         result.values[full] = _as_config_text(masked)
         if secret:
             result.secret_keys.add(full)
+        if full.split(":", 1)[1] in SECRET_KEYS and secret:
+            # Pulumi marks the whole key secret when one leaf is: a plain sibling would pass unseen.
+            plain_secrets += [f"{leaf}: must be encrypted like its siblings: set it with "
+                              f"`pulumi config set --secret --path '{leaf.split(':', 1)[1]}' VALUE`"
+                              for leaf in _plain_leaves(value, full)]
+    if plain_secrets:
+        raise ConfigError(stack, plain_secrets)
     for key, decl in (project.get("config") or {}).items():
         full = _namespaced(key)
         if full in result.values or not isinstance(decl, Mapping):

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import REPO
 
 
@@ -95,3 +97,48 @@ def test_project_dir_supplies_the_slo_specs_too(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "team 'ghosts' has no alert routing in environment 'dev'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def project_with_dev_text(tmp_path: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+    """A project whose dev stack file is ours after `edit(text)`."""
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "stacks", project / "stacks")
+    shutil.copy(REPO / "Pulumi.yaml", project / "Pulumi.yaml")
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    text = path.read_text()
+    assert edit(text) != text, "the edit must change the stack file"
+    path.write_text(edit(text))
+    return project
+
+
+WEBHOOK = "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX"
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        # A syntax error: the file and line, not a parser traceback.
+        (lambda t: t.replace("  reliability:environment: dev\n", "  reliability:environment: [dev\n"),
+         "stacks/Pulumi.dev.yaml:"),
+        # A repeated key: PyYAML keeps the last one silently; the Pulumi CLI refuses the file.
+        (lambda t: t + "  reliability:environment: prod\n",
+         "'reliability:environment' is given twice (the Pulumi CLI refuses the file): keep one"),
+        # One credential in clear among encrypted ones: Pulumi would mark the whole key secret.
+        (lambda t: t.replace('payments-chat: {secure: "v1:placeholder:set-with-pulumi-config-set-secret"}',
+                             f"payments-chat: {WEBHOOK}"),
+         "reliability:alertingCredentials.payments-chat: must be encrypted like its siblings: set it with "
+         "`pulumi config set --secret --path 'alertingCredentials.payments-chat' VALUE`"),
+        # A credential pasted where its name belongs: refused without repeating it.
+        (lambda t: t.replace("webhook: payments-chat", f"webhook: {WEBHOOK}"),
+         "expected the name of an alertingCredentials entry, not the credential itself (value not shown)"),
+    ],
+    ids=["syntax", "duplicate-key", "plain-credential", "credential-inline"],
+)
+def test_bad_stack_files_exit_2_naming_the_problem_without_echoing_secrets(tmp_path, edit, expected):
+    project = project_with_dev_text(tmp_path, edit)
+    result = sre("render", "--stack", "dev", "--out", str(tmp_path / "out"), "--project-dir", str(project))
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert "XXXXXXXX" not in result.stderr
+    assert not (tmp_path / "out").exists()
