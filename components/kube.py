@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -45,18 +45,41 @@ def secret(
     resource_name: str,
     name: str,
     namespace: pulumi.Input[str],
-    string_data: pulumi.Input[dict[str, Any]],
+    string_data: pulumi.Output[dict[str, Any]],
     component: str,
     parent: pulumi.Resource,
     depends_on: list[pulumi.Resource] | None = None,
 ) -> k8s.core.v1.Secret:
+    """A Secret whose data must already be a Pulumi secret.
+
+    The Kubernetes SDK marks every Secret's data secret, so neither a preview nor
+    the policy pack can tell a value that came from encrypted config from one read
+    from plain config or written in code. The data is checked here instead; data
+    without any credential says so at the call site with `pulumi.Output.secret(...)`.
+    """
     return k8s.core.v1.Secret(
         resource_name,
         metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels(component, name)),
         type="Opaque",
-        string_data=string_data,
+        string_data=_secret_only(resource_name, string_data),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on or []),
     )
+
+
+def _secret_only(resource_name: str, data: Any) -> pulumi.Output[dict[str, Any]]:
+    fix = (f"Secret {resource_name}: its data is not a Pulumi secret (plain config or a literal): read "
+           "credentials from encrypted config (`pulumi config set --secret`) and pass them as Pulumi secrets")
+    if not isinstance(data, pulumi.Output):
+        raise pulumi.RunError(fix)
+
+    def checked(pair: list[Any]) -> dict[str, Any]:
+        is_secret, value = pair
+        if not is_secret:
+            raise pulumi.RunError(fix)
+        return value  # type: ignore[no-any-return]
+
+    is_secret = pulumi.Output.from_input(cast(Any, data.is_secret()))
+    return pulumi.Output.all(is_secret, data).apply(checked)
 
 
 def service_url(service: str, namespace: str, port: int, scheme: str = "http", path: str = "") -> str:

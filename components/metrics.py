@@ -232,7 +232,8 @@ class PrometheusStack(pulumi.ComponentResource):
                     f"{name}-objstore",
                     OBJSTORE_SECRET,
                     ns,
-                    pulumi.Output.from_input(args.bucket).apply(
+                    # Bucket and region only (IRSA supplies the credentials); secret because it is a Secret.
+                    pulumi.Output.secret(args.bucket).apply(
                         lambda b: {OBJSTORE_KEY: objstore_config(b, cfg.cluster.region or "")}
                     ),
                     "thanos",

@@ -181,7 +181,7 @@ class ServiceLevels(pulumi.ComponentResource):
             f"{name}-alertmanager-config",
             alertmanager.CONFIG_SECRET,
             args.namespace,
-            {alertmanager.CONFIG_KEY: compiled.alertmanager_yaml},
+            pulumi.Output.secret({alertmanager.CONFIG_KEY: compiled.alertmanager_yaml}),
             "alertmanager",
             self,
             list(args.depends_on),

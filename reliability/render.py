@@ -311,6 +311,9 @@ def run_program(stack_in: StackInput, monitor: Any = None) -> list[dict[str, Any
             pulumi.runtime.set_mocks(
                 recorder.mocks, project=PROJECT, stack=stack_in.stack, preview=False, monitor=recorder
             )
+            # MockSettings leaves the set of pending outputs to a process-wide default, where the
+            # tasks of a failed render would stay and break the next one in this process.
+            pulumi.runtime.settings.SETTINGS.outputs = set()
             pulumi.runtime.set_all_config(dict(stack_in.values), sorted(stack_in.secret_keys))
             loop.run_until_complete(run_pulumi_func(main))
         return list(recorder.registered)
@@ -337,12 +340,24 @@ def _owned_event_loops() -> Iterator[asyncio.AbstractEventLoop]:
         with lock:
             loops.append(loop)
 
+    failed = False
+
+    def report(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        # After a failure the error is reported once; the outputs that carried it to the
+        # program need not each print it again ("Future exception was never retrieved").
+        if not (failed and "never retrieved" in context.get("message", "")):
+            loop.default_exception_handler(context)
+
     main = asyncio.new_event_loop()
+    main.set_exception_handler(report)
     executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="render-monitor", initializer=own_loop)
     main.set_default_executor(executor)
     asyncio.set_event_loop(main)
     try:
         yield main
+    except BaseException:
+        failed = True
+        raise
     finally:
         try:
             for task in asyncio.all_tasks(main):
