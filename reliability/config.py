@@ -38,9 +38,11 @@ REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
 
 class Section(BaseModel):
-    """A config object: camelCase keys in YAML, unknown keys rejected."""
+    """A config object: camelCase keys in YAML, unknown keys rejected, no coercion (`true` is not 1)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, strict=True
+    )
 
 
 def _duration(value: str) -> str:

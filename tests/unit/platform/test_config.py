@@ -120,6 +120,10 @@ def test_several_bad_keys_are_reported_together():
             "reliability:grafanaAdminPassword: must be encrypted",
         ),
         (good("dev", retention="30d"), "dev", "reliability:retention: expected an object, got '30d'"),
+        # No coercion: YAML `true` or a quoted "2" is a mistake, not a replica count.
+        (good("dev", replicas={"prometheus": True}), "dev", "reliability:replicas.prometheus: Input should be a "
+         "valid integer"),
+        (good("dev", replicas={"loki": "2"}), "dev", "reliability:replicas.loki: Input should be a valid integer"),
     ],
 )
 def test_one_field_broken(values, stack, message):
