@@ -87,8 +87,10 @@ class Cluster(Section):
     @classmethod
     def _cidrs(cls, value: list[str]) -> list[str]:
         for cidr in value:
-            if IPv4Network(cidr).prefixlen == 0:
-                raise ValueError("0.0.0.0/0 opens the Kubernetes API to the internet; list your networks")
+            # Wider than a /8 is no one's network: 0.0.0.0/1 + 128.0.0.0/1 is 0.0.0.0/0 again.
+            if IPv4Network(cidr).prefixlen < 8:
+                what = "the internet" if IPv4Network(cidr).prefixlen == 0 else "a large part of the internet"
+                raise ValueError(f"{cidr} opens the Kubernetes API to {what}; list your networks (/8 or narrower)")
         return value
 
     @field_validator("admin_arns")

@@ -110,6 +110,12 @@ def test_several_bad_keys_are_reported_together():
             "reliability:cluster.publicAccessCidrs: 0.0.0.0/0 opens the Kubernetes API",
         ),
         (
+            good("dev", cluster={"region": "eu-west-1", "publicAccessCidrs": ["0.0.0.0/1", "128.0.0.0/1"]}),
+            "dev",
+            "reliability:cluster.publicAccessCidrs: 0.0.0.0/1 opens the Kubernetes API to a large part of the "
+            "internet; list your networks (/8 or narrower)",
+        ),
+        (
             good("dev", alertingCredentials={"payments-page": "key"}),
             "dev",
             "reliability:alertingCredentials: must be encrypted",
