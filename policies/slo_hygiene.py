@@ -105,7 +105,9 @@ _PAGES_SCHEMA = schema(
         "pageSeverities": {
             "type": "array",
             "items": {"type": "string"},
-            "default": ["page"],
+            # The routing generator (reliability/alertmanager.py) pages on severity=~"page|critical":
+            # `critical` is the monitoring mixins' word for a page, and kube-prometheus-stack's rules use it.
+            "default": ["page", "critical"],
             "description": "Values of the `severity` label that mean: wake someone up.",
         },
         "pagingIntegrations": {
@@ -282,8 +284,8 @@ def _validate_pages(args: ResourceValidationArgs, report: Report) -> None:
 
 pages_reach_pager = ResourceValidationPolicy(
     name="pages-reach-pager",
-    description="In prod every Alertmanager route that selects severity=page ends at a receiver that pages "
-    "(PagerDuty, OpsGenie), not chat or a webhook.",
+    description="In prod every Alertmanager route that selects severity page or critical ends at a receiver "
+    "that pages (PagerDuty, OpsGenie), not chat or a webhook.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_pages,
     config_schema=_PAGES_SCHEMA,

@@ -106,6 +106,11 @@ PAGE_CASES = [
         matchers=['{team="payments", severity="page"}'], receiver="catch-all")),
      ['stringData["alertmanager.yaml"]: route.routes[0] (team="payments", severity="page") sends pages to receiver '
       "'catch-all', which has no pagerduty_configs or opsgenie_configs"]),
+    # The generator pages on severity=~"page|critical" (the mixins' word): a critical route must page too.
+    ("critical route to chat", broken(ROUTING, lambda c: routes(c).insert(
+        1, {"matchers": ['team="payments"', 'severity="critical"'], "receiver": "payments-ticket"})),
+     ['stringData["alertmanager.yaml"]: route.routes[1] (team="payments", severity="critical") sends pages to '
+      "receiver 'payments-ticket', which has no pagerduty_configs or opsgenie_configs"]),
 ]
 
 
