@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -173,11 +174,36 @@ _IAM_SCHEMA = schema(
             "type": "array",
             "items": {"type": "string"},
             "default": [],
-            "description": "Service-wide actions (e.g. `logs:*`) allowed on Resource `*`.",
+            "description": "Wildcard actions (e.g. `logs:*`, `ec2:Describe*`) allowed on every resource "
+            "(`*`) or every bucket.",
         },
     }
 )
-_SERVICE_WILDCARD = re.compile(r"^[a-z0-9-]+:\*$", re.IGNORECASE)
+# Resources that name every S3 bucket (or every bucket's objects): `arn:aws:s3:::*`, `arn:*:s3:::*/*`.
+# S3 ARNs have no region or account; a `*` there still names them all.
+_ALL_BUCKETS = re.compile(r"^arn:(?:\*|aws[a-z-]*):s3:\*?:\*?:\*(?:/\*)?$", re.IGNORECASE)
+
+
+def _everything(statement: Any) -> tuple[str, str] | None:
+    """(what the statement's resources cover, what to scope to) when they cover every resource or every
+    bucket: `*`, a NotResource (everything but a list), or an all-buckets ARN."""
+    resources = [r for r in listing(get(statement, "Resource")) if isinstance(r, str)]
+    if "*" in resources or get(statement, "NotResource") is not None:
+        return "every resource (*)", "the resources' ARNs"
+    buckets = [r for r in resources if _ALL_BUCKETS.match(r)]
+    if buckets:
+        return f"every bucket ({', '.join(buckets)})", "the buckets' ARNs"
+    return None
+
+
+def _is_wildcard(action: str) -> bool:
+    return "*" in action or "?" in action
+
+
+def _applies_to_s3(action: str) -> bool:
+    """Could the action (a pattern) name an S3 action? `*`, `s3:*`, `s3:Get*`, `s*:*`."""
+    service = action.split(":", 1)[0] if ":" in action else action
+    return fnmatch.fnmatchcase("s3", service.lower())
 
 
 def _policy_documents(props: Any) -> Iterator[tuple[str, Any]]:
@@ -217,26 +243,25 @@ def _validate_iam(args: ResourceValidationArgs, report: Report) -> None:
             if get(statement, "NotAction") is not None:
                 report(f"{where}: statement {label} allows every action but its NotAction list: "
                        "list the allowed actions instead")
-            resources = [r for r in listing(get(statement, "Resource")) if isinstance(r, str)]
-            on_everything = "*" in resources or get(statement, "NotResource") is not None
+            everything = _everything(statement)
+            allowed = [a.lower() for a in cfg["allowedServiceWildcards"]]
             for action in listing(get(statement, "Action")):
                 if not isinstance(action, str):
                     continue
                 if action in ("*", "*:*"):
                     report(f"{where}: statement {label} allows every action ({action}): "
                            "list the actions the workload needs")
-                elif (
-                    _SERVICE_WILDCARD.match(action)
-                    and on_everything
-                    and action.lower() not in [a.lower() for a in cfg["allowedServiceWildcards"]]
-                ):
-                    report(f"{where}: statement {label} allows {action} on every resource (*): "
-                           "scope it to the resources' ARNs")
+                elif everything and _is_wildcard(action) and action.lower() not in allowed:
+                    covered, scope = everything
+                    if covered.startswith("every bucket") and not _applies_to_s3(action):
+                        continue  # e.g. ec2:* on S3 ARNs: matches nothing
+                    report(f"{where}: statement {label} allows {action} on {covered}: scope it to {scope}")
 
 
 iam_least_privilege = ResourceValidationPolicy(
     name="iam-least-privilege",
-    description="IAM policies name their actions and resources: no `*` or `*:*`, no `service:*` on `*`.",
+    description="IAM policies name their actions and resources: no `*` or `*:*`, no wildcard action on `*` "
+    "or on every S3 bucket.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_iam,
     config_schema=_IAM_SCHEMA,

@@ -126,6 +126,16 @@ IAM_CASES = [
     ("service wildcard on NotResource", ROLE_POLICY,
      {"policy": json.dumps(statement(Action="ec2:*", NotResource="arn:x"))},
      ["policy: statement 3 allows ec2:* on every resource (*): scope it to the resources' ARNs"]),
+    ("s3:* on every bucket", ROLE_POLICY, {"policy": json.dumps(statement(Action=["s3:*"], Resource="arn:aws:s3:::*"))},
+     ["policy: statement 3 allows s3:* on every bucket (arn:aws:s3:::*): scope it to the buckets' ARNs"]),
+    ("object wildcards on every bucket's objects", ROLE_POLICY,
+     {"policy": json.dumps(statement(Sid="Objects", Action="s3:*Object", Resource=["arn:aws:s3:::acme-logs/*",
+                                                                                 "arn:*:s3:::*/*"]))},
+     ["policy: statement 'Objects' allows s3:*Object on every bucket (arn:*:s3:::*/*): scope it to the buckets' ARNs"]),
+    ("prefix wildcards on *", ROLE_POLICY,
+     {"policy": json.dumps(statement(Action=["s3:Get*", "s3:Put*", "s3:Delete*"], Resource="*"))},
+     [f"policy: statement 3 allows {a} on every resource (*): scope it to the resources' ARNs"
+      for a in ("s3:Get*", "s3:Put*", "s3:Delete*")]),
     ("not JSON", ROLE_POLICY, {"policy": "{not json"}, ["policy is not a JSON policy document"]),
     ("admin managed policy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
      {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
@@ -135,6 +145,13 @@ IAM_CASES = [
 
 def test_iam_happy_path() -> None:
     assert check_resource(security.iam_least_privilege, ROLE_POLICY, {"policy": json.dumps(SCOPED)}) == []
+    # A Deny grants nothing; named actions on every bucket and a bucket prefix are not wildcards on all.
+    for extra in ({"Effect": "Deny", "Action": "s3:*", "Resource": ["arn:aws:s3:::*", "arn:aws:s3:::*/*"]},
+                  {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"},
+                  {"Effect": "Allow", "Action": "s3:GetObject*", "Resource": "arn:aws:s3:::acme-*/*"},
+                  {"Effect": "Allow", "Action": "ec2:*", "Resource": "arn:aws:s3:::*"}):
+        document = {**SCOPED, "Statement": [*SCOPED["Statement"], extra]}
+        assert check_resource(security.iam_least_privilege, ROLE_POLICY, {"policy": json.dumps(document)}) == [], extra
     assert check_resource(security.iam_least_privilege, "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                           {"policyArn": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"}) == []
     assert check_resource(security.iam_least_privilege, ROLE_POLICY, {"policy": "[unknown]"}) == []
@@ -146,9 +163,9 @@ def test_iam_broken(case: str, typ: str, props: dict[str, Any], messages: list[s
 
 
 def test_iam_config_allows_a_service_wildcard() -> None:
-    props = {"policy": json.dumps(statement(Action="logs:*", Resource="*"))}
+    props = {"policy": json.dumps(statement(Action=["logs:*", "ec2:Describe*"], Resource="*"))}
     assert check_resource(security.iam_least_privilege, ROLE_POLICY, props,
-                          config={"allowedServiceWildcards": ["logs:*"]}) == []
+                          config={"allowedServiceWildcards": ["logs:*", "ec2:Describe*"]}) == []
 
 
 # ------------------------------------------------------------------ exposure
