@@ -297,8 +297,13 @@ _EXPOSURE_SCHEMA = schema(
         },
     }
 )
-# Grafana's own login only counts with single sign-on (a shared admin password does not).
-_GRAFANA_SSO = ("generic_oauth", "github", "gitlab", "google", "azuread", "okta", "jwt", "proxy", "ldap")
+# Grafana's own login only counts with single sign-on (a shared admin password does not). auth.proxy is
+# not one: Grafana then logs in whoever the X-WEBAUTH-USER header names, so it is only as safe as the
+# proxy that sets that header (see `_grafana_auth`).
+_GRAFANA_SSO = ("generic_oauth", "github", "gitlab", "google", "azuread", "okta", "jwt", "ldap")
+_PROXY_RISK = ("grafana.ini auth.proxy trusts the X-WEBAUTH-USER header from whoever connects, so anyone who "
+               "reaches grafana this way can log in as any user, admin too; auth.proxy counts only behind an Ingress "
+               "or route with an auth annotation (nginx auth-url, oauth2-proxy) that authenticates first")
 
 
 def _component(names: set[str], components: list[str]) -> str | None:
@@ -308,8 +313,13 @@ def _component(names: set[str], components: list[str]) -> str | None:
     return None
 
 
-def _grafana_sso(values: Any) -> bool:
-    """grafana.ini with an SSO section enabled and anonymous access off, or the chart's LDAP switch."""
+def _grafana_auth(values: Any) -> tuple[bool, bool]:
+    """(sso, proxy) of a Grafana's values: sso when grafana.ini enables an SSO section (or the chart's LDAP
+    switch) and anonymous access is off; proxy when auth.proxy is on (grafana.ini or GF_AUTH_PROXY_ENABLED).
+
+    With auth.proxy on, Grafana logs in whoever the X-WEBAUTH-USER header names, whatever other login it
+    has, so a Grafana reached without an authenticating proxy in front is open to anyone.
+    """
     ini = mapping(get(values, "grafana.ini"))
     flat: dict[str, Any] = {}
     for key, section in items(ini):
@@ -317,11 +327,17 @@ def _grafana_sso(values: Any) -> bool:
             flat[f"{key}.{sub}"] = value
             for leaf, inner in items(value):  # {"auth": {"generic_oauth": {"enabled": true}}}
                 flat[f"{key}.{sub}.{leaf}"] = inner
-    if flat.get("auth.anonymous.enabled") in (True, "true"):
-        return False
-    if get(values, "ldap", "enabled") is True:
-        return True
-    return any(flat.get(f"auth.{name}.enabled") in (True, "true") for name in _GRAFANA_SSO)
+
+    def on(setting: str, env: str) -> bool:
+        return flat.get(setting) in (True, "true") or get(values, "env", env) in (True, "true")
+
+    proxy = on("auth.proxy.enabled", "GF_AUTH_PROXY_ENABLED")
+    if on("auth.anonymous.enabled", "GF_AUTH_ANONYMOUS_ENABLED"):
+        return False, proxy
+    sso = get(values, "ldap", "enabled") is True or any(
+        flat.get(f"auth.{name}.enabled") in (True, "true") for name in _GRAFANA_SSO
+    )
+    return sso, proxy
 
 
 def _component_root(path: Path, component: str) -> Path:
@@ -340,8 +356,11 @@ def _has_auth_annotation(annotations: Any, auth_annotations: list[str]) -> bool:
     )
 
 
-def _values_exposures(values: Any, chart: str, cfg: dict[str, Any]) -> Iterator[tuple[Path, str, str]]:
-    """(path, component, problem) for each Service type or Ingress/route in Helm values that exposes a UI."""
+def _values_exposures(values: Any, chart: str, cfg: dict[str, Any]) -> Iterator[tuple[Path, str, str, str]]:
+    """(path, component, problem, why) for each Service type or Ingress/route in Helm values that exposes a UI
+    without authentication."""
+    unauthenticated = ("it exposes {ui} without authentication; keep it ClusterIP and reach it through an "
+                       "authenticating proxy or an Ingress with an auth annotation")
     for path, node in walk(values):
         if not path or not isinstance(node, Mapping) or not isinstance(path[-1], str):
             continue
@@ -354,16 +373,24 @@ def _values_exposures(values: Any, chart: str, cfg: dict[str, Any]) -> Iterator[
         if component is None:
             continue
         root = _component_root(path, component)
-        grafana_sso = component == "grafana" and _grafana_sso(get(values, *root) if root else values)
+        sso, proxy = _grafana_auth(get(values, *root) if root else values) if component == "grafana" else (False, False)
         kind = key.lower()
-        if kind.endswith("service") and get(node, "type") in cfg["exposedServiceTypes"] and not grafana_sso:
-            yield (*path, "type"), component, f"is {get(node, 'type')}"
+        if kind.endswith("service") and get(node, "type") in cfg["exposedServiceTypes"]:
+            # Reached directly: no proxy in front, so auth.proxy lets anyone in.
+            if proxy:
+                why = f"{_PROXY_RISK}: keep the Service ClusterIP and expose Grafana only through such an Ingress"
+                yield (*path, "type"), component, f"is {get(node, 'type')}", why
+            elif not sso:
+                yield (*path, "type"), component, f"is {get(node, 'type')}", unauthenticated.format(ui=component)
         elif (kind.endswith("ingress") or kind.endswith("httproute")) and get(node, "enabled") is True:
             if kind.endswith("ingress") and _has_auth_annotation(get(node, "annotations"), cfg["authAnnotations"]):
                 continue
-            if not grafana_sso:
-                what = "an Ingress" if kind.endswith("ingress") else "an HTTPRoute"
-                yield (*path, "enabled"), component, f"enables {what}"
+            what = "an Ingress" if kind.endswith("ingress") else "an HTTPRoute"
+            if proxy:
+                why = f"{_PROXY_RISK}: give this one an auth annotation (authAnnotations in the policy config)"
+                yield (*path, "enabled"), component, f"enables {what}", why
+            elif not sso:
+                yield (*path, "enabled"), component, f"enables {what}", unauthenticated.format(ui=component)
 
 
 def _ingress_backends(props: Any) -> set[str]:
@@ -379,9 +406,8 @@ def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
     cfg = settings(args, _EXPOSURE_SCHEMA)
     props = args.props
     if is_helm(args.resource_type):
-        for path, ui, problem in _values_exposures(helm_values(props), chart_name(props), cfg):
-            report(f"values.{fmt_path(path)} {problem}: it exposes {ui} without authentication; keep it "
-                   "ClusterIP and reach it through an authenticating proxy or an Ingress with an auth annotation")
+        for path, _, problem, why in _values_exposures(helm_values(props), chart_name(props), cfg):
+            report(f"values.{fmt_path(path)} {problem}: {why}")
         return
     kind = k8s_kind(args.resource_type)
     if kind == "Service" and get(props, "spec", "type") in cfg["exposedServiceTypes"]:

@@ -182,6 +182,11 @@ AUTH = {"nginx.ingress.kubernetes.io/auth-url": "https://oauth2-proxy/oauth2/aut
 PROM_INGRESS = {"metadata": {"name": "metrics", "annotations": AUTH}, "spec": {"rules": [{"http": {"paths": [
     {"path": "/", "backend": {"service": {"name": "kps-prometheus", "port": {"number": 9090}}}}]}}]}}
 HINT = ("keep it ClusterIP and reach it through an authenticating proxy or an Ingress with an auth annotation")
+PROXY_HINT = ("grafana.ini auth.proxy trusts the X-WEBAUTH-USER header from whoever connects, so anyone who reaches "
+              "grafana this way can log in as any user, admin too; auth.proxy counts only behind an Ingress or route "
+              "with an auth annotation (nginx auth-url, oauth2-proxy) that authenticates first")
+PROXY_SERVICE = f"{PROXY_HINT}: keep the Service ClusterIP and expose Grafana only through such an Ingress"
+PROXY_ROUTE = f"{PROXY_HINT}: give this one an auth annotation (authAnnotations in the policy config)"
 EXPOSURE_CASES = [
     ("grafana chart LoadBalancer", CHART, {"chart": "grafana", "values": broken(GRAFANA_VALUES, lambda v: v["service"].update(type="LoadBalancer"))},
      [f"values.service.type is LoadBalancer: it exposes grafana without authentication; {HINT}"]),
@@ -195,6 +200,21 @@ EXPOSURE_CASES = [
         "service": {"type": "LoadBalancer"},
         "grafana.ini": {"auth.generic_oauth": {"enabled": True}, "auth.anonymous": {"enabled": True}}}},
      [f"values.service.type is LoadBalancer: it exposes grafana without authentication; {HINT}"]),
+    # auth.proxy trusts the X-WEBAUTH-USER header: on a public load balancer anyone logs in as admin.
+    ("grafana auth.proxy on a LoadBalancer", CHART, {"chart": "grafana", "values": {
+        "service": {"type": "LoadBalancer"}, "grafana.ini": {"auth.proxy": {"enabled": True}}}},
+     [f"values.service.type is LoadBalancer: {PROXY_SERVICE}"]),
+    ("grafana auth.proxy beside OAuth on a NodePort", RELEASE, {"chart": "kube-prometheus-stack", "values": {
+        "grafana": {"service": {"type": "NodePort"},
+                    "grafana.ini": {"auth": {"proxy": {"enabled": "true"}, "generic_oauth": {"enabled": True}}}}}},
+     [f"values.grafana.service.type is NodePort: {PROXY_SERVICE}"]),
+    ("grafana auth.proxy behind an Ingress without auth", CHART, {"chart": "grafana", "values": {
+        "ingress": {"enabled": True}, "grafana.ini": {"auth.proxy": {"enabled": True}}}},
+     [f"values.ingress.enabled enables an Ingress: {PROXY_ROUTE}"]),
+    ("grafana auth.proxy switched on by env", CHART, {"chart": "grafana", "values": {
+        "service": {"type": "LoadBalancer"}, "env": {"GF_AUTH_PROXY_ENABLED": "true"},
+        "grafana.ini": {"auth.github": {"enabled": True}}}},
+     [f"values.service.type is LoadBalancer: {PROXY_SERVICE}"]),
     ("plain LoadBalancer Service", SERVICE, broken(GRAFANA_SERVICE, lambda s: s["spec"].update(type="LoadBalancer")),
      ["Service of type LoadBalancer exposes grafana without authentication: make it ClusterIP and put an "
       "authenticating proxy or Ingress in front"]),
@@ -213,6 +233,10 @@ def test_exposure_happy_path() -> None:
     # Grafana behind single sign-on may have a load balancer; an unrelated app may too.
     sso = {"service": {"type": "LoadBalancer"}, "grafana.ini": {"auth.generic_oauth": {"enabled": True}}}
     assert check_resource(policy, CHART, {"chart": "grafana", "values": sso}) == []
+    # auth.proxy behind an Ingress whose annotation authenticates (oauth2-proxy via nginx auth-url) is the
+    # setup auth.proxy is for.
+    proxied = {"ingress": {"enabled": True, "annotations": AUTH}, "grafana.ini": {"auth.proxy": {"enabled": True}}}
+    assert check_resource(policy, CHART, {"chart": "grafana", "values": proxied}) == []
     shop = {"metadata": {"name": "shop"}, "spec": {"type": "LoadBalancer", "selector": {"app": "shop"}}}
     assert check_resource(policy, SERVICE, shop) == []
 
