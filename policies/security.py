@@ -293,7 +293,8 @@ _EXPOSURE_SCHEMA = schema(
                 "alb.ingress.kubernetes.io/auth-type",
                 "ingress.kubernetes.io/auth-type",
             ],
-            "description": "Ingress annotations that put authentication in front of the backend.",
+            "description": "Ingress and Gateway API route annotations that put authentication in front of "
+            "the backend.",
         },
     }
 )
@@ -356,6 +357,16 @@ def _has_auth_annotation(annotations: Any, auth_annotations: list[str]) -> bool:
     )
 
 
+def _is_values_route(path: Path, node: Any) -> bool:
+    """A Gateway API HTTPRoute in chart values: `route.<name>` (grafana chart, kube-prometheus-stack's
+    `alertmanager.route.main`, `prometheus.route.main`, ...) or a `route` block with `enabled` of its own.
+    Alertmanager's routing tree (`config.route`) has no `enabled`, so it never counts."""
+    if not isinstance(node, Mapping) or "enabled" not in node or not path or not isinstance(path[-1], str):
+        return False
+    parent = path[-2] if len(path) >= 2 else None
+    return path[-1].lower() == "route" or (isinstance(parent, str) and parent.lower() == "route")
+
+
 def _values_exposures(values: Any, chart: str, cfg: dict[str, Any]) -> Iterator[tuple[Path, str, str, str]]:
     """(path, component, problem, why) for each Service type or Ingress/route in Helm values that exposes a UI
     without authentication."""
@@ -375,6 +386,8 @@ def _values_exposures(values: Any, chart: str, cfg: dict[str, Any]) -> Iterator[
         root = _component_root(path, component)
         sso, proxy = _grafana_auth(get(values, *root) if root else values) if component == "grafana" else (False, False)
         kind = key.lower()
+        if _is_values_route(path, node):
+            kind = "httproute"
         if kind.endswith("service") and get(node, "type") in cfg["exposedServiceTypes"]:
             # Reached directly: no proxy in front, so auth.proxy lets anyone in.
             if proxy:
@@ -383,7 +396,7 @@ def _values_exposures(values: Any, chart: str, cfg: dict[str, Any]) -> Iterator[
             elif not sso:
                 yield (*path, "type"), component, f"is {get(node, 'type')}", unauthenticated.format(ui=component)
         elif (kind.endswith("ingress") or kind.endswith("httproute")) and get(node, "enabled") is True:
-            if kind.endswith("ingress") and _has_auth_annotation(get(node, "annotations"), cfg["authAnnotations"]):
+            if _has_auth_annotation(get(node, "annotations"), cfg["authAnnotations"]):
                 continue
             what = "an Ingress" if kind.endswith("ingress") else "an HTTPRoute"
             if proxy:
@@ -400,6 +413,20 @@ def _ingress_backends(props: Any) -> set[str]:
         if at_backend and isinstance(value, str):
             found.add(value)
     return found
+
+
+def _route_backends(props: Any) -> set[str]:
+    """Service names a Gateway API route sends to (`spec.rules[].backendRefs[].name`, kind Service by default)."""
+    found = set()
+    for rule in listing(get(props, "spec", "rules")):
+        for ref in listing(get(rule, "backendRefs")):
+            name = get(ref, "name")
+            if isinstance(name, str) and get(ref, "kind", default="Service") == "Service":
+                found.add(name)
+    return found
+
+
+_ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
 
 
 def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
@@ -428,12 +455,20 @@ def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
         if component and not _has_auth_annotation(get(props, "metadata", "annotations"), cfg["authAnnotations"]):
             report(f"Ingress routes to {component} without an authentication annotation "
                    f"(one of {', '.join(cfg['authAnnotations'])})")
+    elif kind in _ROUTE_KINDS and k8s_group(args.resource_type) == "gateway.networking.k8s.io":
+        names = labels_and_name(props)
+        for backend in _route_backends(props):
+            names |= words(backend)
+        component = _component(names, cfg["components"])
+        if component and not _has_auth_annotation(get(props, "metadata", "annotations"), cfg["authAnnotations"]):
+            report(f"{kind} routes to {component} without an authentication annotation "
+                   f"(one of {', '.join(cfg['authAnnotations'])})")
 
 
 ui_requires_authentication = ResourceValidationPolicy(
     name="ui-requires-authentication",
     description="Grafana, Prometheus, Alertmanager and Thanos are never exposed (LoadBalancer, NodePort, "
-    "Ingress) without authentication, in plain objects or Helm values.",
+    "Ingress, Gateway API route) without authentication, in plain objects or Helm values.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_exposure,
     config_schema=_EXPOSURE_SCHEMA,

@@ -67,6 +67,12 @@ def grafana_load_balancer(r: Resources) -> None:
     one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]["service"] = {"type": "LoadBalancer"}
 
 
+def grafana_route_with_auth_proxy(r: Resources) -> None:
+    values = one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]
+    values["route"] = {"main": {"enabled": True, "hostnames": ["grafana.example.com"]}}
+    values["grafana.ini"]["auth.proxy"] = {"enabled": True}
+
+
 def slack_webhook_in_values(r: Resources) -> None:
     values = one(r, "kubernetes:helm.sh/v3:Release", chart="kube-prometheus-stack")["inputs"]["values"]
     values["alertmanager"]["config"] = {
@@ -120,6 +126,12 @@ BAD = [
      ["ui-requires-authentication: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: values.service.type is "
       "LoadBalancer: it exposes grafana without authentication; keep it ClusterIP and reach it through an "
       "authenticating proxy or an Ingress with an auth annotation"]),
+    ("Grafana Gateway API route with auth.proxy", "prod", grafana_route_with_auth_proxy,
+     ["ui-requires-authentication: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: values.route.main.enabled "
+      "enables an HTTPRoute: grafana.ini auth.proxy trusts the X-WEBAUTH-USER header from whoever connects, so anyone "
+      "who reaches grafana this way can log in as any user, admin too; auth.proxy counts only behind an Ingress or "
+      "route with an auth annotation (nginx auth-url, oauth2-proxy) that authenticates first: give this one an auth "
+      "annotation (authAnnotations in the policy config)"]),
     ("Slack webhook in plain values", "staging", slack_webhook_in_values,
      ["no-plaintext-credentials: kubernetes:helm.sh/v3:Release reliability-metrics-kps: Slack webhook URL in plain "
       "text at values.alertmanager.config.global.slack_api_url: make it a Pulumi secret (pulumi config set --secret) "

@@ -181,6 +181,10 @@ GRAFANA_SERVICE = {"metadata": {"name": "grafana", "labels": {"app.kubernetes.io
 AUTH = {"nginx.ingress.kubernetes.io/auth-url": "https://oauth2-proxy/oauth2/auth"}
 PROM_INGRESS = {"metadata": {"name": "metrics", "annotations": AUTH}, "spec": {"rules": [{"http": {"paths": [
     {"path": "/", "backend": {"service": {"name": "kps-prometheus", "port": {"number": 9090}}}}]}}]}}
+HTTPROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+PROM_ROUTE = {"metadata": {"name": "metrics", "annotations": AUTH}, "spec": {
+    "parentRefs": [{"name": "public"}], "hostnames": ["metrics.example.com"],
+    "rules": [{"backendRefs": [{"name": "kps-prometheus", "port": 9090}]}]}}
 HINT = ("keep it ClusterIP and reach it through an authenticating proxy or an Ingress with an auth annotation")
 PROXY_HINT = ("grafana.ini auth.proxy trusts the X-WEBAUTH-USER header from whoever connects, so anyone who reaches "
               "grafana this way can log in as any user, admin too; auth.proxy counts only behind an Ingress or route "
@@ -215,6 +219,20 @@ EXPOSURE_CASES = [
         "service": {"type": "LoadBalancer"}, "env": {"GF_AUTH_PROXY_ENABLED": "true"},
         "grafana.ini": {"auth.github": {"enabled": True}}}},
      [f"values.service.type is LoadBalancer: {PROXY_SERVICE}"]),
+    # Gateway API routes in chart values (grafana chart `route.main`, kube-prometheus-stack `<component>.route.main`).
+    ("grafana chart route", CHART, {"chart": "grafana", "values": broken(GRAFANA_VALUES, lambda v: v.update(
+        route={"main": {"enabled": True, "hostnames": ["grafana.example.com"]}}))},
+     [f"values.route.main.enabled enables an HTTPRoute: it exposes grafana without authentication; {HINT}"]),
+    ("kps alertmanager route", RELEASE, {"chart": "kube-prometheus-stack", "values": broken(KPS_VALUES, lambda v: v[
+        "alertmanager"].update(route={"main": {"enabled": True, "hostnames": ["am.example.com"]}}))},
+     [f"values.alertmanager.route.main.enabled enables an HTTPRoute: it exposes alertmanager without "
+      f"authentication; {HINT}"]),
+    ("grafana auth.proxy behind a route without auth", CHART, {"chart": "grafana", "values": {
+        "route": {"main": {"enabled": True}}, "grafana.ini": {"auth.proxy": {"enabled": True}}}},
+     [f"values.route.main.enabled enables an HTTPRoute: {PROXY_ROUTE}"]),
+    ("plain HTTPRoute without auth", HTTPROUTE, broken(PROM_ROUTE, lambda i: i["metadata"].pop("annotations")),
+     ["HTTPRoute routes to prometheus without an authentication annotation (one of nginx.ingress.kubernetes.io/auth-url, "
+      "nginx.ingress.kubernetes.io/auth-type, alb.ingress.kubernetes.io/auth-type, ingress.kubernetes.io/auth-type)"]),
     ("plain LoadBalancer Service", SERVICE, broken(GRAFANA_SERVICE, lambda s: s["spec"].update(type="LoadBalancer")),
      ["Service of type LoadBalancer exposes grafana without authentication: make it ClusterIP and put an "
       "authenticating proxy or Ingress in front"]),
@@ -239,6 +257,20 @@ def test_exposure_happy_path() -> None:
     assert check_resource(policy, CHART, {"chart": "grafana", "values": proxied}) == []
     shop = {"metadata": {"name": "shop"}, "spec": {"type": "LoadBalancer", "selector": {"app": "shop"}}}
     assert check_resource(policy, SERVICE, shop) == []
+    # Routes: off, authenticated by annotation, to Grafana with SSO, or to another app.
+    off = {"route": {"main": {"enabled": False}}, "grafana.ini": {}}
+    assert check_resource(policy, CHART, {"chart": "grafana", "values": off}) == []
+    annotated = {"prometheus": {"route": {"main": {"enabled": True, "annotations": AUTH}}}}
+    assert check_resource(policy, RELEASE, {"chart": "kube-prometheus-stack", "values": annotated}) == []
+    routed_sso = {"route": {"main": {"enabled": True}}, "grafana.ini": {"auth.generic_oauth": {"enabled": True}}}
+    assert check_resource(policy, CHART, {"chart": "grafana", "values": routed_sso}) == []
+    assert check_resource(policy, HTTPROUTE, PROM_ROUTE) == []
+    shop_route = broken(PROM_ROUTE, lambda r: (r["metadata"].update(name="shop", annotations={}),
+                                               r["spec"]["rules"][0]["backendRefs"][0].update(name="shop")))
+    assert check_resource(policy, HTTPROUTE, shop_route) == []
+    # Alertmanager's own `route` (its routing tree) is not a Gateway API route.
+    am_config = {"alertmanager": {"config": {"route": {"receiver": "x", "routes": [{"receiver": "x"}]}}}}
+    assert check_resource(policy, RELEASE, {"chart": "kube-prometheus-stack", "values": am_config}) == []
 
 
 @pytest.mark.parametrize(("case", "typ", "props", "messages"), EXPOSURE_CASES, ids=[c[0] for c in EXPOSURE_CASES])
