@@ -644,6 +644,87 @@ containers_non_root_with_resources = ResourceValidationPolicy(
     config_schema=_CONTAINER_SCHEMA,
 )
 
+# ================================================================== root and privileged containers in Helm values
+# The containers policy leaves a chart's own templates alone; the values we set are checked here, whatever
+# key holds them (securityContext, podSecurityContext, containerSecurityContext, a chart's own switch).
+
+_VALUES_PRIVILEGE_SCHEMA = schema(
+    {
+        "allowedSettings": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "chart": {"type": "string", "minLength": 1},
+                    "path": {"type": "string", "minLength": 1},
+                    "reason": {"type": "string", "minLength": 1},
+                },
+                "required": ["chart", "path", "reason"],
+                "additionalProperties": False,
+            },
+            "default": [
+                {
+                    "chart": "opentelemetry-collector",
+                    "path": "securityContext.runAsUser",
+                    "reason": "the collector DaemonSet reads pod logs under /var/log/pods, which are root-owned "
+                    "on the node (opentelemetry-helm-charts#71)",
+                },
+                {
+                    "chart": "chaos-mesh",
+                    "path": "chaosDaemon.privileged",
+                    "reason": "chaos-daemon enters other pods' namespaces through the container runtime to inject "
+                    "faults (the chart's default; its namespace runs the privileged Pod Security level)",
+                },
+            ],
+            "description": "Helm values settings allowed to run a container as root or privileged: the chart "
+            "(as in `chart`, without repository or version), the values path as messages print it (without "
+            "`values.`), and why it is needed.",
+        }
+    }
+)
+
+
+def _privilege(key: Any, value: Any) -> tuple[str, str] | None:
+    """(shown value, what it means) when a values setting makes a container root or privileged."""
+    if key == "runAsUser" and (number(value) == 0 or value == "0"):
+        return "0", "root"
+    if key == "runAsNonRoot" and value is False:
+        return "false", "root allowed"
+    if key == "privileged" and value is True:
+        return "true", "a privileged container"
+    if key == "allowPrivilegeEscalation" and value is True:
+        return "true", "privilege escalation"
+    return None
+
+
+def _validate_values_privilege(args: ResourceValidationArgs, report: Report) -> None:
+    if not is_helm(args.resource_type):
+        return
+    cfg = settings(args, _VALUES_PRIVILEGE_SCHEMA)
+    chart = chart_name(args.props)
+    allowed = {(get(a, "chart"), get(a, "path")) for a in listing(cfg["allowedSettings"])}
+    for path, value in walk(helm_values(args.props)):
+        found = _privilege(path[-1], value) if path else None
+        if found is None:
+            continue
+        where = fmt_path(path)
+        if (chart, where) in allowed:
+            continue
+        shown, meaning = found
+        report(f"values.{where} is {shown} ({meaning}) in chart {chart}: run it as a non-root user without "
+               f'privileges, or, if {chart} needs it, add {{"chart": "{chart}", "path": "{where}", '
+               '"reason": "..."} to allowedSettings')
+
+
+helm_values_unprivileged = ResourceValidationPolicy(
+    name="helm-values-unprivileged",
+    description="Helm values we set never make a container root or privileged (runAsUser 0, runAsNonRoot false, "
+    "privileged, allowPrivilegeEscalation) unless allow-listed with a reason.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_values_privilege,
+    config_schema=_VALUES_PRIVILEGE_SCHEMA,
+)
+
 POLICIES = [
     s3_bucket_encrypted,
     s3_bucket_versioned,
@@ -652,4 +733,5 @@ POLICIES = [
     ui_requires_authentication,
     no_plaintext_credentials,
     containers_non_root_with_resources,
+    helm_values_unprivileged,
 ]

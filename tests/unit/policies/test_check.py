@@ -73,6 +73,12 @@ def grafana_route_with_auth_proxy(r: Resources) -> None:
     values["grafana.ini"]["auth.proxy"] = {"enabled": True}
 
 
+def grafana_as_root(r: Resources) -> None:
+    values = one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]
+    values["securityContext"] = {"runAsUser": 0, "runAsNonRoot": False}
+    values["containerSecurityContext"] = {"privileged": True}
+
+
 def slack_webhook_in_values(r: Resources) -> None:
     values = one(r, "kubernetes:helm.sh/v3:Release", chart="kube-prometheus-stack")["inputs"]["values"]
     values["alertmanager"]["config"] = {
@@ -132,6 +138,13 @@ BAD = [
       "who reaches grafana this way can log in as any user, admin too; auth.proxy counts only behind an Ingress or "
       "route with an auth annotation (nginx auth-url, oauth2-proxy) that authenticates first: give this one an auth "
       "annotation (authAnnotations in the policy config)"]),
+    ("Grafana root and privileged in Helm values", "dev", grafana_as_root,
+     [f"helm-values-unprivileged: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: values.{path} is {shown} "
+      f"in chart grafana: run it as a non-root user without privileges, or, if grafana needs it, add "
+      f'{{"chart": "grafana", "path": "{path}", "reason": "..."}} to allowedSettings'
+      for path, shown in (("containerSecurityContext.privileged", "true (a privileged container)"),
+                          ("securityContext.runAsNonRoot", "false (root allowed)"),
+                          ("securityContext.runAsUser", "0 (root)"))]),
     ("Slack webhook in plain values", "staging", slack_webhook_in_values,
      ["no-plaintext-credentials: kubernetes:helm.sh/v3:Release reliability-metrics-kps: Slack webhook URL in plain "
       "text at values.alertmanager.config.global.slack_api_url: make it a Pulumi secret (pulumi config set --secret) "

@@ -378,3 +378,71 @@ def test_containers_broken(case: str, typ: str, props: dict[str, Any], messages:
 def test_containers_cpu_limit_on_request() -> None:
     assert check_resource(security.containers_non_root_with_resources, DEPLOYMENT, WORKLOAD,
                           config={"requireCpuLimit": True}) == ["container app has no resources.limits.cpu"]
+
+
+# ------------------------------------------------------------------ root and privileged containers in Helm values
+
+COLLECTOR = {"chart": "opentelemetry-collector", "values": {"mode": "daemonset", "securityContext": {"runAsUser": 0,
+                                                                                                  "runAsGroup": 0}}}
+CHAOS = {"chart": "chaos-mesh", "values": {"chaosDaemon": {"privileged": True, "runtime": "containerd"}}}
+GRAFANA_HARDENED = {"chart": "grafana", "values": {
+    "securityContext": {"runAsUser": 472, "runAsNonRoot": True, "fsGroup": 472},
+    "containerSecurityContext": {"privileged": False, "allowPrivilegeEscalation": False},
+    "extraContainers": [{"name": "proxy", "securityContext": {"runAsNonRoot": True}}]}}
+
+
+def allow_hint(chart: str, path: str) -> str:
+    return (f"run it as a non-root user without privileges, or, if {chart} needs it, add "
+            f'{{"chart": "{chart}", "path": "{path}", "reason": "..."}} to allowedSettings')
+
+
+VALUES_PRIVILEGE_CASES = [
+    ("grafana as root", CHART, broken(GRAFANA_HARDENED, lambda g: g["values"]["securityContext"].update(
+        runAsUser=0, runAsNonRoot=False)),
+     [f"values.securityContext.runAsUser is 0 (root) in chart grafana: {allow_hint('grafana', 'securityContext.runAsUser')}",
+      "values.securityContext.runAsNonRoot is false (root allowed) in chart grafana: "
+      f"{allow_hint('grafana', 'securityContext.runAsNonRoot')}"]),
+    ("grafana privileged", CHART, broken(GRAFANA_HARDENED, lambda g: g["values"]["containerSecurityContext"].update(
+        privileged=True)),
+     ["values.containerSecurityContext.privileged is true (a privileged container) in chart grafana: "
+      f"{allow_hint('grafana', 'containerSecurityContext.privileged')}"]),
+    ("escalation in a list", CHART, broken(GRAFANA_HARDENED, lambda g: g["values"]["extraContainers"][0][
+        "securityContext"].update(allowPrivilegeEscalation=True)),
+     ["values.extraContainers[0].securityContext.allowPrivilegeEscalation is true (privilege escalation) in chart "
+      f"grafana: {allow_hint('grafana', 'extraContainers[0].securityContext.allowPrivilegeEscalation')}"]),
+    ("kps prometheus root as a float", RELEASE, {"chart": "kube-prometheus-stack", "values": {"prometheus": {
+        "prometheusSpec": {"securityContext": {"runAsUser": 0.0}}}}},
+     ["values.prometheus.prometheusSpec.securityContext.runAsUser is 0 (root) in chart kube-prometheus-stack: "
+      f"{allow_hint('kube-prometheus-stack', 'prometheus.prometheusSpec.securityContext.runAsUser')}"]),
+    # An allowance names its chart: the collector's path in another chart is not allowed.
+    ("collector's allowance in another chart", CHART, {**COLLECTOR, "chart": "loki"},
+     [f"values.securityContext.runAsUser is 0 (root) in chart loki: {allow_hint('loki', 'securityContext.runAsUser')}"]),
+]
+
+
+def test_values_privilege_happy_path() -> None:
+    policy = security.helm_values_unprivileged
+    assert check_resource(policy, CHART, GRAFANA_HARDENED) == []
+    # Our render's own needs, allowed by default with their reasons.
+    assert check_resource(policy, CHART, COLLECTOR) == []
+    assert check_resource(policy, RELEASE, CHAOS) == []
+    # Plain objects are the containers policy's business.
+    assert check_resource(policy, "kubernetes:apps/v1:DaemonSet", {"spec": {"template": {"spec": {
+        "containers": [{"name": "c", "securityContext": {"privileged": True}}]}}}}) == []
+
+
+@pytest.mark.parametrize(("case", "typ", "props", "messages"), VALUES_PRIVILEGE_CASES,
+                         ids=[c[0] for c in VALUES_PRIVILEGE_CASES])
+def test_values_privilege_broken(case: str, typ: str, props: dict[str, Any], messages: list[str]) -> None:
+    assert check_resource(security.helm_values_unprivileged, typ, props) == messages
+
+
+def test_values_privilege_allowances_are_config() -> None:
+    assert check_resource(security.helm_values_unprivileged, CHART, COLLECTOR, config={"allowedSettings": []}) == [
+        "values.securityContext.runAsUser is 0 (root) in chart opentelemetry-collector: "
+        f"{allow_hint('opentelemetry-collector', 'securityContext.runAsUser')}"
+    ]
+    grafana_root = broken(GRAFANA_HARDENED, lambda g: g["values"]["securityContext"].update(runAsUser=0))
+    allowed = [{"chart": "grafana", "path": "securityContext.runAsUser", "reason": "test"}]
+    assert check_resource(security.helm_values_unprivileged, CHART, grafana_root,
+                          config={"allowedSettings": allowed}) == []
