@@ -37,6 +37,7 @@ from ._common import (
     labels_and_name,
     listing,
     mapping,
+    name_words,
     namespace_of,
     number,
     schema,
@@ -482,13 +483,24 @@ _CREDENTIALS_SCHEMA = schema(
             "type": "array",
             "items": {"type": "string"},
             "default": [
-                "routing_key", "routingKey", "service_key", "serviceKey", "integration_key", "integrationKey",
-                "api_key", "apiKey", "opsgenie_api_key", "genieKey", "password", "adminPassword",
-                "secret_access_key", "secretAccessKey", "client_secret", "clientSecret", "bearer_token",
-                "bearerToken",
+                "password", "passwd", "token", "secret", "credentials", "credential", "api_key", "apikey",
+                "routing_key", "service_key", "integration_key", "genie_key", "webhook_url", "secret_key",
+                "secret_access_key",
             ],
-            "description": "Keys whose literal value is a credential (PagerDuty routing keys, OpsGenie API "
-            "keys, passwords, ...). `*_file` and secret references are fine.",
+            "description": "Key names whose literal value is a credential, matched as a whole name or as the "
+            "words it ends with, in any case and style: `api_key` matches `FOO_API_KEY`, `opsgenieApiKey`, "
+            "`x-api-key`; `token` matches `bearer_token`. `*_file` keys and references (`$__file{...}`, "
+            "`${VAR}`, secretKeyRef) are fine.",
+        },
+        "secretNameKeys": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [
+                "existing_secret", "config_secret", "tls_secret", "env_from_secret", "credentials_secret",
+                "password_secret", "token_secret",
+            ],
+            "description": "Key names (or endings, matched like credentialKeys) that end like a credential but "
+            "name a Kubernetes Secret, as charts do (`existingSecret: grafana-admin`).",
         },
         "extraPatterns": {
             "type": "array",
@@ -504,16 +516,32 @@ _PATTERNS = (
     ("Slack token", re.compile(r"\bxox[abposr]-[0-9A-Za-z-]{10,}")),
     ("AWS access key ID", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
 )
-# Values that point at a credential instead of being one.
+# Values that point at a credential instead of being one: empty, a file path, `$VAR`/`${VAR}`, Grafana's
+# `$__file{...}`/`$__env{...}`, a template, a placeholder, the render's masks.
 _REFERENCE = re.compile(r"^\s*(?:$|/|\$|\{\{|<|file:|env:|secret:|vault:|\[secret\]|\[unknown\])")
+# Where a value is taken from elsewhere (Kubernetes env `valueFrom.secretKeyRef`, `envFrom`).
+_REFERENCE_KEYS = frozenset({"valueFrom", "secretKeyRef", "secretRef", "envFrom", "configMapKeyRef"})
+# `key: value` / `key = value` / `"key": "value"` / `--key=value` inside config text (YAML, INI, JSON, args),
+# on one line: the key is then judged like any other key name.
+_EMBEDDED = re.compile(
+    r"(?<![A-Za-z0-9_.])[\"']?([A-Za-z_][A-Za-z0-9_-]*)[\"']?[ \t]*[:=][ \t]*[\"']?([^\s\"',#}\]]+)"
+)
 
 
-def _embedded_key_pattern(keys: list[str]) -> re.Pattern[str]:
-    """`key: value` / `key = value` / `"key": "value"` inside config text (YAML, INI, JSON)."""
-    alternatives = "|".join(sorted((re.escape(k) for k in keys), key=len, reverse=True))
-    return re.compile(
-        rf"(?<![A-Za-z0-9_.])[\"']?({alternatives})[\"']?\s*[:=]\s*[\"']?([^\s\"',#}}\]]+)", re.IGNORECASE
-    )
+class _KeyNames:
+    """Which key names mean a credential: credentialKeys as whole names or endings, minus secretNameKeys."""
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        self._credential = [name_words(k) for k in cfg["credentialKeys"] if name_words(k)]
+        self._secret_name = [name_words(k) for k in cfg["secretNameKeys"] if name_words(k)]
+
+    @staticmethod
+    def _ends(key: tuple[str, ...], endings: list[tuple[str, ...]]) -> bool:
+        return any(key[-len(end):] == end for end in endings)
+
+    def credential(self, key: str) -> bool:
+        parts = name_words(key)
+        return self._ends(parts, self._credential) and not self._ends(parts, self._secret_name)
 
 
 def _decoded(text: str) -> str | None:
@@ -523,29 +551,50 @@ def _decoded(text: str) -> str | None:
         return None
 
 
+def _named_key(props: Any, path: Path) -> str | None:
+    """The key a value belongs to: its own key, or the `name` beside a `value` (Kubernetes env lists)."""
+    key = path[-1] if path and isinstance(path[-1], str) else None
+    if key == "value" and len(path) >= 2 and isinstance(path[-2], int):
+        name = get(props, *path[:-1], "name")
+        return name if isinstance(name, str) else key
+    return key
+
+
+def _chart_secret_data(path: Path) -> bool:
+    """A value under `<something>Secret.data` / `.stringData` in Helm values: a chart turns it into a
+    Secret (kube-prometheus-stack `alertmanager.extraSecret.data`), whatever its key is called."""
+    if len(path) < 4 or path[0] != "values" or path[-2] not in ("data", "stringData"):
+        return False
+    owner = path[-3]
+    return isinstance(owner, str) and any(w.startswith("secret") for w in name_words(owner))
+
+
 def credential_findings(props: Any, resource_type: str, cfg: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, where) for each plaintext credential in a resource's props; values never echoed."""
-    keys = {k.lower() for k in cfg["credentialKeys"]}
-    embedded = _embedded_key_pattern(cfg["credentialKeys"])
+    names = _KeyNames(cfg)
     patterns = [*_PATTERNS, *(("credential pattern", re.compile(p)) for p in cfg["extraPatterns"])]
     secret_data = k8s_kind(resource_type) == "Secret" and k8s_group(resource_type) == "core"
     found: list[tuple[str, str]] = []
     for path, value in walk(props):
-        if not is_plain_text(value):
+        if not is_plain_text(value) or any(part in _REFERENCE_KEYS for part in path):
             continue
         text = value
         if secret_data and len(path) == 2 and path[0] == "data":
             text = _decoded(value) or value
         where = fmt_path(path)
-        key = path[-1] if path and isinstance(path[-1], str) else None
-        if key is not None and key.lower() in keys and not _REFERENCE.match(text):
-            found.append((f"literal {key}", where))
-            continue
+        key = _named_key(props, path)
+        if key is not None and not _REFERENCE.match(text):
+            if names.credential(key):
+                found.append((f"literal {key}", where))
+                continue
+            if _chart_secret_data(path):
+                found.append((f"Secret data {key}", where))
+                continue
         for label, pattern in patterns:
             if pattern.search(text):
                 found.append((label, where))
-        for match in embedded.finditer(text):
-            if not _REFERENCE.match(match[2]):
+        for match in _EMBEDDED.finditer(text):
+            if names.credential(match[1]) and not _REFERENCE.match(match[2]):
                 found.append((f"literal {match[1]}", where))
     return found
 

@@ -86,6 +86,13 @@ def slack_webhook_in_values(r: Resources) -> None:
         "route": {"receiver": "chat"}, "receivers": [{"name": "chat", "slack_configs": [{"channel": "#x"}]}]}
 
 
+def keys_under_unlisted_names(r: Resources) -> None:
+    kps = one(r, "kubernetes:helm.sh/v3:Release", chart="kube-prometheus-stack")["inputs"]["values"]
+    kps["alertmanager"]["extraSecret"] = {"name": "pd", "data": {"pd-key": "0123456789abcdef0123456789abcdef"}}
+    grafana = one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]
+    grafana["env"] = {"PAGERDUTY_ROUTING_KEY": "0123456789abcdef0123456789abcdef"}
+
+
 def prometheus_one_replica(r: Resources) -> None:
     values = one(r, "kubernetes:helm.sh/v3:Release", chart="kube-prometheus-stack")["inputs"]["values"]
     values["prometheus"]["prometheusSpec"]["replicas"] = 1
@@ -149,6 +156,13 @@ BAD = [
      ["no-plaintext-credentials: kubernetes:helm.sh/v3:Release reliability-metrics-kps: Slack webhook URL in plain "
       "text at values.alertmanager.config.global.slack_api_url: make it a Pulumi secret (pulumi config set --secret) "
       "held in a Kubernetes Secret and reference that (*_file, existingSecret)"]),
+    ("credentials under unlisted key names", "prod", keys_under_unlisted_names,
+     [f"no-plaintext-credentials: {where} in plain text at {path}: make it a Pulumi secret (pulumi config set "
+      "--secret) held in a Kubernetes Secret and reference that (*_file, existingSecret)" for where, path in (
+          ("kubernetes:helm.sh/v3:Release reliability-metrics-kps: Secret data pd-key",
+           "values.alertmanager.extraSecret.data.pd-key"),
+          ("kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: literal PAGERDUTY_ROUTING_KEY",
+           "values.env.PAGERDUTY_ROUTING_KEY"))]),
     ("prod Prometheus replicas 1", "prod", prometheus_one_replica,
      ["prod-ha-replicas: kubernetes:helm.sh/v3:Release reliability-metrics-kps: Prometheus runs 1 replica(s) in prod "
       "(values.prometheus.prometheusSpec.replicas); prod needs at least 2"]),

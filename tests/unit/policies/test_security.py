@@ -300,6 +300,32 @@ CREDENTIAL_CASES = [
      [f'private key in plain text at stringData["tls.key"]: {FIX}']),
     ("webhook in a Secret's base64 data", SECRET, {"data": {"url": base64.b64encode(WEBHOOK.encode()).decode()}},
      [f"Slack webhook URL in plain text at data.url: {FIX}"]),
+    # Key names beyond the old fixed list: Alertmanager's HTTP client, env vars, chart-made Secrets.
+    ("webhook authorization credentials", RELEASE, {"values": broken(AM_VALUES, lambda v: v["alertmanager"]["config"][
+        "receivers"].append({"name": "hook", "webhook_configs": [{"url": "https://hooks.example.com/am", "http_config": {
+            "authorization": {"type": "Bearer", "credentials": "k3y-0123456789abcdef"}}}]}))},
+     ["literal credentials in plain text at values.alertmanager.config.receivers[2].webhook_configs[0].http_config."
+      f"authorization.credentials: {FIX}"]),
+    ("PagerDuty key in grafana env", CHART, {"chart": "grafana", "values": {"env": {
+        "GF_SERVER_ROOT_URL": "https://grafana.example.com", "PAGERDUTY_ROUTING_KEY": "0123456789abcdef0123456789abcdef"}}},
+     [f"literal PAGERDUTY_ROUTING_KEY in plain text at values.env.PAGERDUTY_ROUTING_KEY: {FIX}"]),
+    ("env-style secret and token", CHART, {"chart": "x", "values": {"extraEnv": {
+        "OAUTH_CLIENT_SECRET": "s3cr3t-value", "webhookUrl": "https://example.com/hook/abc"},
+        "config": {"auth_token": "abc123", "passwd": "hunter2"}}},
+     [f"literal OAUTH_CLIENT_SECRET in plain text at values.extraEnv.OAUTH_CLIENT_SECRET: {FIX}",
+      f"literal webhookUrl in plain text at values.extraEnv.webhookUrl: {FIX}",
+      f"literal auth_token in plain text at values.config.auth_token: {FIX}",
+      f"literal passwd in plain text at values.config.passwd: {FIX}"]),
+    ("container env list", "kubernetes:apps/v1:Deployment", {"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "env": [{"name": "LOG_LEVEL", "value": "info"}, {"name": "SLACK_TOKEN", "value": "abc-123"}]}]}}}},
+     [f"literal SLACK_TOKEN in plain text at spec.template.spec.containers[0].env[1].value: {FIX}"]),
+    ("kps extraSecret data", RELEASE, {"chart": "kube-prometheus-stack", "values": {"alertmanager": {"extraSecret": {
+        "name": "pd", "data": {"pd-key": "0123456789abcdef0123456789abcdef"}}}}},
+     [f"Secret data pd-key in plain text at values.alertmanager.extraSecret.data.pd-key: {FIX}"]),
+    ("credentials in config text", CONFIGMAP, {"data": {"alertmanager.yaml": (
+        "receivers:\n- name: x\n  webhook_configs:\n  - url: https://x\n    http_config:\n      authorization:\n"
+        "        credentials: abc123def\n")}},
+     [f'literal credentials in plain text at data["alertmanager.yaml"]: {FIX}']),
     ("password in a container env", "kubernetes:apps/v1:Deployment", {"spec": {"template": {"spec": {"containers": [
         {"name": "app", "env": [{"name": "X", "value": "x"}], "args": ["--password=hunter2"]}]}}}},
      [f"literal password in plain text at spec.template.spec.containers[0].args[0]: {FIX}"]),
@@ -316,6 +342,21 @@ def test_credentials_happy_path() -> None:
     refs = {"values": {"adminPassword": "", "env": {"password": "$GF_PASSWORD"}, "apiKey": "{{ .Values.key }}",
                        "config": "password_file: /etc/secret\nrouting_key_file: /x\n"}}
     assert check_resource(policy, CHART, refs) == []
+    # File settings, Grafana's $__file/$__env and ${VAR} expansion, secretKeyRef/valueFrom, names of Secrets
+    # (and of keys in them), empty values and the render's mask.
+    more = {"values": {
+        "admin": {"existingSecret": "grafana-admin", "passwordKey": "admin-password", "userKey": "admin-user"},
+        "alertmanager": {"alertmanagerSpec": {"configSecret": "alertmanager-config"}, "extraSecret": {"data": {
+            "pd-key": "[secret]"}}, "config": {"receivers": [{"name": "hook", "webhook_configs": [{"http_config": {
+                "authorization": {"credentials_file": "/etc/am/token"}, "basic_auth": {"password_file": "/x"},
+                "bearer_token_file": "/y"}}]}]}},
+        "grafana.ini": {"auth.generic_oauth": {"client_secret": "$__file{/etc/secrets/oauth}"},
+                        "smtp": {"password": "$__env{SMTP_PASSWORD}"}},
+        "env": {"PAGERDUTY_ROUTING_KEY": "${PD_KEY}", "SLACK_TOKEN_FILE": "/etc/secrets/slack", "GF_TOKEN": ""},
+        "extraEnv": [{"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "api", "key": "token"}}},
+                     {"name": "DB_PASSWORD", "value": "[secret]"}],
+        "config": "authorization:\n  credentials_file: /etc/token\ntoken_url: https://login.example.com/token\n"}}
+    assert check_resource(policy, RELEASE, more) == []
 
 
 @pytest.mark.parametrize(("case", "typ", "props", "messages"), CREDENTIAL_CASES, ids=[c[0] for c in CREDENTIAL_CASES])
