@@ -196,10 +196,15 @@ def fmt_path(path: Path) -> str:
     return out
 
 
+def name_words(text: str) -> tuple[str, ...]:
+    """Lower-case words of a name in order: `FOO_API_KEY`, `fooApiKey`, `foo-api.key` -> (foo, api, key)."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
+    return tuple(w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w)
+
+
 def words(text: str) -> set[str]:
     """Lower-case words of a name: `kps-alertmanager` -> {kps, alertmanager}; camelCase splits too."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
-    return {w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w}
+    return set(name_words(text))
 
 
 # ------------------------------------------------------------------ Helm and Kubernetes shapes

@@ -310,9 +310,11 @@ _PIN_SCHEMA = schema(
         }
     }
 )
-# SemVer 2.0.0 (semver.org), optional leading v: nothing that Helm would read as a range.
+# SemVer 2.0.0 (semver.org), optional leading v: nothing that Helm would read as a range. A single
+# leading `=` is Helm's equality constraint (Masterminds semver, which `helm --version` and the OCI tag
+# lookup use): `=1.24.1` selects exactly 1.24.1, so it is a pin too.
 _EXACT = re.compile(
-    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"^=?v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
 )
 
@@ -336,7 +338,7 @@ def _validate_pinned(args: ResourceValidationArgs, report: Report) -> None:
 
 chart_version_pinned = ResourceValidationPolicy(
     name="chart-version-pinned",
-    description="Every Helm chart is pinned to an exact version (no ^, ~, >=, x, * or empty).",
+    description="Every Helm chart is pinned to an exact version (1.2.3 or =1.2.3; no ^, ~, >=, x, * or empty).",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_pinned,
     config_schema=_PIN_SCHEMA,

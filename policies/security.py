@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -36,6 +37,7 @@ from ._common import (
     labels_and_name,
     listing,
     mapping,
+    name_words,
     namespace_of,
     number,
     schema,
@@ -173,11 +175,36 @@ _IAM_SCHEMA = schema(
             "type": "array",
             "items": {"type": "string"},
             "default": [],
-            "description": "Service-wide actions (e.g. `logs:*`) allowed on Resource `*`.",
+            "description": "Wildcard actions (e.g. `logs:*`, `ec2:Describe*`) allowed on every resource "
+            "(`*`) or every bucket.",
         },
     }
 )
-_SERVICE_WILDCARD = re.compile(r"^[a-z0-9-]+:\*$", re.IGNORECASE)
+# Resources that name every S3 bucket (or every bucket's objects): `arn:aws:s3:::*`, `arn:*:s3:::*/*`.
+# S3 ARNs have no region or account; a `*` there still names them all.
+_ALL_BUCKETS = re.compile(r"^arn:(?:\*|aws[a-z-]*):s3:\*?:\*?:\*(?:/\*)?$", re.IGNORECASE)
+
+
+def _everything(statement: Any) -> tuple[str, str] | None:
+    """(what the statement's resources cover, what to scope to) when they cover every resource or every
+    bucket: `*`, a NotResource (everything but a list), or an all-buckets ARN."""
+    resources = [r for r in listing(get(statement, "Resource")) if isinstance(r, str)]
+    if "*" in resources or get(statement, "NotResource") is not None:
+        return "every resource (*)", "the resources' ARNs"
+    buckets = [r for r in resources if _ALL_BUCKETS.match(r)]
+    if buckets:
+        return f"every bucket ({', '.join(buckets)})", "the buckets' ARNs"
+    return None
+
+
+def _is_wildcard(action: str) -> bool:
+    return "*" in action or "?" in action
+
+
+def _applies_to_s3(action: str) -> bool:
+    """Could the action (a pattern) name an S3 action? `*`, `s3:*`, `s3:Get*`, `s*:*`."""
+    service = action.split(":", 1)[0] if ":" in action else action
+    return fnmatch.fnmatchcase("s3", service.lower())
 
 
 def _policy_documents(props: Any) -> Iterator[tuple[str, Any]]:
@@ -217,26 +244,25 @@ def _validate_iam(args: ResourceValidationArgs, report: Report) -> None:
             if get(statement, "NotAction") is not None:
                 report(f"{where}: statement {label} allows every action but its NotAction list: "
                        "list the allowed actions instead")
-            resources = [r for r in listing(get(statement, "Resource")) if isinstance(r, str)]
-            on_everything = "*" in resources or get(statement, "NotResource") is not None
+            everything = _everything(statement)
+            allowed = [a.lower() for a in cfg["allowedServiceWildcards"]]
             for action in listing(get(statement, "Action")):
                 if not isinstance(action, str):
                     continue
                 if action in ("*", "*:*"):
                     report(f"{where}: statement {label} allows every action ({action}): "
                            "list the actions the workload needs")
-                elif (
-                    _SERVICE_WILDCARD.match(action)
-                    and on_everything
-                    and action.lower() not in [a.lower() for a in cfg["allowedServiceWildcards"]]
-                ):
-                    report(f"{where}: statement {label} allows {action} on every resource (*): "
-                           "scope it to the resources' ARNs")
+                elif everything and _is_wildcard(action) and action.lower() not in allowed:
+                    covered, scope = everything
+                    if covered.startswith("every bucket") and not _applies_to_s3(action):
+                        continue  # e.g. ec2:* on S3 ARNs: matches nothing
+                    report(f"{where}: statement {label} allows {action} on {covered}: scope it to {scope}")
 
 
 iam_least_privilege = ResourceValidationPolicy(
     name="iam-least-privilege",
-    description="IAM policies name their actions and resources: no `*` or `*:*`, no `service:*` on `*`.",
+    description="IAM policies name their actions and resources: no `*` or `*:*`, no wildcard action on `*` "
+    "or on every S3 bucket.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_iam,
     config_schema=_IAM_SCHEMA,
@@ -268,12 +294,18 @@ _EXPOSURE_SCHEMA = schema(
                 "alb.ingress.kubernetes.io/auth-type",
                 "ingress.kubernetes.io/auth-type",
             ],
-            "description": "Ingress annotations that put authentication in front of the backend.",
+            "description": "Ingress and Gateway API route annotations that put authentication in front of "
+            "the backend.",
         },
     }
 )
-# Grafana's own login only counts with single sign-on (a shared admin password does not).
-_GRAFANA_SSO = ("generic_oauth", "github", "gitlab", "google", "azuread", "okta", "jwt", "proxy", "ldap")
+# Grafana's own login only counts with single sign-on (a shared admin password does not). auth.proxy is
+# not one: Grafana then logs in whoever the X-WEBAUTH-USER header names, so it is only as safe as the
+# proxy that sets that header (see `_grafana_auth`).
+_GRAFANA_SSO = ("generic_oauth", "github", "gitlab", "google", "azuread", "okta", "jwt", "ldap")
+_PROXY_RISK = ("grafana.ini auth.proxy trusts the X-WEBAUTH-USER header from whoever connects, so anyone who "
+               "reaches grafana this way can log in as any user, admin too; auth.proxy counts only behind an Ingress "
+               "or route with an auth annotation (nginx auth-url, oauth2-proxy) that authenticates first")
 
 
 def _component(names: set[str], components: list[str]) -> str | None:
@@ -283,8 +315,13 @@ def _component(names: set[str], components: list[str]) -> str | None:
     return None
 
 
-def _grafana_sso(values: Any) -> bool:
-    """grafana.ini with an SSO section enabled and anonymous access off, or the chart's LDAP switch."""
+def _grafana_auth(values: Any) -> tuple[bool, bool]:
+    """(sso, proxy) of a Grafana's values: sso when grafana.ini enables an SSO section (or the chart's LDAP
+    switch) and anonymous access is off; proxy when auth.proxy is on (grafana.ini or GF_AUTH_PROXY_ENABLED).
+
+    With auth.proxy on, Grafana logs in whoever the X-WEBAUTH-USER header names, whatever other login it
+    has, so a Grafana reached without an authenticating proxy in front is open to anyone.
+    """
     ini = mapping(get(values, "grafana.ini"))
     flat: dict[str, Any] = {}
     for key, section in items(ini):
@@ -292,11 +329,17 @@ def _grafana_sso(values: Any) -> bool:
             flat[f"{key}.{sub}"] = value
             for leaf, inner in items(value):  # {"auth": {"generic_oauth": {"enabled": true}}}
                 flat[f"{key}.{sub}.{leaf}"] = inner
-    if flat.get("auth.anonymous.enabled") in (True, "true"):
-        return False
-    if get(values, "ldap", "enabled") is True:
-        return True
-    return any(flat.get(f"auth.{name}.enabled") in (True, "true") for name in _GRAFANA_SSO)
+
+    def on(setting: str, env: str) -> bool:
+        return flat.get(setting) in (True, "true") or get(values, "env", env) in (True, "true")
+
+    proxy = on("auth.proxy.enabled", "GF_AUTH_PROXY_ENABLED")
+    if on("auth.anonymous.enabled", "GF_AUTH_ANONYMOUS_ENABLED"):
+        return False, proxy
+    sso = get(values, "ldap", "enabled") is True or any(
+        flat.get(f"auth.{name}.enabled") in (True, "true") for name in _GRAFANA_SSO
+    )
+    return sso, proxy
 
 
 def _component_root(path: Path, component: str) -> Path:
@@ -315,8 +358,21 @@ def _has_auth_annotation(annotations: Any, auth_annotations: list[str]) -> bool:
     )
 
 
-def _values_exposures(values: Any, chart: str, cfg: dict[str, Any]) -> Iterator[tuple[Path, str, str]]:
-    """(path, component, problem) for each Service type or Ingress/route in Helm values that exposes a UI."""
+def _is_values_route(path: Path, node: Any) -> bool:
+    """A Gateway API HTTPRoute in chart values: `route.<name>` (grafana chart, kube-prometheus-stack's
+    `alertmanager.route.main`, `prometheus.route.main`, ...) or a `route` block with `enabled` of its own.
+    Alertmanager's routing tree (`config.route`) has no `enabled`, so it never counts."""
+    if not isinstance(node, Mapping) or "enabled" not in node or not path or not isinstance(path[-1], str):
+        return False
+    parent = path[-2] if len(path) >= 2 else None
+    return path[-1].lower() == "route" or (isinstance(parent, str) and parent.lower() == "route")
+
+
+def _values_exposures(values: Any, chart: str, cfg: dict[str, Any]) -> Iterator[tuple[Path, str, str, str]]:
+    """(path, component, problem, why) for each Service type or Ingress/route in Helm values that exposes a UI
+    without authentication."""
+    unauthenticated = ("it exposes {ui} without authentication; keep it ClusterIP and reach it through an "
+                       "authenticating proxy or an Ingress with an auth annotation")
     for path, node in walk(values):
         if not path or not isinstance(node, Mapping) or not isinstance(path[-1], str):
             continue
@@ -329,16 +385,26 @@ def _values_exposures(values: Any, chart: str, cfg: dict[str, Any]) -> Iterator[
         if component is None:
             continue
         root = _component_root(path, component)
-        grafana_sso = component == "grafana" and _grafana_sso(get(values, *root) if root else values)
+        sso, proxy = _grafana_auth(get(values, *root) if root else values) if component == "grafana" else (False, False)
         kind = key.lower()
-        if kind.endswith("service") and get(node, "type") in cfg["exposedServiceTypes"] and not grafana_sso:
-            yield (*path, "type"), component, f"is {get(node, 'type')}"
+        if _is_values_route(path, node):
+            kind = "httproute"
+        if kind.endswith("service") and get(node, "type") in cfg["exposedServiceTypes"]:
+            # Reached directly: no proxy in front, so auth.proxy lets anyone in.
+            if proxy:
+                why = f"{_PROXY_RISK}: keep the Service ClusterIP and expose Grafana only through such an Ingress"
+                yield (*path, "type"), component, f"is {get(node, 'type')}", why
+            elif not sso:
+                yield (*path, "type"), component, f"is {get(node, 'type')}", unauthenticated.format(ui=component)
         elif (kind.endswith("ingress") or kind.endswith("httproute")) and get(node, "enabled") is True:
-            if kind.endswith("ingress") and _has_auth_annotation(get(node, "annotations"), cfg["authAnnotations"]):
+            if _has_auth_annotation(get(node, "annotations"), cfg["authAnnotations"]):
                 continue
-            if not grafana_sso:
-                what = "an Ingress" if kind.endswith("ingress") else "an HTTPRoute"
-                yield (*path, "enabled"), component, f"enables {what}"
+            what = "an Ingress" if kind.endswith("ingress") else "an HTTPRoute"
+            if proxy:
+                why = f"{_PROXY_RISK}: give this one an auth annotation (authAnnotations in the policy config)"
+                yield (*path, "enabled"), component, f"enables {what}", why
+            elif not sso:
+                yield (*path, "enabled"), component, f"enables {what}", unauthenticated.format(ui=component)
 
 
 def _ingress_backends(props: Any) -> set[str]:
@@ -350,13 +416,26 @@ def _ingress_backends(props: Any) -> set[str]:
     return found
 
 
+def _route_backends(props: Any) -> set[str]:
+    """Service names a Gateway API route sends to (`spec.rules[].backendRefs[].name`, kind Service by default)."""
+    found = set()
+    for rule in listing(get(props, "spec", "rules")):
+        for ref in listing(get(rule, "backendRefs")):
+            name = get(ref, "name")
+            if isinstance(name, str) and get(ref, "kind", default="Service") == "Service":
+                found.add(name)
+    return found
+
+
+_ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
+
+
 def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
     cfg = settings(args, _EXPOSURE_SCHEMA)
     props = args.props
     if is_helm(args.resource_type):
-        for path, ui, problem in _values_exposures(helm_values(props), chart_name(props), cfg):
-            report(f"values.{fmt_path(path)} {problem}: it exposes {ui} without authentication; keep it "
-                   "ClusterIP and reach it through an authenticating proxy or an Ingress with an auth annotation")
+        for path, _, problem, why in _values_exposures(helm_values(props), chart_name(props), cfg):
+            report(f"values.{fmt_path(path)} {problem}: {why}")
         return
     kind = k8s_kind(args.resource_type)
     if kind == "Service" and get(props, "spec", "type") in cfg["exposedServiceTypes"]:
@@ -377,12 +456,20 @@ def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
         if component and not _has_auth_annotation(get(props, "metadata", "annotations"), cfg["authAnnotations"]):
             report(f"Ingress routes to {component} without an authentication annotation "
                    f"(one of {', '.join(cfg['authAnnotations'])})")
+    elif kind in _ROUTE_KINDS and k8s_group(args.resource_type) == "gateway.networking.k8s.io":
+        names = labels_and_name(props)
+        for backend in _route_backends(props):
+            names |= words(backend)
+        component = _component(names, cfg["components"])
+        if component and not _has_auth_annotation(get(props, "metadata", "annotations"), cfg["authAnnotations"]):
+            report(f"{kind} routes to {component} without an authentication annotation "
+                   f"(one of {', '.join(cfg['authAnnotations'])})")
 
 
 ui_requires_authentication = ResourceValidationPolicy(
     name="ui-requires-authentication",
     description="Grafana, Prometheus, Alertmanager and Thanos are never exposed (LoadBalancer, NodePort, "
-    "Ingress) without authentication, in plain objects or Helm values.",
+    "Ingress, Gateway API route) without authentication, in plain objects or Helm values.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_exposure,
     config_schema=_EXPOSURE_SCHEMA,
@@ -396,13 +483,24 @@ _CREDENTIALS_SCHEMA = schema(
             "type": "array",
             "items": {"type": "string"},
             "default": [
-                "routing_key", "routingKey", "service_key", "serviceKey", "integration_key", "integrationKey",
-                "api_key", "apiKey", "opsgenie_api_key", "genieKey", "password", "adminPassword",
-                "secret_access_key", "secretAccessKey", "client_secret", "clientSecret", "bearer_token",
-                "bearerToken",
+                "password", "passwd", "token", "secret", "credentials", "credential", "api_key", "apikey",
+                "routing_key", "service_key", "integration_key", "genie_key", "webhook_url", "secret_key",
+                "secret_access_key",
             ],
-            "description": "Keys whose literal value is a credential (PagerDuty routing keys, OpsGenie API "
-            "keys, passwords, ...). `*_file` and secret references are fine.",
+            "description": "Key names whose literal value is a credential, matched as a whole name or as the "
+            "words it ends with, in any case and style: `api_key` matches `FOO_API_KEY`, `opsgenieApiKey`, "
+            "`x-api-key`; `token` matches `bearer_token`. `*_file` keys and references (`$__file{...}`, "
+            "`${VAR}`, secretKeyRef) are fine.",
+        },
+        "secretNameKeys": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [
+                "existing_secret", "config_secret", "tls_secret", "env_from_secret", "credentials_secret",
+                "password_secret", "token_secret",
+            ],
+            "description": "Key names (or endings, matched like credentialKeys) that end like a credential but "
+            "name a Kubernetes Secret, as charts do (`existingSecret: grafana-admin`).",
         },
         "extraPatterns": {
             "type": "array",
@@ -418,16 +516,32 @@ _PATTERNS = (
     ("Slack token", re.compile(r"\bxox[abposr]-[0-9A-Za-z-]{10,}")),
     ("AWS access key ID", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
 )
-# Values that point at a credential instead of being one.
+# Values that point at a credential instead of being one: empty, a file path, `$VAR`/`${VAR}`, Grafana's
+# `$__file{...}`/`$__env{...}`, a template, a placeholder, the render's masks.
 _REFERENCE = re.compile(r"^\s*(?:$|/|\$|\{\{|<|file:|env:|secret:|vault:|\[secret\]|\[unknown\])")
+# Where a value is taken from elsewhere (Kubernetes env `valueFrom.secretKeyRef`, `envFrom`).
+_REFERENCE_KEYS = frozenset({"valueFrom", "secretKeyRef", "secretRef", "envFrom", "configMapKeyRef"})
+# `key: value` / `key = value` / `"key": "value"` / `--key=value` inside config text (YAML, INI, JSON, args),
+# on one line: the key is then judged like any other key name.
+_EMBEDDED = re.compile(
+    r"(?<![A-Za-z0-9_.])[\"']?([A-Za-z_][A-Za-z0-9_-]*)[\"']?[ \t]*[:=][ \t]*[\"']?([^\s\"',#}\]]+)"
+)
 
 
-def _embedded_key_pattern(keys: list[str]) -> re.Pattern[str]:
-    """`key: value` / `key = value` / `"key": "value"` inside config text (YAML, INI, JSON)."""
-    alternatives = "|".join(sorted((re.escape(k) for k in keys), key=len, reverse=True))
-    return re.compile(
-        rf"(?<![A-Za-z0-9_.])[\"']?({alternatives})[\"']?\s*[:=]\s*[\"']?([^\s\"',#}}\]]+)", re.IGNORECASE
-    )
+class _KeyNames:
+    """Which key names mean a credential: credentialKeys as whole names or endings, minus secretNameKeys."""
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        self._credential = [name_words(k) for k in cfg["credentialKeys"] if name_words(k)]
+        self._secret_name = [name_words(k) for k in cfg["secretNameKeys"] if name_words(k)]
+
+    @staticmethod
+    def _ends(key: tuple[str, ...], endings: list[tuple[str, ...]]) -> bool:
+        return any(key[-len(end):] == end for end in endings)
+
+    def credential(self, key: str) -> bool:
+        parts = name_words(key)
+        return self._ends(parts, self._credential) and not self._ends(parts, self._secret_name)
 
 
 def _decoded(text: str) -> str | None:
@@ -437,29 +551,50 @@ def _decoded(text: str) -> str | None:
         return None
 
 
+def _named_key(props: Any, path: Path) -> str | None:
+    """The key a value belongs to: its own key, or the `name` beside a `value` (Kubernetes env lists)."""
+    key = path[-1] if path and isinstance(path[-1], str) else None
+    if key == "value" and len(path) >= 2 and isinstance(path[-2], int):
+        name = get(props, *path[:-1], "name")
+        return name if isinstance(name, str) else key
+    return key
+
+
+def _chart_secret_data(path: Path) -> bool:
+    """A value under `<something>Secret.data` / `.stringData` in Helm values: a chart turns it into a
+    Secret (kube-prometheus-stack `alertmanager.extraSecret.data`), whatever its key is called."""
+    if len(path) < 4 or path[0] != "values" or path[-2] not in ("data", "stringData"):
+        return False
+    owner = path[-3]
+    return isinstance(owner, str) and any(w.startswith("secret") for w in name_words(owner))
+
+
 def credential_findings(props: Any, resource_type: str, cfg: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, where) for each plaintext credential in a resource's props; values never echoed."""
-    keys = {k.lower() for k in cfg["credentialKeys"]}
-    embedded = _embedded_key_pattern(cfg["credentialKeys"])
+    names = _KeyNames(cfg)
     patterns = [*_PATTERNS, *(("credential pattern", re.compile(p)) for p in cfg["extraPatterns"])]
     secret_data = k8s_kind(resource_type) == "Secret" and k8s_group(resource_type) == "core"
     found: list[tuple[str, str]] = []
     for path, value in walk(props):
-        if not is_plain_text(value):
+        if not is_plain_text(value) or any(part in _REFERENCE_KEYS for part in path):
             continue
         text = value
         if secret_data and len(path) == 2 and path[0] == "data":
             text = _decoded(value) or value
         where = fmt_path(path)
-        key = path[-1] if path and isinstance(path[-1], str) else None
-        if key is not None and key.lower() in keys and not _REFERENCE.match(text):
-            found.append((f"literal {key}", where))
-            continue
+        key = _named_key(props, path)
+        if key is not None and not _REFERENCE.match(text):
+            if names.credential(key):
+                found.append((f"literal {key}", where))
+                continue
+            if _chart_secret_data(path):
+                found.append((f"Secret data {key}", where))
+                continue
         for label, pattern in patterns:
             if pattern.search(text):
                 found.append((label, where))
-        for match in embedded.finditer(text):
-            if not _REFERENCE.match(match[2]):
+        for match in _EMBEDDED.finditer(text):
+            if names.credential(match[1]) and not _REFERENCE.match(match[2]):
                 found.append((f"literal {match[1]}", where))
     return found
 
@@ -558,6 +693,87 @@ containers_non_root_with_resources = ResourceValidationPolicy(
     config_schema=_CONTAINER_SCHEMA,
 )
 
+# ================================================================== root and privileged containers in Helm values
+# The containers policy leaves a chart's own templates alone; the values we set are checked here, whatever
+# key holds them (securityContext, podSecurityContext, containerSecurityContext, a chart's own switch).
+
+_VALUES_PRIVILEGE_SCHEMA = schema(
+    {
+        "allowedSettings": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "chart": {"type": "string", "minLength": 1},
+                    "path": {"type": "string", "minLength": 1},
+                    "reason": {"type": "string", "minLength": 1},
+                },
+                "required": ["chart", "path", "reason"],
+                "additionalProperties": False,
+            },
+            "default": [
+                {
+                    "chart": "opentelemetry-collector",
+                    "path": "securityContext.runAsUser",
+                    "reason": "the collector DaemonSet reads pod logs under /var/log/pods, which are root-owned "
+                    "on the node (opentelemetry-helm-charts#71)",
+                },
+                {
+                    "chart": "chaos-mesh",
+                    "path": "chaosDaemon.privileged",
+                    "reason": "chaos-daemon enters other pods' namespaces through the container runtime to inject "
+                    "faults (the chart's default; its namespace runs the privileged Pod Security level)",
+                },
+            ],
+            "description": "Helm values settings allowed to run a container as root or privileged: the chart "
+            "(as in `chart`, without repository or version), the values path as messages print it (without "
+            "`values.`), and why it is needed.",
+        }
+    }
+)
+
+
+def _privilege(key: Any, value: Any) -> tuple[str, str] | None:
+    """(shown value, what it means) when a values setting makes a container root or privileged."""
+    if key == "runAsUser" and (number(value) == 0 or value == "0"):
+        return "0", "root"
+    if key == "runAsNonRoot" and value is False:
+        return "false", "root allowed"
+    if key == "privileged" and value is True:
+        return "true", "a privileged container"
+    if key == "allowPrivilegeEscalation" and value is True:
+        return "true", "privilege escalation"
+    return None
+
+
+def _validate_values_privilege(args: ResourceValidationArgs, report: Report) -> None:
+    if not is_helm(args.resource_type):
+        return
+    cfg = settings(args, _VALUES_PRIVILEGE_SCHEMA)
+    chart = chart_name(args.props)
+    allowed = {(get(a, "chart"), get(a, "path")) for a in listing(cfg["allowedSettings"])}
+    for path, value in walk(helm_values(args.props)):
+        found = _privilege(path[-1], value) if path else None
+        if found is None:
+            continue
+        where = fmt_path(path)
+        if (chart, where) in allowed:
+            continue
+        shown, meaning = found
+        report(f"values.{where} is {shown} ({meaning}) in chart {chart}: run it as a non-root user without "
+               f'privileges, or, if {chart} needs it, add {{"chart": "{chart}", "path": "{where}", '
+               '"reason": "..."} to allowedSettings')
+
+
+helm_values_unprivileged = ResourceValidationPolicy(
+    name="helm-values-unprivileged",
+    description="Helm values we set never make a container root or privileged (runAsUser 0, runAsNonRoot false, "
+    "privileged, allowPrivilegeEscalation) unless allow-listed with a reason.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_values_privilege,
+    config_schema=_VALUES_PRIVILEGE_SCHEMA,
+)
+
 POLICIES = [
     s3_bucket_encrypted,
     s3_bucket_versioned,
@@ -566,4 +782,5 @@ POLICIES = [
     ui_requires_authentication,
     no_plaintext_credentials,
     containers_non_root_with_resources,
+    helm_values_unprivileged,
 ]

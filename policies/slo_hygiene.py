@@ -67,7 +67,7 @@ def _validate_alerts(args: ResourceValidationArgs, report: Report) -> None:
     for where, groups in _rule_groups(args):
         for g_index, group in enumerate(listing(groups)):
             group_name = get(group, "name", default=f"{where}[{g_index}]")
-            for rule in listing(get(group, "rules")):
+            for r_index, rule in enumerate(listing(get(group, "rules"))):
                 alert = get(rule, "alert")
                 if not isinstance(alert, str):
                     continue
@@ -76,7 +76,15 @@ def _validate_alerts(args: ResourceValidationArgs, report: Report) -> None:
                     f"annotations.{k}" for k in cfg["requiredAnnotations"] if not _filled(get(rule, "annotations", k))
                 ]
                 if missing:
-                    report(f"alert {alert} (group {group_name}) has no {', '.join(missing)}")
+                    report(f"alert {alert} ({_rule_label(group_name, r_index, rule)}) has no {', '.join(missing)}")
+
+
+def _rule_label(group_name: str, index: int, rule: Any) -> str:
+    """Which rule: alerts of one name share a group (an SLO's fast and slow burn alerts), so the
+    rule's index in the group tells them apart, and its severity tells a reader which is which."""
+    severity = get(rule, "labels", "severity")
+    shown = f', severity="{severity}"' if _filled(severity) else ""
+    return f"group {group_name}, rules[{index}]{shown}"
 
 
 def _filled(value: Any) -> bool:
@@ -105,7 +113,9 @@ _PAGES_SCHEMA = schema(
         "pageSeverities": {
             "type": "array",
             "items": {"type": "string"},
-            "default": ["page"],
+            # The routing generator (reliability/alertmanager.py) pages on severity=~"page|critical":
+            # `critical` is the monitoring mixins' word for a page, and kube-prometheus-stack's rules use it.
+            "default": ["page", "critical"],
             "description": "Values of the `severity` label that mean: wake someone up.",
         },
         "pagingIntegrations": {
@@ -282,8 +292,8 @@ def _validate_pages(args: ResourceValidationArgs, report: Report) -> None:
 
 pages_reach_pager = ResourceValidationPolicy(
     name="pages-reach-pager",
-    description="In prod every Alertmanager route that selects severity=page ends at a receiver that pages "
-    "(PagerDuty, OpsGenie), not chat or a webhook.",
+    description="In prod every Alertmanager route that selects severity page or critical ends at a receiver "
+    "that pages (PagerDuty, OpsGenie), not chat or a webhook.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_pages,
     config_schema=_PAGES_SCHEMA,

@@ -67,11 +67,30 @@ def grafana_load_balancer(r: Resources) -> None:
     one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]["service"] = {"type": "LoadBalancer"}
 
 
+def grafana_route_with_auth_proxy(r: Resources) -> None:
+    values = one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]
+    values["route"] = {"main": {"enabled": True, "hostnames": ["grafana.example.com"]}}
+    values["grafana.ini"]["auth.proxy"] = {"enabled": True}
+
+
+def grafana_as_root(r: Resources) -> None:
+    values = one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]
+    values["securityContext"] = {"runAsUser": 0, "runAsNonRoot": False}
+    values["containerSecurityContext"] = {"privileged": True}
+
+
 def slack_webhook_in_values(r: Resources) -> None:
     values = one(r, "kubernetes:helm.sh/v3:Release", chart="kube-prometheus-stack")["inputs"]["values"]
     values["alertmanager"]["config"] = {
         "global": {"slack_api_url": "https://hooks.slack.com/services/T0001/B0001/abcdefABCDEF123456"},
         "route": {"receiver": "chat"}, "receivers": [{"name": "chat", "slack_configs": [{"channel": "#x"}]}]}
+
+
+def keys_under_unlisted_names(r: Resources) -> None:
+    kps = one(r, "kubernetes:helm.sh/v3:Release", chart="kube-prometheus-stack")["inputs"]["values"]
+    kps["alertmanager"]["extraSecret"] = {"name": "pd", "data": {"pd-key": "0123456789abcdef0123456789abcdef"}}
+    grafana = one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]
+    grafana["env"] = {"PAGERDUTY_ROUTING_KEY": "0123456789abcdef0123456789abcdef"}
 
 
 def prometheus_one_replica(r: Resources) -> None:
@@ -101,9 +120,12 @@ def chaos_on_kube_system(r: Resources) -> None:
 
 
 def alert_without_runbook(r: Resources) -> None:
+    """The fast (page) and slow (ticket) burn alerts share an alertname: both lose their runbook."""
     rule = one(r, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", name="reliability-slos-slo-search-api")
     alerts = [x for g in rule["inputs"]["spec"]["groups"] for x in g["rules"] if "alert" in x]
-    del alerts[0]["annotations"]["runbook_url"]
+    for alert in alerts[:2]:
+        assert alert["alert"] == "SearchApiAvailabilityBudgetBurn"
+        del alert["annotations"]["runbook_url"]
 
 
 BAD = [
@@ -117,10 +139,30 @@ BAD = [
      ["ui-requires-authentication: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: values.service.type is "
       "LoadBalancer: it exposes grafana without authentication; keep it ClusterIP and reach it through an "
       "authenticating proxy or an Ingress with an auth annotation"]),
+    ("Grafana Gateway API route with auth.proxy", "prod", grafana_route_with_auth_proxy,
+     ["ui-requires-authentication: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: values.route.main.enabled "
+      "enables an HTTPRoute: grafana.ini auth.proxy trusts the X-WEBAUTH-USER header from whoever connects, so anyone "
+      "who reaches grafana this way can log in as any user, admin too; auth.proxy counts only behind an Ingress or "
+      "route with an auth annotation (nginx auth-url, oauth2-proxy) that authenticates first: give this one an auth "
+      "annotation (authAnnotations in the policy config)"]),
+    ("Grafana root and privileged in Helm values", "dev", grafana_as_root,
+     [f"helm-values-unprivileged: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: values.{path} is {shown} "
+      f"in chart grafana: run it as a non-root user without privileges, or, if grafana needs it, add "
+      f'{{"chart": "grafana", "path": "{path}", "reason": "..."}} to allowedSettings'
+      for path, shown in (("containerSecurityContext.privileged", "true (a privileged container)"),
+                          ("securityContext.runAsNonRoot", "false (root allowed)"),
+                          ("securityContext.runAsUser", "0 (root)"))]),
     ("Slack webhook in plain values", "staging", slack_webhook_in_values,
      ["no-plaintext-credentials: kubernetes:helm.sh/v3:Release reliability-metrics-kps: Slack webhook URL in plain "
       "text at values.alertmanager.config.global.slack_api_url: make it a Pulumi secret (pulumi config set --secret) "
       "held in a Kubernetes Secret and reference that (*_file, existingSecret)"]),
+    ("credentials under unlisted key names", "prod", keys_under_unlisted_names,
+     [f"no-plaintext-credentials: {where} in plain text at {path}: make it a Pulumi secret (pulumi config set "
+      "--secret) held in a Kubernetes Secret and reference that (*_file, existingSecret)" for where, path in (
+          ("kubernetes:helm.sh/v3:Release reliability-metrics-kps: Secret data pd-key",
+           "values.alertmanager.extraSecret.data.pd-key"),
+          ("kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: literal PAGERDUTY_ROUTING_KEY",
+           "values.env.PAGERDUTY_ROUTING_KEY"))]),
     ("prod Prometheus replicas 1", "prod", prometheus_one_replica,
      ["prod-ha-replicas: kubernetes:helm.sh/v3:Release reliability-metrics-kps: Prometheus runs 1 replica(s) in prod "
       "(values.prometheus.prometheusSpec.replicas); prod needs at least 2"]),
@@ -134,8 +176,9 @@ BAD = [
      ["chaos-experiment-scope: kubernetes:chaos-mesh.org/v1alpha1:PodChaos reliability-chaos-dns-kill: "
       "spec.selector.namespaces targets namespace kube-system, which chaos experiments must never touch"]),
     ("alert without runbook_url", "prod", alert_without_runbook,
-     ["alert-rule-metadata: kubernetes:monitoring.coreos.com/v1:PrometheusRule reliability-slos-slo-search-api: "
-      "alert SearchApiAvailabilityBudgetBurn (group slo:search-api:availability:sli) has no annotations.runbook_url"]),
+     [f"alert-rule-metadata: kubernetes:monitoring.coreos.com/v1:PrometheusRule reliability-slos-slo-search-api: "
+      f'alert SearchApiAvailabilityBudgetBurn (group slo:search-api:availability:sli, rules[{index}], '
+      f'severity="{severity}") has no annotations.runbook_url' for index, severity in ((21, "page"), (22, "ticket"))]),
 ]
 
 

@@ -144,13 +144,15 @@ def test_retention_floors_are_config() -> None:
 
 # ------------------------------------------------------------------ chart versions
 
-@pytest.mark.parametrize("version", ["88.5.3", "v1.2.3", "1.0.0-rc.1+build.5"])
+# `=1.24.1` is Helm's equality constraint (Masterminds semver): exactly that version.
+@pytest.mark.parametrize("version", ["88.5.3", "v1.2.3", "1.0.0-rc.1+build.5", "=1.24.1", "=1.0.0-rc.1"])
 def test_pinned_happy_path(version: str) -> None:
     assert check_resource(reliability.chart_version_pinned, RELEASE, {**KPS, "version": version}) == []
     assert check_resource(reliability.chart_version_pinned, CHART, {"chart": "./charts/local"}) == []
 
 
-@pytest.mark.parametrize("version", ["^88.0.0", "~1.2", ">=1.0.0", "1.x", "1.2.*", "*", "1.2", "1.2.3 - 1.4.0", "1.2.3 || 2.0.0"])
+@pytest.mark.parametrize("version", ["^88.0.0", "~1.2", ">=1.0.0", "1.x", "1.2.*", "*", "1.2", "1.2.3 - 1.4.0", "1.2.3 || 2.0.0",
+                                     "=1.2", "=1.x", "==1.2.3", "=^1.2.3"])
 def test_pinned_ranges(version: str) -> None:
     assert check_resource(reliability.chart_version_pinned, RELEASE, {**KPS, "version": version}) == [
         f"kube-prometheus-stack version '{version}' is not an exact version (a range or wildcard): pin one, e.g. 1.2.3"

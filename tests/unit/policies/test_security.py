@@ -126,6 +126,16 @@ IAM_CASES = [
     ("service wildcard on NotResource", ROLE_POLICY,
      {"policy": json.dumps(statement(Action="ec2:*", NotResource="arn:x"))},
      ["policy: statement 3 allows ec2:* on every resource (*): scope it to the resources' ARNs"]),
+    ("s3:* on every bucket", ROLE_POLICY, {"policy": json.dumps(statement(Action=["s3:*"], Resource="arn:aws:s3:::*"))},
+     ["policy: statement 3 allows s3:* on every bucket (arn:aws:s3:::*): scope it to the buckets' ARNs"]),
+    ("object wildcards on every bucket's objects", ROLE_POLICY,
+     {"policy": json.dumps(statement(Sid="Objects", Action="s3:*Object", Resource=["arn:aws:s3:::acme-logs/*",
+                                                                                 "arn:*:s3:::*/*"]))},
+     ["policy: statement 'Objects' allows s3:*Object on every bucket (arn:*:s3:::*/*): scope it to the buckets' ARNs"]),
+    ("prefix wildcards on *", ROLE_POLICY,
+     {"policy": json.dumps(statement(Action=["s3:Get*", "s3:Put*", "s3:Delete*"], Resource="*"))},
+     [f"policy: statement 3 allows {a} on every resource (*): scope it to the resources' ARNs"
+      for a in ("s3:Get*", "s3:Put*", "s3:Delete*")]),
     ("not JSON", ROLE_POLICY, {"policy": "{not json"}, ["policy is not a JSON policy document"]),
     ("admin managed policy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
      {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
@@ -135,6 +145,13 @@ IAM_CASES = [
 
 def test_iam_happy_path() -> None:
     assert check_resource(security.iam_least_privilege, ROLE_POLICY, {"policy": json.dumps(SCOPED)}) == []
+    # A Deny grants nothing; named actions on every bucket and a bucket prefix are not wildcards on all.
+    for extra in ({"Effect": "Deny", "Action": "s3:*", "Resource": ["arn:aws:s3:::*", "arn:aws:s3:::*/*"]},
+                  {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"},
+                  {"Effect": "Allow", "Action": "s3:GetObject*", "Resource": "arn:aws:s3:::acme-*/*"},
+                  {"Effect": "Allow", "Action": "ec2:*", "Resource": "arn:aws:s3:::*"}):
+        document = {**SCOPED, "Statement": [*SCOPED["Statement"], extra]}
+        assert check_resource(security.iam_least_privilege, ROLE_POLICY, {"policy": json.dumps(document)}) == [], extra
     assert check_resource(security.iam_least_privilege, "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                           {"policyArn": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"}) == []
     assert check_resource(security.iam_least_privilege, ROLE_POLICY, {"policy": "[unknown]"}) == []
@@ -146,9 +163,9 @@ def test_iam_broken(case: str, typ: str, props: dict[str, Any], messages: list[s
 
 
 def test_iam_config_allows_a_service_wildcard() -> None:
-    props = {"policy": json.dumps(statement(Action="logs:*", Resource="*"))}
+    props = {"policy": json.dumps(statement(Action=["logs:*", "ec2:Describe*"], Resource="*"))}
     assert check_resource(security.iam_least_privilege, ROLE_POLICY, props,
-                          config={"allowedServiceWildcards": ["logs:*"]}) == []
+                          config={"allowedServiceWildcards": ["logs:*", "ec2:Describe*"]}) == []
 
 
 # ------------------------------------------------------------------ exposure
@@ -164,7 +181,16 @@ GRAFANA_SERVICE = {"metadata": {"name": "grafana", "labels": {"app.kubernetes.io
 AUTH = {"nginx.ingress.kubernetes.io/auth-url": "https://oauth2-proxy/oauth2/auth"}
 PROM_INGRESS = {"metadata": {"name": "metrics", "annotations": AUTH}, "spec": {"rules": [{"http": {"paths": [
     {"path": "/", "backend": {"service": {"name": "kps-prometheus", "port": {"number": 9090}}}}]}}]}}
+HTTPROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+PROM_ROUTE = {"metadata": {"name": "metrics", "annotations": AUTH}, "spec": {
+    "parentRefs": [{"name": "public"}], "hostnames": ["metrics.example.com"],
+    "rules": [{"backendRefs": [{"name": "kps-prometheus", "port": 9090}]}]}}
 HINT = ("keep it ClusterIP and reach it through an authenticating proxy or an Ingress with an auth annotation")
+PROXY_HINT = ("grafana.ini auth.proxy trusts the X-WEBAUTH-USER header from whoever connects, so anyone who reaches "
+              "grafana this way can log in as any user, admin too; auth.proxy counts only behind an Ingress or route "
+              "with an auth annotation (nginx auth-url, oauth2-proxy) that authenticates first")
+PROXY_SERVICE = f"{PROXY_HINT}: keep the Service ClusterIP and expose Grafana only through such an Ingress"
+PROXY_ROUTE = f"{PROXY_HINT}: give this one an auth annotation (authAnnotations in the policy config)"
 EXPOSURE_CASES = [
     ("grafana chart LoadBalancer", CHART, {"chart": "grafana", "values": broken(GRAFANA_VALUES, lambda v: v["service"].update(type="LoadBalancer"))},
      [f"values.service.type is LoadBalancer: it exposes grafana without authentication; {HINT}"]),
@@ -178,6 +204,35 @@ EXPOSURE_CASES = [
         "service": {"type": "LoadBalancer"},
         "grafana.ini": {"auth.generic_oauth": {"enabled": True}, "auth.anonymous": {"enabled": True}}}},
      [f"values.service.type is LoadBalancer: it exposes grafana without authentication; {HINT}"]),
+    # auth.proxy trusts the X-WEBAUTH-USER header: on a public load balancer anyone logs in as admin.
+    ("grafana auth.proxy on a LoadBalancer", CHART, {"chart": "grafana", "values": {
+        "service": {"type": "LoadBalancer"}, "grafana.ini": {"auth.proxy": {"enabled": True}}}},
+     [f"values.service.type is LoadBalancer: {PROXY_SERVICE}"]),
+    ("grafana auth.proxy beside OAuth on a NodePort", RELEASE, {"chart": "kube-prometheus-stack", "values": {
+        "grafana": {"service": {"type": "NodePort"},
+                    "grafana.ini": {"auth": {"proxy": {"enabled": "true"}, "generic_oauth": {"enabled": True}}}}}},
+     [f"values.grafana.service.type is NodePort: {PROXY_SERVICE}"]),
+    ("grafana auth.proxy behind an Ingress without auth", CHART, {"chart": "grafana", "values": {
+        "ingress": {"enabled": True}, "grafana.ini": {"auth.proxy": {"enabled": True}}}},
+     [f"values.ingress.enabled enables an Ingress: {PROXY_ROUTE}"]),
+    ("grafana auth.proxy switched on by env", CHART, {"chart": "grafana", "values": {
+        "service": {"type": "LoadBalancer"}, "env": {"GF_AUTH_PROXY_ENABLED": "true"},
+        "grafana.ini": {"auth.github": {"enabled": True}}}},
+     [f"values.service.type is LoadBalancer: {PROXY_SERVICE}"]),
+    # Gateway API routes in chart values (grafana chart `route.main`, kube-prometheus-stack `<component>.route.main`).
+    ("grafana chart route", CHART, {"chart": "grafana", "values": broken(GRAFANA_VALUES, lambda v: v.update(
+        route={"main": {"enabled": True, "hostnames": ["grafana.example.com"]}}))},
+     [f"values.route.main.enabled enables an HTTPRoute: it exposes grafana without authentication; {HINT}"]),
+    ("kps alertmanager route", RELEASE, {"chart": "kube-prometheus-stack", "values": broken(KPS_VALUES, lambda v: v[
+        "alertmanager"].update(route={"main": {"enabled": True, "hostnames": ["am.example.com"]}}))},
+     [f"values.alertmanager.route.main.enabled enables an HTTPRoute: it exposes alertmanager without "
+      f"authentication; {HINT}"]),
+    ("grafana auth.proxy behind a route without auth", CHART, {"chart": "grafana", "values": {
+        "route": {"main": {"enabled": True}}, "grafana.ini": {"auth.proxy": {"enabled": True}}}},
+     [f"values.route.main.enabled enables an HTTPRoute: {PROXY_ROUTE}"]),
+    ("plain HTTPRoute without auth", HTTPROUTE, broken(PROM_ROUTE, lambda i: i["metadata"].pop("annotations")),
+     ["HTTPRoute routes to prometheus without an authentication annotation (one of nginx.ingress.kubernetes.io/auth-url, "
+      "nginx.ingress.kubernetes.io/auth-type, alb.ingress.kubernetes.io/auth-type, ingress.kubernetes.io/auth-type)"]),
     ("plain LoadBalancer Service", SERVICE, broken(GRAFANA_SERVICE, lambda s: s["spec"].update(type="LoadBalancer")),
      ["Service of type LoadBalancer exposes grafana without authentication: make it ClusterIP and put an "
       "authenticating proxy or Ingress in front"]),
@@ -196,8 +251,26 @@ def test_exposure_happy_path() -> None:
     # Grafana behind single sign-on may have a load balancer; an unrelated app may too.
     sso = {"service": {"type": "LoadBalancer"}, "grafana.ini": {"auth.generic_oauth": {"enabled": True}}}
     assert check_resource(policy, CHART, {"chart": "grafana", "values": sso}) == []
+    # auth.proxy behind an Ingress whose annotation authenticates (oauth2-proxy via nginx auth-url) is the
+    # setup auth.proxy is for.
+    proxied = {"ingress": {"enabled": True, "annotations": AUTH}, "grafana.ini": {"auth.proxy": {"enabled": True}}}
+    assert check_resource(policy, CHART, {"chart": "grafana", "values": proxied}) == []
     shop = {"metadata": {"name": "shop"}, "spec": {"type": "LoadBalancer", "selector": {"app": "shop"}}}
     assert check_resource(policy, SERVICE, shop) == []
+    # Routes: off, authenticated by annotation, to Grafana with SSO, or to another app.
+    off = {"route": {"main": {"enabled": False}}, "grafana.ini": {}}
+    assert check_resource(policy, CHART, {"chart": "grafana", "values": off}) == []
+    annotated = {"prometheus": {"route": {"main": {"enabled": True, "annotations": AUTH}}}}
+    assert check_resource(policy, RELEASE, {"chart": "kube-prometheus-stack", "values": annotated}) == []
+    routed_sso = {"route": {"main": {"enabled": True}}, "grafana.ini": {"auth.generic_oauth": {"enabled": True}}}
+    assert check_resource(policy, CHART, {"chart": "grafana", "values": routed_sso}) == []
+    assert check_resource(policy, HTTPROUTE, PROM_ROUTE) == []
+    shop_route = broken(PROM_ROUTE, lambda r: (r["metadata"].update(name="shop", annotations={}),
+                                               r["spec"]["rules"][0]["backendRefs"][0].update(name="shop")))
+    assert check_resource(policy, HTTPROUTE, shop_route) == []
+    # Alertmanager's own `route` (its routing tree) is not a Gateway API route.
+    am_config = {"alertmanager": {"config": {"route": {"receiver": "x", "routes": [{"receiver": "x"}]}}}}
+    assert check_resource(policy, RELEASE, {"chart": "kube-prometheus-stack", "values": am_config}) == []
 
 
 @pytest.mark.parametrize(("case", "typ", "props", "messages"), EXPOSURE_CASES, ids=[c[0] for c in EXPOSURE_CASES])
@@ -227,6 +300,32 @@ CREDENTIAL_CASES = [
      [f'private key in plain text at stringData["tls.key"]: {FIX}']),
     ("webhook in a Secret's base64 data", SECRET, {"data": {"url": base64.b64encode(WEBHOOK.encode()).decode()}},
      [f"Slack webhook URL in plain text at data.url: {FIX}"]),
+    # Key names beyond the old fixed list: Alertmanager's HTTP client, env vars, chart-made Secrets.
+    ("webhook authorization credentials", RELEASE, {"values": broken(AM_VALUES, lambda v: v["alertmanager"]["config"][
+        "receivers"].append({"name": "hook", "webhook_configs": [{"url": "https://hooks.example.com/am", "http_config": {
+            "authorization": {"type": "Bearer", "credentials": "k3y-0123456789abcdef"}}}]}))},
+     ["literal credentials in plain text at values.alertmanager.config.receivers[2].webhook_configs[0].http_config."
+      f"authorization.credentials: {FIX}"]),
+    ("PagerDuty key in grafana env", CHART, {"chart": "grafana", "values": {"env": {
+        "GF_SERVER_ROOT_URL": "https://grafana.example.com", "PAGERDUTY_ROUTING_KEY": "0123456789abcdef0123456789abcdef"}}},
+     [f"literal PAGERDUTY_ROUTING_KEY in plain text at values.env.PAGERDUTY_ROUTING_KEY: {FIX}"]),
+    ("env-style secret and token", CHART, {"chart": "x", "values": {"extraEnv": {
+        "OAUTH_CLIENT_SECRET": "s3cr3t-value", "webhookUrl": "https://example.com/hook/abc"},
+        "config": {"auth_token": "abc123", "passwd": "hunter2"}}},
+     [f"literal OAUTH_CLIENT_SECRET in plain text at values.extraEnv.OAUTH_CLIENT_SECRET: {FIX}",
+      f"literal webhookUrl in plain text at values.extraEnv.webhookUrl: {FIX}",
+      f"literal auth_token in plain text at values.config.auth_token: {FIX}",
+      f"literal passwd in plain text at values.config.passwd: {FIX}"]),
+    ("container env list", "kubernetes:apps/v1:Deployment", {"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "env": [{"name": "LOG_LEVEL", "value": "info"}, {"name": "SLACK_TOKEN", "value": "abc-123"}]}]}}}},
+     [f"literal SLACK_TOKEN in plain text at spec.template.spec.containers[0].env[1].value: {FIX}"]),
+    ("kps extraSecret data", RELEASE, {"chart": "kube-prometheus-stack", "values": {"alertmanager": {"extraSecret": {
+        "name": "pd", "data": {"pd-key": "0123456789abcdef0123456789abcdef"}}}}},
+     [f"Secret data pd-key in plain text at values.alertmanager.extraSecret.data.pd-key: {FIX}"]),
+    ("credentials in config text", CONFIGMAP, {"data": {"alertmanager.yaml": (
+        "receivers:\n- name: x\n  webhook_configs:\n  - url: https://x\n    http_config:\n      authorization:\n"
+        "        credentials: abc123def\n")}},
+     [f'literal credentials in plain text at data["alertmanager.yaml"]: {FIX}']),
     ("password in a container env", "kubernetes:apps/v1:Deployment", {"spec": {"template": {"spec": {"containers": [
         {"name": "app", "env": [{"name": "X", "value": "x"}], "args": ["--password=hunter2"]}]}}}},
      [f"literal password in plain text at spec.template.spec.containers[0].args[0]: {FIX}"]),
@@ -243,6 +342,21 @@ def test_credentials_happy_path() -> None:
     refs = {"values": {"adminPassword": "", "env": {"password": "$GF_PASSWORD"}, "apiKey": "{{ .Values.key }}",
                        "config": "password_file: /etc/secret\nrouting_key_file: /x\n"}}
     assert check_resource(policy, CHART, refs) == []
+    # File settings, Grafana's $__file/$__env and ${VAR} expansion, secretKeyRef/valueFrom, names of Secrets
+    # (and of keys in them), empty values and the render's mask.
+    more = {"values": {
+        "admin": {"existingSecret": "grafana-admin", "passwordKey": "admin-password", "userKey": "admin-user"},
+        "alertmanager": {"alertmanagerSpec": {"configSecret": "alertmanager-config"}, "extraSecret": {"data": {
+            "pd-key": "[secret]"}}, "config": {"receivers": [{"name": "hook", "webhook_configs": [{"http_config": {
+                "authorization": {"credentials_file": "/etc/am/token"}, "basic_auth": {"password_file": "/x"},
+                "bearer_token_file": "/y"}}]}]}},
+        "grafana.ini": {"auth.generic_oauth": {"client_secret": "$__file{/etc/secrets/oauth}"},
+                        "smtp": {"password": "$__env{SMTP_PASSWORD}"}},
+        "env": {"PAGERDUTY_ROUTING_KEY": "${PD_KEY}", "SLACK_TOKEN_FILE": "/etc/secrets/slack", "GF_TOKEN": ""},
+        "extraEnv": [{"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "api", "key": "token"}}},
+                     {"name": "DB_PASSWORD", "value": "[secret]"}],
+        "config": "authorization:\n  credentials_file: /etc/token\ntoken_url: https://login.example.com/token\n"}}
+    assert check_resource(policy, RELEASE, more) == []
 
 
 @pytest.mark.parametrize(("case", "typ", "props", "messages"), CREDENTIAL_CASES, ids=[c[0] for c in CREDENTIAL_CASES])
@@ -305,3 +419,71 @@ def test_containers_broken(case: str, typ: str, props: dict[str, Any], messages:
 def test_containers_cpu_limit_on_request() -> None:
     assert check_resource(security.containers_non_root_with_resources, DEPLOYMENT, WORKLOAD,
                           config={"requireCpuLimit": True}) == ["container app has no resources.limits.cpu"]
+
+
+# ------------------------------------------------------------------ root and privileged containers in Helm values
+
+COLLECTOR = {"chart": "opentelemetry-collector", "values": {"mode": "daemonset", "securityContext": {"runAsUser": 0,
+                                                                                                  "runAsGroup": 0}}}
+CHAOS = {"chart": "chaos-mesh", "values": {"chaosDaemon": {"privileged": True, "runtime": "containerd"}}}
+GRAFANA_HARDENED = {"chart": "grafana", "values": {
+    "securityContext": {"runAsUser": 472, "runAsNonRoot": True, "fsGroup": 472},
+    "containerSecurityContext": {"privileged": False, "allowPrivilegeEscalation": False},
+    "extraContainers": [{"name": "proxy", "securityContext": {"runAsNonRoot": True}}]}}
+
+
+def allow_hint(chart: str, path: str) -> str:
+    return (f"run it as a non-root user without privileges, or, if {chart} needs it, add "
+            f'{{"chart": "{chart}", "path": "{path}", "reason": "..."}} to allowedSettings')
+
+
+VALUES_PRIVILEGE_CASES = [
+    ("grafana as root", CHART, broken(GRAFANA_HARDENED, lambda g: g["values"]["securityContext"].update(
+        runAsUser=0, runAsNonRoot=False)),
+     [f"values.securityContext.runAsUser is 0 (root) in chart grafana: {allow_hint('grafana', 'securityContext.runAsUser')}",
+      "values.securityContext.runAsNonRoot is false (root allowed) in chart grafana: "
+      f"{allow_hint('grafana', 'securityContext.runAsNonRoot')}"]),
+    ("grafana privileged", CHART, broken(GRAFANA_HARDENED, lambda g: g["values"]["containerSecurityContext"].update(
+        privileged=True)),
+     ["values.containerSecurityContext.privileged is true (a privileged container) in chart grafana: "
+      f"{allow_hint('grafana', 'containerSecurityContext.privileged')}"]),
+    ("escalation in a list", CHART, broken(GRAFANA_HARDENED, lambda g: g["values"]["extraContainers"][0][
+        "securityContext"].update(allowPrivilegeEscalation=True)),
+     ["values.extraContainers[0].securityContext.allowPrivilegeEscalation is true (privilege escalation) in chart "
+      f"grafana: {allow_hint('grafana', 'extraContainers[0].securityContext.allowPrivilegeEscalation')}"]),
+    ("kps prometheus root as a float", RELEASE, {"chart": "kube-prometheus-stack", "values": {"prometheus": {
+        "prometheusSpec": {"securityContext": {"runAsUser": 0.0}}}}},
+     ["values.prometheus.prometheusSpec.securityContext.runAsUser is 0 (root) in chart kube-prometheus-stack: "
+      f"{allow_hint('kube-prometheus-stack', 'prometheus.prometheusSpec.securityContext.runAsUser')}"]),
+    # An allowance names its chart: the collector's path in another chart is not allowed.
+    ("collector's allowance in another chart", CHART, {**COLLECTOR, "chart": "loki"},
+     [f"values.securityContext.runAsUser is 0 (root) in chart loki: {allow_hint('loki', 'securityContext.runAsUser')}"]),
+]
+
+
+def test_values_privilege_happy_path() -> None:
+    policy = security.helm_values_unprivileged
+    assert check_resource(policy, CHART, GRAFANA_HARDENED) == []
+    # Our render's own needs, allowed by default with their reasons.
+    assert check_resource(policy, CHART, COLLECTOR) == []
+    assert check_resource(policy, RELEASE, CHAOS) == []
+    # Plain objects are the containers policy's business.
+    assert check_resource(policy, "kubernetes:apps/v1:DaemonSet", {"spec": {"template": {"spec": {
+        "containers": [{"name": "c", "securityContext": {"privileged": True}}]}}}}) == []
+
+
+@pytest.mark.parametrize(("case", "typ", "props", "messages"), VALUES_PRIVILEGE_CASES,
+                         ids=[c[0] for c in VALUES_PRIVILEGE_CASES])
+def test_values_privilege_broken(case: str, typ: str, props: dict[str, Any], messages: list[str]) -> None:
+    assert check_resource(security.helm_values_unprivileged, typ, props) == messages
+
+
+def test_values_privilege_allowances_are_config() -> None:
+    assert check_resource(security.helm_values_unprivileged, CHART, COLLECTOR, config={"allowedSettings": []}) == [
+        "values.securityContext.runAsUser is 0 (root) in chart opentelemetry-collector: "
+        f"{allow_hint('opentelemetry-collector', 'securityContext.runAsUser')}"
+    ]
+    grafana_root = broken(GRAFANA_HARDENED, lambda g: g["values"]["securityContext"].update(runAsUser=0))
+    allowed = [{"chart": "grafana", "path": "securityContext.runAsUser", "reason": "test"}]
+    assert check_resource(security.helm_values_unprivileged, CHART, grafana_root,
+                          config={"allowedSettings": allowed}) == []

@@ -28,13 +28,15 @@ def first_alert(rule: dict[str, Any]) -> dict[str, Any]:
 
 ALERT_CASES = [
     ("no runbook_url", broken(PROMETHEUS_RULE, lambda r: first_alert(r)["annotations"].pop("runbook_url")),
-     ["alert CheckoutApiAvailabilityBudgetBurn (group slo:checkout-api:alerts) has no annotations.runbook_url"]),
+     ['alert CheckoutApiAvailabilityBudgetBurn (group slo:checkout-api:alerts, rules[1], severity="page") has no '
+      "annotations.runbook_url"]),
     ("empty summary, no severity", broken(PROMETHEUS_RULE, lambda r: (first_alert(r)["annotations"].update(summary=" "),
                                                                       first_alert(r)["labels"].pop("severity"))),
-     ["alert CheckoutApiAvailabilityBudgetBurn (group slo:checkout-api:alerts) has no labels.severity, annotations.summary"]),
+     ["alert CheckoutApiAvailabilityBudgetBurn (group slo:checkout-api:alerts, rules[1]) has no labels.severity, "
+      "annotations.summary"]),
     ("no annotations at all", broken(PROMETHEUS_RULE, lambda r: first_alert(r).pop("annotations")),
-     ["alert CheckoutApiAvailabilityBudgetBurn (group slo:checkout-api:alerts) has no annotations.summary, "
-      "annotations.runbook_url"]),
+     ['alert CheckoutApiAvailabilityBudgetBurn (group slo:checkout-api:alerts, rules[1], severity="page") has no '
+      "annotations.summary, annotations.runbook_url"]),
 ]
 
 
@@ -47,11 +49,24 @@ def test_alerts_broken(case: str, props: dict[str, Any], messages: list[str]) ->
     assert check_resource(slo_hygiene.alert_rule_metadata, RULE, props) == messages
 
 
+def test_alerts_of_one_name_are_told_apart() -> None:
+    """Fast and slow burn alerts share an alertname: each line names its rule, so none repeats."""
+    slow = broken(ALERT, lambda a: (a["labels"].update(severity="ticket"), a["annotations"].pop("runbook_url")))
+    fast = broken(ALERT, lambda a: a["annotations"].pop("runbook_url"))
+    rule = broken(PROMETHEUS_RULE, lambda r: r["spec"]["groups"][0].update(rules=[{"record": "r", "expr": "1"}, fast, slow]))
+    assert check_resource(slo_hygiene.alert_rule_metadata, RULE, rule) == [
+        'alert CheckoutApiAvailabilityBudgetBurn (group slo:checkout-api:alerts, rules[1], severity="page") has no '
+        "annotations.runbook_url",
+        'alert CheckoutApiAvailabilityBudgetBurn (group slo:checkout-api:alerts, rules[2], severity="ticket") has no '
+        "annotations.runbook_url",
+    ]
+
+
 def test_alerts_in_helm_values() -> None:
     values = {"additionalPrometheusRulesMap": {"extra": {"groups": [
         {"name": "extra", "rules": [broken(ALERT, lambda a: a["annotations"].pop("summary"))]}]}}}
     assert check_resource(slo_hygiene.alert_rule_metadata, "kubernetes:helm.sh/v3:Release", {"values": values}) == [
-        "alert CheckoutApiAvailabilityBudgetBurn (group extra) has no annotations.summary"
+        'alert CheckoutApiAvailabilityBudgetBurn (group extra, rules[0], severity="page") has no annotations.summary'
     ]
 
 
@@ -106,6 +121,11 @@ PAGE_CASES = [
         matchers=['{team="payments", severity="page"}'], receiver="catch-all")),
      ['stringData["alertmanager.yaml"]: route.routes[0] (team="payments", severity="page") sends pages to receiver '
       "'catch-all', which has no pagerduty_configs or opsgenie_configs"]),
+    # The generator pages on severity=~"page|critical" (the mixins' word): a critical route must page too.
+    ("critical route to chat", broken(ROUTING, lambda c: routes(c).insert(
+        1, {"matchers": ['team="payments"', 'severity="critical"'], "receiver": "payments-ticket"})),
+     ['stringData["alertmanager.yaml"]: route.routes[1] (team="payments", severity="critical") sends pages to '
+      "receiver 'payments-ticket', which has no pagerduty_configs or opsgenie_configs"]),
 ]
 
 
