@@ -44,7 +44,8 @@ _HA_SCHEMA = schema(
             "type": "array",
             "items": {"type": "string"},
             "default": ["prod"],
-            "description": "Environments (stack names) that must run Prometheus, Alertmanager and Thanos query HA.",
+            "description": "Environments (stack names) that must run Prometheus, Alertmanager, Thanos query and "
+            "store gateway, and Loki HA.",
         },
     }
 )
@@ -54,9 +55,16 @@ _CHART_REPLICAS: dict[str, list[tuple[str, Path, Path | None]]] = {
         ("Prometheus", ("prometheus", "prometheusSpec", "replicas"), ("prometheus", "enabled")),
         ("Alertmanager", ("alertmanager", "alertmanagerSpec", "replicas"), ("alertmanager", "enabled")),
     ],
-    "thanos": [("Thanos query", ("query", "replicas"), ("query", "enabled"))],
+    "thanos": [("Thanos query", ("query", "replicas"), ("query", "enabled")),
+               ("Thanos store gateway", ("storeGateway", "replicas"), ("storeGateway", "enabled"))],
     "prometheus": [("Prometheus", ("server", "replicaCount"), None)],
     "alertmanager": [("Alertmanager", ("replicaCount",), None)],
+}
+# Loki's replicas live where its deploymentMode puts them (Distributed is left to its own sizing).
+_LOKI_REPLICAS: dict[str, list[Path]] = {
+    "Monolithic": [("singleBinary", "replicas")],
+    "SingleBinary": [("singleBinary", "replicas")],
+    "SimpleScalable": [("read", "replicas"), ("write", "replicas"), ("backend", "replicas")],
 }
 
 
@@ -70,7 +78,7 @@ def _replicas_from_values(values: Any, path: Path) -> tuple[Any, Path]:
 
 
 def _ha_findings(args: ResourceValidationArgs) -> Iterator[tuple[str, Any, str]]:
-    """(what, replicas, where) for every Prometheus, Alertmanager and Thanos query the resource runs."""
+    """(what, replicas, where) for every Prometheus, Alertmanager, Thanos query/store and Loki the resource runs."""
     props = args.props
     if is_helm(args.resource_type):
         values = helm_values(props)
@@ -79,6 +87,11 @@ def _ha_findings(args: ResourceValidationArgs) -> Iterator[tuple[str, Any, str]]
                 continue
             replicas, where = _replicas_from_values(values, path)
             yield what, replicas, f"values.{fmt_path(where)}"
+        if chart_name(props) == "loki":
+            mode = get(values, "deploymentMode", default="Monolithic", unknown=UNKNOWN)
+            for path in _LOKI_REPLICAS.get(mode, []) if isinstance(mode, str) else []:
+                replicas, where = _replicas_from_values(values, path)
+                yield "Loki", replicas, f"values.{fmt_path(where)}"
         return
     kind = k8s_kind(args.resource_type)
     if k8s_group(args.resource_type) == "monitoring.coreos.com" and kind in ("Prometheus", "Alertmanager"):
@@ -105,8 +118,8 @@ def _validate_ha(args: ResourceValidationArgs, report: Report) -> None:
 
 prod_ha_replicas = ResourceValidationPolicy(
     name="prod-ha-replicas",
-    description="Prod runs at least 2 replicas of Prometheus, Alertmanager and Thanos query (Helm values and "
-    "plain objects).",
+    description="Prod runs at least 2 replicas of Prometheus, Alertmanager, Thanos query and store gateway, and "
+    "Loki (Helm values and plain objects).",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_ha,
     config_schema=_HA_SCHEMA,

@@ -17,8 +17,12 @@ KPS = {"chart": "kube-prometheus-stack", "version": "88.5.3", "values": {
     "alertmanager": {"alertmanagerSpec": {"replicas": 3}}}}
 THANOS = {"chart": "thanos", "version": "1.24.1", "values": {
     "query": {"replicas": 2},
+    "storeGateway": {"enabled": True, "replicas": 2},
     "compact": {"extraArgs": ["--retention.resolution-raw=30d", "--retention.resolution-5m=1y",
                               "--retention.resolution-1h=1y"]}}}
+
+LOKI_HA = {"chart": "loki", "version": "18.11.0", "values": {"deploymentMode": "Monolithic",
+                                                             "singleBinary": {"replicas": 3}}}
 
 # ------------------------------------------------------------------ HA
 
@@ -31,6 +35,14 @@ HA_CASES = [
     ("thanos query autoscaled from 1", CHART,
      broken(THANOS, lambda t: t["values"]["query"].update(autoscaling={"enabled": True, "minReplicas": 1})),
      ["Thanos query runs 1 replica(s) in prod (values.query.autoscaling.minReplicas); prod needs at least 2"]),
+    ("thanos store gateway 1", CHART, broken(THANOS, lambda t: t["values"]["storeGateway"].update(replicas=1)),
+     ["Thanos store gateway runs 1 replica(s) in prod (values.storeGateway.replicas); prod needs at least 2"]),
+    ("loki single binary 1", RELEASE, broken(LOKI_HA, lambda v: v["values"]["singleBinary"].update(replicas=1)),
+     ["Loki runs 1 replica(s) in prod (values.singleBinary.replicas); prod needs at least 2"]),
+    ("loki simple scalable, write unset", RELEASE,
+     broken(LOKI_HA, lambda v: v["values"].update(deploymentMode="SimpleScalable", read={"replicas": 3},
+                                               backend={"replicas": 3})),
+     ["Loki runs 1 replica (not set: chart default) in prod (values.write.replicas); prod needs at least 2"]),
     ("Prometheus object", "kubernetes:monitoring.coreos.com/v1:Prometheus", {"spec": {"replicas": 1}},
      ["Prometheus runs 1 replica(s) in prod (spec.replicas); prod needs at least 2"]),
     ("thanos query Deployment", "kubernetes:apps/v1:Deployment", {"metadata": {"name": "thanos-query"}, "spec": {}},
@@ -41,6 +53,9 @@ HA_CASES = [
 def test_ha_happy_path() -> None:
     assert check_resource(reliability.prod_ha_replicas, RELEASE, KPS) == []
     assert check_resource(reliability.prod_ha_replicas, CHART, THANOS) == []
+    assert check_resource(reliability.prod_ha_replicas, RELEASE, LOKI_HA) == []
+    no_store = broken(THANOS, lambda t: t["values"].update(storeGateway={"enabled": False}))
+    assert check_resource(reliability.prod_ha_replicas, CHART, no_store) == []
     # A disabled component runs nothing; other environments may run one replica.
     off = broken(KPS, lambda k: k["values"].update(alertmanager={"enabled": False}))
     assert check_resource(reliability.prod_ha_replicas, RELEASE, off) == []
