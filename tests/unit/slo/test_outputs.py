@@ -149,3 +149,61 @@ def test_an_environment_that_disables_every_slo_compiles_to_an_empty_folder(tmp_
     assert proc.returncode == 0, proc.stderr
     assert "warning: no SLO is enabled for environment 'local'" in proc.stderr
     assert list(out.iterdir()) == []
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file and folder under `folder`, with the bytes of the files."""
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else b"<dir>")
+            for p in sorted(folder.rglob("*"))}
+
+
+REFUSED = "sre slo compile: refusing to write {out}: {why}; nothing was changed: "
+OWN_FOLDER = "give --out a folder of its own"
+NEW_FOLDER = "give --out a new or empty folder"
+
+
+@pytest.mark.parametrize(("out", "why", "fix"), [
+    ("specs", "it is the input specs, and each run replaces the whole folder", OWN_FOLDER),
+    (".", "it holds the input specs, and each run replaces the whole folder", OWN_FOLDER),
+    ("notes", "it holds notes.txt, which this command does not write, and each run replaces the whole folder",
+     NEW_FOLDER + ", or a previous output (which holds only dashboards, prometheusrules, rules, tests)"),
+    ("afile", "it is a file, not a folder, and would be replaced", NEW_FOLDER),
+])
+def test_an_output_folder_that_holds_other_files_is_refused_untouched(tmp_path: Path, out: str, why: str,
+                                                                      fix: str) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "checkout-api.yaml").write_text((EXAMPLES / "checkout-api.yaml").read_text())
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "notes.txt").write_text("mine\n")
+    (tmp_path / "notes" / "rules").mkdir()  # a previous output's folder does not make the rest safe
+    (tmp_path / "afile").write_text("not a folder\n")
+    before = snapshot(tmp_path)
+    proc = sre("slo", "compile", "specs", "--out", out, "--stacks-dir", str(REPO / "stacks"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == REFUSED.format(out=out, why=why) + fix
+    assert proc.stdout == ""
+    assert snapshot(tmp_path) == before
+
+
+def test_an_input_inside_a_previous_output_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "rules").mkdir(parents=True)
+    spec = out / "rules" / "checkout-api.yaml"
+    spec.write_text((EXAMPLES / "checkout-api.yaml").read_text())
+    proc = sre("slo", "compile", str(spec), "--out", str(out))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == REFUSED.format(out=out, why=f"it holds the input {spec}, and each run replaces "
+                                                 "the whole folder") + OWN_FOLDER
+    assert snapshot(out) == {"rules": b"<dir>", "rules/checkout-api.yaml": spec.read_bytes()}
+
+
+def test_a_refused_output_folder_is_written_once_emptied(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    assert sre("slo", "compile", "slo-specs", "--out", str(out)).returncode == 2
+    (out / "notes.txt").unlink()
+    proc = sre("slo", "compile", "slo-specs", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(os.listdir(out)) == ["dashboards", "prometheusrules", "rules", "tests"]
