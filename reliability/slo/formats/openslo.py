@@ -2,8 +2,10 @@
 
 What maps, and how:
 - `ratioMetric` good/bad/total (v1) and `ratioMetrics` good/bad/total (v1alpha):
-  with `counter: true` (v1alpha: `incremental`/`counter`) plain counter
-  selectors are wrapped in `rate(...[{{window}}])`; otherwise the query must
+  with `counter: true` (v1alpha: `incremental`/`counter`) a query that is a
+  plain counter selector becomes `sum(rate(<selector>[{{window}}]))`, as in a
+  native spec, and the selectors inside a larger query (`sum(x{...})`) are
+  wrapped in `rate(...[{{window}}])`; otherwise the query must
   carry the `{{window}}` placeholder. Good/total stays good/total, so long
   windows sum events instead of averaging ratios (Sloth turns it into a raw
   ratio).
@@ -232,6 +234,9 @@ def _prometheus_query(source: Any, ctx: Ctx, path: tuple[str | int, ...], index:
 
 def _event_query(text: str, counter: bool, ctx: Ctx, path: tuple[str | int, ...], base: Duration) -> Query | None:
     normalized = promql.normalize_placeholder(text)
+    if counter and promql.plain_selector(normalized) is not None:
+        # One event count per SLO, as a native spec's plain counter: sum(rate(sel[{{window}}])).
+        return build.query(normalized, ctx, path, base, selector_ok=True)
     if counter and WINDOW not in normalized:
         try:
             normalized = promql.wrap_counters(normalized)

@@ -205,3 +205,55 @@ spec:
     tool("promtool")
     ok, report = run_checks(str(tmp_path / "out"))
     assert ok, report
+
+
+OPENSLO_V1_COUNTER = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: web-availability, labels: {team: web}, annotations: {runbook_url: "https://runbooks.example.com/web"}}
+spec:
+  service: web
+  indicator:
+    metadata: {name: web-ok}
+    spec:
+      ratioMetric:
+        counter: true
+        bad: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{job="web",code=~"5.."}'}}}
+        total: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{job="web"}'}}}
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.999}]
+"""
+OPENSLO_V1ALPHA_INCREMENTAL = """\
+apiVersion: openslo/v1alpha
+kind: SLO
+metadata: {name: web-availability}
+spec:
+  service: web
+  budgetingMethod: Occurrences
+  objectives:
+    - ratioMetrics:
+        incremental: true
+        good: {source: prometheus, queryType: promql, query: 'http_requests_total{job="web",code!~"5.."}'}
+        total: {source: prometheus, queryType: promql, query: 'http_requests_total{job="web"}'}
+      target: 0.999
+"""
+
+
+@pytest.mark.parametrize(("spec", "numerator"), [
+    (OPENSLO_V1_COUNTER, 'sum(rate(http_requests_total{job="web",code=~"5.."}[5m]))'),
+    (OPENSLO_V1ALPHA_INCREMENTAL, 'sum(rate(http_requests_total{job="web",code!~"5.."}[5m]))'),
+], ids=["v1-counter", "v1alpha-incremental"])
+def test_openslo_counter_selectors_count_events_per_slo_not_per_series(spec: str, numerator: str,
+                                                                        tmp_path: Path) -> None:
+    """A plain counter selector is summed as in a native spec: one SLI per SLO, no per-series labels."""
+    (tmp_path / "slo.yaml").write_text(spec)
+    result, output = compile_paths([str(tmp_path / "slo.yaml")])
+    assert output is not None, "\n".join(map(str, result.problems.errors))
+    rules = {r["record"]: r["expr"] for group in yaml.safe_load(output.files["rules/web.yaml"])["groups"]
+             for r in group["rules"] if "record" in r}
+    assert rules["slo:sli_requests:rate5m"] == 'sum(rate(http_requests_total{job="web"}[5m]))'
+    assert numerator in rules["slo:sli_errors:rate5m"]
+    write_output(output.files, str(tmp_path / "out"))
+    tool("promtool")
+    ok, report = run_checks(str(tmp_path / "out"))
+    assert ok, report
