@@ -61,7 +61,7 @@ def _sli(value: Any, ctx: Ctx, path: tuple[str | int, ...], base: Duration) -> A
         errors = build.query(ratio.get("errors"), ctx, (*rpath, "errors"), base) if "errors" in ratio else None
         good = build.query(ratio.get("good"), ctx, (*rpath, "good"), base) if "good" in ratio else None
         total = build.query(ratio.get("total"), ctx, (*rpath, "total"), base)
-        return build.ratio_sli(errors, good, total)
+        return build.ratio_sli(errors, good, total, ctx, (*rpath, "errors" if "errors" in ratio else "good"))
     if "latency" in value and isinstance(value["latency"], dict):
         lat = value["latency"]
         return build.latency_sli(lat.get("histogram"), lat.get("threshold"), ctx, (*path, "latency"))
