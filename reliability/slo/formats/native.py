@@ -23,6 +23,8 @@ from . import schemacheck
 API_VERSION = "reliability-as-code/v1"
 KIND = "ServiceLevelObjectives"
 SCHEMA = "slo-spec-v1.json"
+# Also the schema's `errorMessage` for the same rule, so editors and the CLI say the same.
+NO_RUNBOOK = "no runbook: set runbook_url on the SLO or on the service, so every page links to what to do"
 
 
 def _slo_name_at(data: Any, path: tuple[str | int, ...]) -> str | None:
@@ -184,9 +186,8 @@ def _map_slo(
                       "disabled": override.get("disabled") is True}
 
     runbook = build.field_text(raw, "runbook_url", service_runbook)
-    if not runbook and not ctx.bad((*path, "runbook_url")):
-        ctx.error((*path, "runbook_url"), "no runbook: set runbook_url on the SLO or on the service, "
-                                          "so every page links to what to do")
+    if not runbook and not ctx.bad((*path, "runbook_url")):  # the schema's if/then usually reports it first
+        ctx.error((*path, "runbook_url"), NO_RUNBOOK)
     if objective is None or period is None or sli is None:
         return None
     if service_env.get("alerting"):

@@ -7,12 +7,17 @@ the path reads like the YAML, the message says what to do.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
+from reliability.slo.formats.native import NO_RUNBOOK
+from reliability.slo.formats.schemacheck import SCHEMA_DIR
 from reliability.slo.load import load
 
 GOOD = """\
@@ -256,3 +261,31 @@ def test_ratio_sides_must_keep_the_same_labels(tmp_path: Path) -> None:
         got.append([e.split(": ", 3)[3].split(", so ")[0] for e in errors])
         want.append([f"{key} and total keep different labels ({expected})"] if expected else [])
     assert got == want
+
+
+RUNBOOKS = [
+    # (runbook on the service, on the availability and latency SLOs) -> the SLOs refused for lack of one
+    ((True, False, False), []),
+    ((False, True, True), []),
+    ((False, True, False), [1]),
+    ((False, False, False), [0, 1]),
+]
+
+
+def test_the_published_schema_requires_a_runbook_as_the_cli_does(tmp_path: Path) -> None:
+    """Editors validating with the schema alone refuse what `sre slo validate` refuses, and the CLI says it once."""
+    editor = jsonschema.Draft202012Validator(json.loads((SCHEMA_DIR / "slo-spec-v1.json").read_text()))
+    names = ("availability", "latency")
+    for (service, *slos), missing in RUNBOOKS:
+        lines = GOOD.replace("runbook_url: https://runbooks.example.com/shop-api\n", "").split("\n")
+        for name, has in reversed(list(zip(names, slos, strict=True))):
+            if has:
+                lines.insert(lines.index(f"  - name: {name}") + 1, f"    runbook_url: https://runbooks.example.com/{name}")
+        if service:
+            lines.insert(4, "runbook_url: https://runbooks.example.com/shop-api")
+        text = "\n".join(lines)
+        found = sorted((list(e.absolute_path), e.message) for e in editor.iter_errors(yaml.safe_load(text)))
+        assert found == [(["slos", i], "'runbook_url' is a required property") for i in missing], text
+        errors, _ = problems_for(tmp_path, text)
+        assert [e.split(": ", 1)[1] for e in errors] == [
+            f"{names[i]}: slos[{i}].runbook_url: {NO_RUNBOOK}" for i in missing], text
