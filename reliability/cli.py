@@ -58,9 +58,15 @@ def cmd_slo_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_slo_compile(args: argparse.Namespace) -> int:
-    from .slo.compile import compile_paths, write_output
+    from .slo.compile import OUTPUT_NAMES, OutputRefused, check_output_dir, compile_paths, write_output
 
     if env_refused(args):
+        return EXIT_INPUT
+    inputs = [*args.paths, *(args.windows or [])]
+    try:
+        check_output_dir(args.out, OUTPUT_NAMES, inputs)  # before compiling: say it at once
+    except OutputRefused as exc:
+        print(f"sre slo compile: {exc}", file=sys.stderr)
         return EXIT_INPUT
     result, output = compile_paths(args.paths, env=args.env, windows=args.windows, namespace=args.namespace)
     from .environments import check_spec_environments
@@ -75,7 +81,11 @@ def cmd_slo_compile(args: argparse.Namespace) -> int:
         where = f" for environment '{args.env}'" if args.env else ""
         print(f"warning: no SLO is enabled{where}: {args.out} will be empty", file=sys.stderr)
     _print_problems(output.notes)
-    write_output(output.files, args.out)
+    try:
+        write_output(output.files, args.out, OUTPUT_NAMES, inputs)
+    except OutputRefused as exc:  # the folder changed while compiling
+        print(f"sre slo compile: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     print(f"wrote {len(output.files)} file(s) for {len(output.services)} service(s) to {args.out}")
     return EXIT_OK
 
@@ -118,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     compile_ = slo_sub.add_parser("compile", help="write rules/, prometheusrules/, tests/ and dashboards/")
     spec_args(compile_)
-    compile_.add_argument("--out", required=True, metavar="DIR")
+    compile_.add_argument("--out", required=True, metavar="DIR",
+                          help="replaced as a whole: a new or empty folder, or a previous compile output")
     compile_.add_argument("--namespace", default="monitoring", help="namespace of the PrometheusRule objects")
     compile_.set_defaults(func=cmd_slo_compile)
 

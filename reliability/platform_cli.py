@@ -18,8 +18,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     import pulumi
 
     from .config import ConfigError
-    from .render import RenderError, render, write
+    from .render import OUTPUT_NAMES, RenderError, render, write
+    from .slo.compile import OutputRefused, check_output_dir
 
+    try:
+        check_output_dir(args.out, OUTPUT_NAMES, [args.project_dir])  # before the slow part
+    except OutputRefused as exc:
+        print(f"sre render: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     try:
         files = render(args.stack, Path(args.project_dir))
     except ConfigError as exc:
@@ -33,7 +39,11 @@ def cmd_render(args: argparse.Namespace) -> int:
     except RenderError as exc:
         print(f"sre render: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    write(files, args.out)
+    try:
+        write(files, args.out)
+    except OutputRefused as exc:  # the folder changed while rendering
+        print(f"sre render: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     manifests = sum(1 for name in files if name.startswith("manifests/"))
     dashboards = sum(1 for name in files if name.startswith("dashboards/"))
     print(
@@ -85,7 +95,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     render.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
     render.add_argument(
-        "--out", required=True, metavar="DIR", help="writes DIR/resources.json and DIR/manifests/"
+        "--out", required=True, metavar="DIR",
+        help="writes DIR/resources.json, manifests/, dashboards/ and alertmanager/; "
+        "DIR is replaced as a whole, so it must be new, empty or a previous render",
     )
     render.add_argument(
         "--project-dir",

@@ -18,7 +18,10 @@ result is written as:
 - `dashboards/<uid>.json`: every Grafana dashboard the stack ships, exactly the
   JSON its ConfigMap (labelled for Grafana's dashboard sidecar) carries.
 
-Two renders of the same tree are byte-identical.
+- `alertmanager/alertmanager.yaml`: the configuration Alertmanager runs with.
+
+Two renders of the same tree are byte-identical. The --out folder is replaced
+as a whole, so a folder holding anything else is refused (see OUTPUT_NAMES).
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from .problems import Problems
 from .yamlio import dump, dump_json, load_documents
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The top-level names a render writes into --out; a folder holding anything else is refused.
+OUTPUT_NAMES = ("alertmanager", "dashboards", "manifests", "resources.json")
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
 # Markers of Pulumi's wire format (sdk/python/lib/pulumi/runtime/rpc.py).
@@ -480,6 +485,7 @@ def render(
 
 
 def write(files: dict[str, str], out_dir: str) -> None:
+    """Swap `files` in as `out_dir`; raises OutputRefused if it holds anything a render does not write."""
     from .slo.compile import write_output
 
-    write_output(files, os.fspath(out_dir))
+    write_output(files, os.fspath(out_dir), OUTPUT_NAMES)

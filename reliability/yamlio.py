@@ -304,10 +304,14 @@ def format_decimal(value: Decimal) -> str:
 
 
 def iter_yaml_files(paths: list[str]) -> Iterator[str]:
-    """Files named on the command line, and *.yaml/*.yml/*.json under folders, sorted."""
+    """Files named on the command line, and *.yaml/*.yml/*.json under folders, sorted.
+
+    Paths are normalised (`./specs/` and `specs` give `specs/x.yaml`, still relative as
+    given), so messages and the generated files' headers do not depend on the spelling.
+    """
     import os
 
-    for path in paths:
+    for path in map(os.path.normpath, paths):
         if os.path.isdir(path):
             found = []
             for root, dirs, files in os.walk(path):

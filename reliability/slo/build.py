@@ -158,11 +158,29 @@ def query(
 
 
 def ratio_sli(
-    errors: Query | None, good: Query | None, total: Query | None
+    errors: Query | None, good: Query | None, total: Query | None, ctx: Ctx, part_path: tuple[str | int, ...]
 ) -> RatioSLI | None:
+    """errors/total or good/total; `part_path` is the errors or good field, where a mismatch is reported."""
     if total is None or (errors is None and good is None):
         return None
+    kind, part = ("errors", errors) if errors is not None else ("good", good)
+    if part is not None and not _same_labels(kind, part, total, ctx, part_path):
+        return None
     return RatioSLI(total=total, errors=errors, good=good)
+
+
+def _same_labels(kind: str, part: Query, total: Query, ctx: Ctx, path: tuple[str | int, ...]) -> bool:
+    """Refuse a ratio whose two sides keep different labels: its series never match."""
+    part_grouping, total_grouping = promql.grouping(part.template), promql.grouping(total.template)
+    if part_grouping is None or total_grouping is None or not part_grouping.differs_from(total_grouping):
+        return True
+    consequence = ("the error ratio is always 0 and the SLO can never alert" if kind == "errors"
+                   else "every event counts as bad and the SLO always alerts")
+    example = part_grouping if part_grouping.labels else total_grouping
+    ctx.error(path, f"{kind} and total keep different labels ({kind} is aggregated {part_grouping}, "
+                    f"total {total_grouping}), so their series never match: {consequence}; "
+                    f"aggregate both by the same labels ({example} on both, or on neither)")
+    return False
 
 
 def latency_sli(histogram_text: Any, threshold: Any, ctx: Ctx, path: tuple[str | int, ...]) -> RatioSLI | None:

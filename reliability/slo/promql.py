@@ -120,6 +120,60 @@ def selectors(query: str) -> list[promql_parser.VectorSelector]:
     return found
 
 
+# Aggregations whose result carries exactly the grouping labels (topk and friends keep every label).
+_GROUPING_AGGREGATIONS = frozenset({"sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "quantile"})
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """The labels an outer aggregation leaves: `by (...)` (none for a plain `sum(...)`) or `without (...)`."""
+
+    without: bool
+    labels: tuple[str, ...]
+
+    def __str__(self) -> str:
+        if not self.without and not self.labels:
+            return "to no labels"
+        return f"{'without' if self.without else 'by'} ({', '.join(self.labels)})"
+
+    def differs_from(self, other: Grouping) -> bool:
+        """True only where the two results surely keep different labels (by vs without cannot be told)."""
+        return self.without == other.without and set(self.labels) != set(other.labels)
+
+
+def grouping(template: str) -> Grouping | None:
+    """How the outermost aggregation of an SLI query groups, or None where that cannot be told.
+
+    Parentheses, a unary minus and arithmetic or comparison with a number keep the labels, so
+    they are looked through; anything else (vector matching, functions, `or vector(0)`) is None.
+    """
+    try:
+        expr = parse(template.replace(WINDOW, "5m"))
+    except QueryError:
+        return None
+    while True:
+        if isinstance(expr, (promql_parser.ParenExpr, promql_parser.UnaryExpr)):
+            expr = expr.expr
+        elif isinstance(expr, promql_parser.BinaryExpr) and _is_number(expr.rhs):
+            expr = expr.lhs
+        elif isinstance(expr, promql_parser.BinaryExpr) and _is_number(expr.lhs):
+            expr = expr.rhs
+        else:
+            break
+    if not isinstance(expr, promql_parser.AggregateExpr) or str(expr.op) not in _GROUPING_AGGREGATIONS:
+        return None
+    modifier = expr.modifier
+    if modifier is None:
+        return Grouping(False, ())
+    return Grouping(modifier.type == promql_parser.AggModifierType.Without, tuple(sorted(modifier.labels)))
+
+
+def _is_number(expr: promql_parser.Expr) -> bool:
+    while isinstance(expr, (promql_parser.ParenExpr, promql_parser.UnaryExpr)):
+        expr = expr.expr
+    return isinstance(expr, promql_parser.NumberLiteral)
+
+
 @dataclass(frozen=True)
 class Histogram:
     base: str  # metric name without _bucket/_count/_sum

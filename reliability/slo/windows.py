@@ -176,7 +176,7 @@ def load_catalogs(extra_dirs: list[str] | None, problems: Problems) -> dict[Dura
     """Built-in catalogs, then the user's (which replace a built-in for the same period)."""
     catalogs: dict[Duration, WindowCatalog] = {}
     sources: list[tuple[str, bool]] = [(str(p), True) for p in sorted(BUILTIN_DIR.glob("*.yaml"))]
-    for extra in extra_dirs or []:
+    for extra in map(os.path.normpath, extra_dirs or []):  # `./w/` and `w` read the same
         if os.path.isdir(extra):
             names = sorted(n for n in os.listdir(extra) if n.endswith((".yaml", ".yml")))
             sources.extend((os.path.join(extra, n), False) for n in names)

@@ -23,6 +23,8 @@ from . import schemacheck
 API_VERSION = "reliability-as-code/v1"
 KIND = "ServiceLevelObjectives"
 SCHEMA = "slo-spec-v1.json"
+# Also the schema's `errorMessage` for the same rule, so editors and the CLI say the same.
+NO_RUNBOOK = "no runbook: set runbook_url on the SLO or on the service, so every page links to what to do"
 
 
 def _slo_name_at(data: Any, path: tuple[str | int, ...]) -> str | None:
@@ -61,7 +63,7 @@ def _sli(value: Any, ctx: Ctx, path: tuple[str | int, ...], base: Duration) -> A
         errors = build.query(ratio.get("errors"), ctx, (*rpath, "errors"), base) if "errors" in ratio else None
         good = build.query(ratio.get("good"), ctx, (*rpath, "good"), base) if "good" in ratio else None
         total = build.query(ratio.get("total"), ctx, (*rpath, "total"), base)
-        return build.ratio_sli(errors, good, total)
+        return build.ratio_sli(errors, good, total, ctx, (*rpath, "errors" if "errors" in ratio else "good"))
     if "latency" in value and isinstance(value["latency"], dict):
         lat = value["latency"]
         return build.latency_sli(lat.get("histogram"), lat.get("threshold"), ctx, (*path, "latency"))
@@ -184,9 +186,8 @@ def _map_slo(
                       "disabled": override.get("disabled") is True}
 
     runbook = build.field_text(raw, "runbook_url", service_runbook)
-    if not runbook and not ctx.bad((*path, "runbook_url")):
-        ctx.error((*path, "runbook_url"), "no runbook: set runbook_url on the SLO or on the service, "
-                                          "so every page links to what to do")
+    if not runbook and not ctx.bad((*path, "runbook_url")):  # the schema's if/then usually reports it first
+        ctx.error((*path, "runbook_url"), NO_RUNBOOK)
     if objective is None or period is None or sli is None:
         return None
     if service_env.get("alerting"):

@@ -2,8 +2,10 @@
 
 What maps, and how:
 - `ratioMetric` good/bad/total (v1) and `ratioMetrics` good/bad/total (v1alpha):
-  with `counter: true` (v1alpha: `incremental`/`counter`) plain counter
-  selectors are wrapped in `rate(...[{{window}}])`; otherwise the query must
+  with `counter: true` (v1alpha: `incremental`/`counter`) a query that is a
+  plain counter selector becomes `sum(rate(<selector>[{{window}}]))`, as in a
+  native spec, and the selectors inside a larger query (`sum(x{...})`) are
+  wrapped in `rate(...[{{window}}])`; otherwise the query must
   carry the `{{window}}` placeholder. Good/total stays good/total, so long
   windows sum events instead of averaging ratios (Sloth turns it into a raw
   ratio).
@@ -232,6 +234,9 @@ def _prometheus_query(source: Any, ctx: Ctx, path: tuple[str | int, ...], index:
 
 def _event_query(text: str, counter: bool, ctx: Ctx, path: tuple[str | int, ...], base: Duration) -> Query | None:
     normalized = promql.normalize_placeholder(text)
+    if counter and promql.plain_selector(normalized) is not None:
+        # One event count per SLO, as a native spec's plain counter: sum(rate(sel[{{window}}])).
+        return build.query(normalized, ctx, path, base, selector_ok=True)
     if counter and WINDOW not in normalized:
         try:
             normalized = promql.wrap_counters(normalized)
@@ -301,17 +306,18 @@ def _v1_sli(spec: dict[str, Any], objective: dict[str, Any], ctx: Ctx, path: tup
         text = _prometheus_query(ratio[key], ctx, (*rpath, key), index)
         qpath = (*rpath, key, "metricSource", "spec", "query")
         queries[key] = _event_query(text, counter, ctx, qpath, base) if text else None
-    return _ratio(queries, numerator)
+    return _ratio(queries, numerator, ctx, (*rpath, numerator, "metricSource", "spec", "query"))
 
 
-def _ratio(queries: dict[str, Query | None], numerator: str) -> RatioSLI | None:
+def _ratio(queries: dict[str, Query | None], numerator: str, ctx: Ctx,
+           part_path: tuple[str | int, ...]) -> RatioSLI | None:
     """good/total or bad/total, once every query is known to be valid."""
     total, part = queries.get("total"), queries.get(numerator)
     if total is None or part is None:
         return None
     if numerator == "good":
-        return RatioSLI(total=total, good=part)
-    return RatioSLI(total=total, errors=part)
+        return build.ratio_sli(None, part, total, ctx, part_path)
+    return build.ratio_sli(part, None, total, ctx, part_path)
 
 
 def _map_v1(doc: Document, index: _Index, problems: Problems,
@@ -412,7 +418,7 @@ def _v1alpha_ratio(ratio: dict[str, Any], ctx: Ctx, path: tuple[str | int, ...],
         if not _v1alpha_source_ok(ratio[key], ctx, (*path, key)):
             return None
         queries[key] = _event_query(ratio[key]["query"], counter, ctx, (*path, key, "query"), base)
-    return _ratio(queries, numerator)
+    return _ratio(queries, numerator, ctx, (*path, numerator, "query"))
 
 
 def _slo(doc: Document, ctx: Ctx, name: str, spec: dict[str, Any], target: Any, catalog: WindowCatalog,

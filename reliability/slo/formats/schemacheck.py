@@ -98,9 +98,10 @@ def _messages(error: ValidationError) -> Iterable[tuple[tuple[str | int, ...], s
             yield (*path, key), f"unknown field '{key}'{suffix}"
         return
     if validator == "required":
+        # A schema's own `errorMessage` (as editors read it) says why the field is needed.
         missing = [k for k in value if isinstance(instance, dict) and k not in instance]
         for key in missing:
-            yield (*path, key), f"missing required field '{key}'"
+            yield (*path, key), schema.get("errorMessage") or f"missing required field '{key}'"
         return
     if validator == "type":
         yield path, f"expected {_expected(value)}, {_got(instance)}"

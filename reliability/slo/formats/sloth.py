@@ -125,7 +125,7 @@ def _map_slo(
                              selector_ok=False)
         total = build.query(events.get(keys["total_query"]), ctx, (*epath, keys["total_query"]), base,
                             selector_ok=False)
-        sli = build.ratio_sli(errors, None, total)
+        sli = build.ratio_sli(errors, None, total, ctx, (*epath, keys["error_query"]))
     elif isinstance(sli_raw.get("raw"), dict):
         sli = build.raw_sli(sli_raw["raw"].get(keys["error_ratio_query"]), ctx,
                             (*path, "sli", "raw", keys["error_ratio_query"]), base)

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from reliability.render import write
+from reliability.slo.compile import OutputRefused
+
 from .conftest import REPO
 
 
@@ -142,3 +145,59 @@ def test_bad_stack_files_exit_2_naming_the_problem_without_echoing_secrets(tmp_p
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     assert "XXXXXXXX" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+RENDERED = {"resources.json": "[]\n", "manifests/Namespace-_cluster-x.yaml": "kind: Namespace\n",
+            "dashboards/x.json": "{}\n", "alertmanager/alertmanager.yaml": "route: {}\n"}
+
+
+def tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): p.read_text() if p.is_file() else "<dir>" for p in sorted(folder.rglob("*"))}
+
+
+def test_render_write_replaces_only_an_empty_folder_or_a_previous_render(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    with pytest.raises(OutputRefused):
+        write(RENDERED, str(out))
+    (out / "notes.txt").unlink()
+    write(RENDERED, str(out))
+    assert {k: v for k, v in tree(out).items() if v != "<dir>"} == RENDERED
+    (out / "manifests" / "Namespace-_cluster-gone.yaml").write_text("kind: Namespace\n")
+    write(RENDERED, str(out))
+    assert "manifests/Namespace-_cluster-gone.yaml" not in tree(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize(("name", "why"), [
+    ("project", "it holds Pulumi.yaml, README.md, resources.json.bak, which this command does not write"),
+    ("afile", "it is a file, not a folder, and would be replaced"),
+])
+def test_render_write_refuses_a_folder_holding_what_it_did_not_write(tmp_path, name, why):
+    project = tmp_path / "project"
+    (project / "manifests").mkdir(parents=True)
+    for file in ("Pulumi.yaml", "README.md", "resources.json.bak"):
+        (project / file).write_text("mine\n")
+    (tmp_path / "afile").write_text("mine\n")
+    before = tree(tmp_path)
+    with pytest.raises(OutputRefused) as refused:
+        write(RENDERED, str(tmp_path / name))
+    assert str(refused.value).startswith(f"refusing to write {tmp_path / name}: {why}")
+    assert tree(tmp_path) == before
+
+
+def test_render_refuses_an_out_folder_with_other_files_before_rendering(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine\n")
+    result = sre("render", "--stack", "local", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"sre render: refusing to write {tmp_path}/out: it holds notes.txt, which this command does not write, and "
+        "each run replaces the whole folder; nothing was changed: give --out a new or empty folder, or a previous "
+        "output (which holds only alertmanager, dashboards, manifests, resources.json)")
+    assert result.stdout == ""
+    assert tree(tmp_path / "out") == {"notes.txt": "mine\n"}
+    repo = sre("render", "--stack", "local", "--out", str(REPO))  # the project itself
+    assert repo.returncode == 2
+    assert repo.stderr.startswith(f"sre render: refusing to write {REPO}: it is the input {REPO}")

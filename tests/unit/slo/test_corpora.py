@@ -205,3 +205,101 @@ spec:
     tool("promtool")
     ok, report = run_checks(str(tmp_path / "out"))
     assert ok, report
+
+
+OPENSLO_V1_COUNTER = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: web-availability, labels: {team: web}, annotations: {runbook_url: "https://runbooks.example.com/web"}}
+spec:
+  service: web
+  indicator:
+    metadata: {name: web-ok}
+    spec:
+      ratioMetric:
+        counter: true
+        bad: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{job="web",code=~"5.."}'}}}
+        total: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{job="web"}'}}}
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.999}]
+"""
+OPENSLO_V1ALPHA_INCREMENTAL = """\
+apiVersion: openslo/v1alpha
+kind: SLO
+metadata: {name: web-availability}
+spec:
+  service: web
+  budgetingMethod: Occurrences
+  objectives:
+    - ratioMetrics:
+        incremental: true
+        good: {source: prometheus, queryType: promql, query: 'http_requests_total{job="web",code!~"5.."}'}
+        total: {source: prometheus, queryType: promql, query: 'http_requests_total{job="web"}'}
+      target: 0.999
+"""
+
+
+@pytest.mark.parametrize(("spec", "numerator"), [
+    (OPENSLO_V1_COUNTER, 'sum(rate(http_requests_total{job="web",code=~"5.."}[5m]))'),
+    (OPENSLO_V1ALPHA_INCREMENTAL, 'sum(rate(http_requests_total{job="web",code!~"5.."}[5m]))'),
+], ids=["v1-counter", "v1alpha-incremental"])
+def test_openslo_counter_selectors_count_events_per_slo_not_per_series(spec: str, numerator: str,
+                                                                        tmp_path: Path) -> None:
+    """A plain counter selector is summed as in a native spec: one SLI per SLO, no per-series labels."""
+    (tmp_path / "slo.yaml").write_text(spec)
+    result, output = compile_paths([str(tmp_path / "slo.yaml")])
+    assert output is not None, "\n".join(map(str, result.problems.errors))
+    rules = {r["record"]: r["expr"] for group in yaml.safe_load(output.files["rules/web.yaml"])["groups"]
+             for r in group["rules"] if "record" in r}
+    assert rules["slo:sli_requests:rate5m"] == 'sum(rate(http_requests_total{job="web"}[5m]))'
+    assert numerator in rules["slo:sli_errors:rate5m"]
+    write_output(output.files, str(tmp_path / "out"))
+    tool("promtool")
+    ok, report = run_checks(str(tmp_path / "out"))
+    assert ok, report
+
+
+SLOTH_BY_CODE = """\
+version: prometheus/v1
+service: shop
+labels: {team: shop}
+slos:
+  - name: availability
+    objective: 99.9
+    sli:
+      events:
+        error_query: 'sum(rate(http_requests_total{code=~"5.."}[{{.window}}])) by (code)'
+        total_query: 'sum(rate(http_requests_total[{{.window}}]))'
+    alerting: {annotations: {runbook_url: "https://runbooks.example.com/shop"}}
+"""
+OPENSLO_BY_CODE = """\
+apiVersion: openslo/v1alpha
+kind: SLO
+metadata: {name: availability}
+spec:
+  service: shop
+  budgetingMethod: Occurrences
+  objectives:
+    - ratioMetrics:
+        good: {source: prometheus, queryType: promql, query: 'sum(rate(http_requests_total{code!~"5.."}[{{.window}}])) by (code)'}
+        total: {source: prometheus, queryType: promql, query: 'sum(rate(http_requests_total[{{.window}}]))'}
+      target: 0.999
+"""
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    (SLOTH_BY_CODE, ":9: availability: slos[0].sli.events.error_query: errors and total keep different labels "
+                    "(errors is aggregated by (code), total to no labels), so their series never match: the error "
+                    "ratio is always 0 and the SLO can never alert; aggregate both by the same labels "
+                    "(by (code) on both, or on neither)"),
+    (OPENSLO_BY_CODE, ":9: availability-0: spec.objectives[0].ratioMetrics.good.query: good and total keep different "
+                      "labels (good is aggregated by (code), total to no labels), so their series never match: every "
+                      "event counts as bad and the SLO always alerts; aggregate both by the same labels "
+                      "(by (code) on both, or on neither)"),
+], ids=["sloth", "openslo"])
+def test_ratio_sides_with_different_labels_are_refused_in_every_format(spec: str, expected: str,
+                                                                         tmp_path: Path) -> None:
+    (tmp_path / "slo.yaml").write_text(spec)
+    result, output = compile_paths([str(tmp_path / "slo.yaml")])
+    assert output is None
+    assert [str(p) for p in result.problems.errors] == [f"{tmp_path / 'slo.yaml'}{expected}"]

@@ -7,12 +7,17 @@ the path reads like the YAML, the message says what to do.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
+from reliability.slo.formats.native import NO_RUNBOOK
+from reliability.slo.formats.schemacheck import SCHEMA_DIR
 from reliability.slo.load import load
 
 GOOD = """\
@@ -109,6 +114,13 @@ CASES = {
         "F:13: latency: slos[1].runbook_url: no runbook: set runbook_url on the SLO or on the service, "
         "so every page links to what to do",
     ]),
+    "errors and total keep different labels": (
+        edit(11, "        errors: 'sum(rate(x{code=~\"5..\"}[{{window}}])) by (code)'")
+        .replace("total: 'http_requests_total{job=\"shop\"}'", "total: 'sum(rate(x[{{window}}]))'"), [
+            "F:11: availability: slos[0].sli.ratio.errors: errors and total keep different labels (errors is "
+            "aggregated by (code), total to no labels), so their series never match: the error ratio is always 0 "
+            "and the SLO can never alert; aggregate both by the same labels (by (code) on both, or on neither)",
+        ]),
     "errors and good": (edit(11, "        errors: 'x_total'\n        good: 'y_total'"), [
         "F:10: availability: slos[0].sli.ratio: give exactly one of errors or good (with total)",
     ]),
@@ -216,3 +228,64 @@ def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"{tmp_path / 'nope.yaml'}:1: -: -: no such file or folder")
+
+
+W = "[{{window}}]"
+RATIO_LABELS = [
+    # (errors or good, total, what the error names; None: valid, or the labels cannot be told)
+    (f'sum(rate(x{{code=~"5.."}}{W})) by (code)', f"sum(rate(x{W}))", "errors is aggregated by (code), total to no labels"),
+    (f"sum by (job) (rate(x{W}))", f"sum by (job, code) (rate(x{W}))", "errors is aggregated by (job), total by (code, job)"),
+    (f"sum without (code) (rate(x{W}))", f"sum without (pod) (rate(x{W}))", "errors is aggregated without (code), total without (pod)"),
+    (f"(sum(rate(x{W})) by (code)) * 1", f"sum(rate(x{W}))", "errors is aggregated by (code), total to no labels"),
+    (f"sum(rate(x{W})) by (code) > 0", f"-(-sum(rate(x{W})))", "errors is aggregated by (code), total to no labels"),
+    (f'good: sum(rate(x{{code="200"}}{W})) by (code)', f"sum(rate(x{W}))", "good is aggregated by (code), total to no labels"),
+    (f"sum by (job) (rate(x{W}))", f"sum(rate(x{W})) by (job)", None),
+    (f"sum by (code, job) (rate(x{W}))", f"sum by (job, code) (rate(x{W}))", None),
+    (f"sum without (code) (rate(x{W}))", f"sum without (code) (rate(x{W}))", None),
+    (f"sum without (code) (rate(x{W}))", f"sum by (job) (rate(x{W}))", None),  # by against without: unknown
+    (f"sum(rate(x{W})) by (code) or vector(0)", f"sum(rate(x{W}))", None),  # vector matching: unknown
+    (f"topk(1, rate(x{W}))", f"sum(rate(x{W}))", None),  # keeps every label: unknown
+    (f"rate(x{W})", f"sum(rate(x{W}))", None),
+    ('x{code=~"5.."}', "x", None),  # plain counters, both summed
+]
+
+
+def test_ratio_sides_must_keep_the_same_labels(tmp_path: Path) -> None:
+    """errors/total (or good/total) whose outer aggregations keep different labels never match: refused."""
+    got, want = [], []
+    for part, total, expected in RATIO_LABELS:
+        key, query = part.split(": ", 1) if part.startswith("good: ") else ("errors", part)
+        text = GOOD.replace("errors: 'http_requests_total{job=\"shop\",code=~\"5..\"}'", f"{key}: '{query}'")
+        text = text.replace("total: 'http_requests_total{job=\"shop\"}'", f"total: '{total}'")
+        errors, _ = problems_for(tmp_path, text)
+        got.append([e.split(": ", 3)[3].split(", so ")[0] for e in errors])
+        want.append([f"{key} and total keep different labels ({expected})"] if expected else [])
+    assert got == want
+
+
+RUNBOOKS = [
+    # (runbook on the service, on the availability and latency SLOs) -> the SLOs refused for lack of one
+    ((True, False, False), []),
+    ((False, True, True), []),
+    ((False, True, False), [1]),
+    ((False, False, False), [0, 1]),
+]
+
+
+def test_the_published_schema_requires_a_runbook_as_the_cli_does(tmp_path: Path) -> None:
+    """Editors validating with the schema alone refuse what `sre slo validate` refuses, and the CLI says it once."""
+    editor = jsonschema.Draft202012Validator(json.loads((SCHEMA_DIR / "slo-spec-v1.json").read_text()))
+    names = ("availability", "latency")
+    for (service, *slos), missing in RUNBOOKS:
+        lines = GOOD.replace("runbook_url: https://runbooks.example.com/shop-api\n", "").split("\n")
+        for name, has in reversed(list(zip(names, slos, strict=True))):
+            if has:
+                lines.insert(lines.index(f"  - name: {name}") + 1, f"    runbook_url: https://runbooks.example.com/{name}")
+        if service:
+            lines.insert(4, "runbook_url: https://runbooks.example.com/shop-api")
+        text = "\n".join(lines)
+        found = sorted((list(e.absolute_path), e.message) for e in editor.iter_errors(yaml.safe_load(text)))
+        assert found == [(["slos", i], "'runbook_url' is a required property") for i in missing], text
+        errors, _ = problems_for(tmp_path, text)
+        assert [e.split(": ", 1)[1] for e in errors] == [
+            f"{names[i]}: slos[{i}].runbook_url: {NO_RUNBOOK}" for i in missing], text
