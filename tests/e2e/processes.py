@@ -80,6 +80,7 @@ class Notification:
     receiver: str
     status: str  # of the group: firing or resolved
     alerts: tuple[dict[str, Any], ...]  # labels, status, startsAt, endsAt, fingerprint of each alert
+    sender: str = ""  # the sending Alertmanager's externalURL: tells a duplicate from a re-notification
 
     @property
     def starts(self) -> tuple[str, ...]:
@@ -106,7 +107,7 @@ class WebhookSink:
                 sink._record(Notification(
                     time.monotonic(), time.time(), self.path, body.get("receiver", ""), body.get("status", ""),
                     tuple({k: a.get(k) for k in ("labels", "status", "startsAt", "endsAt", "fingerprint")}
-                          for a in body.get("alerts", []))))
+                          for a in body.get("alerts", [])), body.get("externalURL", "")))
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -143,6 +144,13 @@ class WebhookSink:
                 raise AssertionError(f"no {status} notification #{count} to {receiver} within {timeout:.0f}s; "
                                      f"received: {[str(n) for n in self._notifications]}")
         return self.select(receiver, status)[count - 1]
+
+    def history(self) -> str:
+        """Every notification with its arrival time (from the first), sender and alert times: for failures."""
+        notes = self.notifications
+        start = notes[0].at if notes else 0.0
+        return "\n".join(f"  +{n.at - start:6.1f}s {n} from {n.sender or '?'} "
+                         f"(startsAt {n.starts}, endsAt {tuple(a.get('endsAt') for a in n.alerts)})" for n in notes)
 
     def quiet(self, seconds: float) -> list[Notification]:
         """Wait `seconds` and return what arrived meanwhile: how a test shows that nothing more comes.

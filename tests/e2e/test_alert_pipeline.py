@@ -100,13 +100,13 @@ def test_an_outage_pages_the_team_once_holds_the_ticket_back_and_resolves(e2e: P
     ticket = p.sink.wait_for(TICKET, "firing", TICKET_INTERVAL + 15)
     assert ticket.alerts[0]["labels"]["severity"] == "ticket"
     page_over = timestamp(resolved.alerts[0]["endsAt"])
-    assert [str(n) for n in p.sink.select(TICKET) if n.wall <= page_over] == []
+    assert [str(n) for n in p.sink.select(TICKET) if n.wall <= page_over] == [], p.sink.history()
 
     # Exactly once, though both Alertmanagers had the alert: the second one found the first one's
     # notification in the gossiped log when its peer timeout was over.
     p.sink.quiet(DUPLICATE_WINDOW)
     assert [str(n) for n in p.sink.select(PAGE)] == [f"/{PAGE} firing [{p.alertname}/page]",
-                                                     f"/{PAGE} resolved [{p.alertname}/page]"]
+                                                     f"/{PAGE} resolved [{p.alertname}/page]"], p.sink.history()
     assert p.sink.select(receiver="catch-all") == []
 
 
@@ -128,8 +128,8 @@ def test_the_page_arrives_once_when_an_alertmanager_dies_during_the_outage(e2e: 
     ticket_held_back(p)
 
     p.sink.quiet(DUPLICATE_WINDOW)
-    assert [str(n) for n in p.sink.select(PAGE)] == [f"/{PAGE} firing [{p.alertname}/page]"]
-    assert p.sink.select(TICKET) == []
+    assert [str(n) for n in p.sink.select(PAGE)] == [f"/{PAGE} firing [{p.alertname}/page]"], p.sink.history()
+    assert p.sink.select(TICKET) == [], p.sink.history()
     assert survivor.process.poll() is None
 
 
@@ -190,8 +190,8 @@ def test_a_prometheus_restart_during_the_outage_neither_loses_the_page_nor_pages
         late = p.sink.quiet(DUPLICATE_WINDOW)
         assert [str(n) for n in late if n.receiver == PAGE] == [], how
 
-    assert [str(n) for n in p.sink.select(PAGE)] == [f"/{PAGE} firing [{p.alertname}/page]"]
-    assert p.sink.select(TICKET) == []
+    assert [str(n) for n in p.sink.select(PAGE)] == [f"/{PAGE} firing [{p.alertname}/page]"], p.sink.history()
+    assert p.sink.select(TICKET) == [], p.sink.history()
     ticket_held_back(p)
 
 
@@ -237,4 +237,4 @@ def test_a_broken_config_is_refused_and_the_running_pipeline_keeps_paging(e2e: P
            p.prediction.detection_why)
     ticket_held_back(p)
     p.sink.quiet(DUPLICATE_WINDOW)
-    assert [str(n) for n in p.sink.select(PAGE)] == [f"/{PAGE} firing [{p.alertname}/page]"]
+    assert [str(n) for n in p.sink.select(PAGE)] == [f"/{PAGE} firing [{p.alertname}/page]"], p.sink.history()
