@@ -448,15 +448,45 @@ chaos_experiment_scope = ResourceValidationPolicy(
 
 # ================================================================== resources in the Helm values we set
 
+# chart -> the `resources` blocks of its main workloads: removing one leaves the chart's default,
+# which for these charts is no requests and no limits at all.
+_REQUIRED_RESOURCE_BLOCKS = {
+    "kube-prometheus-stack": ["prometheus.prometheusSpec.resources", "alertmanager.alertmanagerSpec.resources",
+                              "prometheusOperator.resources"],
+    "thanos": ["query.resources", "storeGateway.resources", "compact.resources"],
+    "loki": ["singleBinary.resources"],
+    "tempo": ["tempo.resources"],
+    "grafana": ["resources"],
+    "opentelemetry-collector": ["resources"],
+    "chaos-mesh": ["controllerManager.resources", "chaosDaemon.resources"],
+    "k6-operator": ["manager.resources"],
+}
+
 _VALUES_RESOURCES_SCHEMA = schema(
     {
         "requireCpuLimit": {
             "type": "boolean",
             "default": False,
             "description": "Also require limits.cpu in each `resources` block of Helm values.",
-        }
+        },
+        "requiredBlocks": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "default": _REQUIRED_RESOURCE_BLOCKS,
+            "description": "Chart -> dotted values paths of `resources` blocks that must be set (skipped where "
+            "that component is switched off: enabled false or replicas 0 on the way).",
+        },
     }
 )
+
+
+def _switched_off(values: Any, path: Path) -> bool:
+    """A component on the way to `path` is disabled (`enabled: false`) or runs no pod (`replicas: 0`)."""
+    for end in range(len(path)):
+        here = path[:end]
+        if get(values, *here, "enabled") is False or get(values, *here, "replicas") == 0:
+            return True
+    return False
 
 
 def _validate_values_resources(args: ResourceValidationArgs, report: Report) -> None:
@@ -466,7 +496,14 @@ def _validate_values_resources(args: ResourceValidationArgs, report: Report) -> 
     required = [("requests", "cpu"), ("requests", "memory"), ("limits", "memory")]
     if cfg["requireCpuLimit"]:
         required.append(("limits", "cpu"))
-    for path, node in walk(helm_values(args.props)):
+    values = helm_values(args.props)
+    for dotted in cfg["requiredBlocks"].get(chart_name(args.props), []):
+        path = tuple(dotted.split("."))
+        if get(args.props, "values", unknown=UNKNOWN) is not UNKNOWN and not _switched_off(values, path) \
+                and get(values, *path, unknown=UNKNOWN) is None:
+            report(f"values.{dotted} is not set: the chart's default runs that container without requests "
+                   "or limits; set cpu/memory requests and a memory limit")
+    for path, node in walk(values):
         if not path or path[-1] != "resources" or not isinstance(node, Mapping):
             continue
         blocks = [mapping(get(node, "requests")), mapping(get(node, "limits"))]
@@ -479,8 +516,9 @@ def _validate_values_resources(args: ResourceValidationArgs, report: Report) -> 
 
 helm_values_resources = ResourceValidationPolicy(
     name="helm-values-resources",
-    description="Each `resources` block we set in Helm values has CPU/memory requests and a memory limit.",
-    enforcement_level=EnforcementLevel.ADVISORY,
+    description="The main workloads of each chart get a `resources` block in Helm values, and every `resources` "
+    "block there has CPU/memory requests and a memory limit.",
+    enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_values_resources,
     config_schema=_VALUES_RESOURCES_SCHEMA,
 )

@@ -258,9 +258,13 @@ def test_advisories_are_printed_and_do_not_fail(
     resources = render_resources("dev")
     values = one(resources, "kubernetes:helm.sh/v4:Chart", chart="thanos")["inputs"]["values"]
     del values["query"]["resources"]["limits"]
-    code, lines, _ = run_check(capsys, write(tmp_path, resources))
-    assert (code, lines) == (0, ["advisory: helm-values-resources: kubernetes:helm.sh/v4:Chart reliability-metrics-thanos: "
-                                 "values.query.resources sets no limits.memory"])
+    directory = write(tmp_path, resources)
+    message = ("helm-values-resources: kubernetes:helm.sh/v4:Chart reliability-metrics-thanos: "
+               "values.query.resources sets no limits.memory")
+    assert run_check(capsys, directory)[:2] == (1, [message])
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"helm-values-resources": "advisory"}))
+    assert run_check(capsys, directory, "--config", str(config))[:2] == (0, [f"advisory: {message}"])
 
 
 def test_policy_pack_config_sets_levels_and_properties(

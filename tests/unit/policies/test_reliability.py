@@ -227,13 +227,38 @@ def test_chaos_allowed_namespaces() -> None:
     ]
 
 
-# ------------------------------------------------------------------ resources in values (advisory)
+# ------------------------------------------------------------------ resources in values
+
+SIZED = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}
+
 
 def test_values_resources() -> None:
     policy = reliability.helm_values_resources
-    values = {"query": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}},
+    values = {"query": {"resources": SIZED},
               "storage": {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": "1Gi"}}}}}}
     assert check_resource(policy, CHART, {"values": values}) == []
     bad = broken(values, lambda v: v["query"]["resources"].pop("limits"))
     assert check_resource(policy, CHART, {"values": bad}) == ["values.query.resources sets no limits.memory"]
-    assert policy.enforcement_level.value == "advisory"
+    assert policy.enforcement_level.value == "mandatory"
+
+
+def test_values_resources_of_the_main_workloads_must_be_set() -> None:
+    policy = reliability.helm_values_resources
+    thanos = {"chart": "thanos", "values": {"query": {"resources": SIZED}, "storeGateway": {"resources": SIZED},
+                                            "compact": {"resources": SIZED}}}
+    assert check_resource(policy, CHART, thanos) == []
+    # Deleting a block leaves the chart's default: no requests, no limits.
+    assert check_resource(policy, CHART, broken(thanos, lambda t: t["values"]["storeGateway"].pop("resources"))) == [
+        "values.storeGateway.resources is not set: the chart's default runs that container without requests or "
+        "limits; set cpu/memory requests and a memory limit"]
+    assert check_resource(policy, CHART, broken(thanos, lambda t: t["values"]["query"].update(resources={}))) == [
+        "values.query.resources sets no requests.cpu, requests.memory, limits.memory"]
+    # A component that is switched off needs none.
+    off = broken(thanos, lambda t: t["values"].update(storeGateway={"enabled": False}, compact={"replicas": 0}))
+    assert check_resource(policy, CHART, off) == []
+    # Which blocks are required is configurable per chart.
+    assert check_resource(policy, CHART, {"chart": "grafana", "values": {}},
+                          config={"requiredBlocks": {"grafana": []}}) == []
+    assert check_resource(policy, CHART, {"chart": "grafana", "values": {}}) == [
+        "values.resources is not set: the chart's default runs that container without requests or "
+        "limits; set cpu/memory requests and a memory limit"]
