@@ -151,8 +151,32 @@ _STATEFUL_SCHEMA = schema(
             ],
             "description": "Resource types that hold data.",
         },
+        "persistentValues": {
+            "type": "object",
+            "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}},
+            "default": {
+                "kube-prometheus-stack": {
+                    "prometheus.prometheusSpec.storageSpec.volumeClaimTemplate": "Prometheus",
+                    "alertmanager.alertmanagerSpec.storage.volumeClaimTemplate": "Alertmanager",
+                },
+                "loki": {"singleBinary.persistence.enabled": "Loki"},
+                "tempo": {"persistence.enabled": "Tempo"},
+            },
+            "description": "Chart -> values path that gives a workload a persistent volume -> the workload "
+            "(skipped where it is switched off); unset or false means its data lives on an emptyDir.",
+        },
     }
 )
+
+
+def _switched_off(values: Any, path: Path) -> bool:
+    """A component on the way to `path` is disabled (`enabled: false`) or runs no pod (`replicas: 0`)."""
+    for end in range(len(path)):
+        here = path[:end]
+        if ((*here, "enabled") != path and get(values, *here, "enabled") is False) \
+                or get(values, *here, "replicas") == 0:
+            return True
+    return False
 
 
 def _deletes_volumes(values: Any) -> str | None:
@@ -170,12 +194,22 @@ def _validate_stateful(args: ResourceValidationArgs, report: Report) -> None:
     env = environment(args.urn)
     if env not in cfg["environments"]:
         return
-    reason = None
+    if is_helm(args.resource_type) and get(args.props, "values", unknown=UNKNOWN) is not UNKNOWN:
+        values = helm_values(args.props)
+        for dotted, what in sorted(mapping(cfg["persistentValues"].get(chart_name(args.props))).items()):
+            path = tuple(dotted.split("."))
+            value = get(values, *path, unknown=UNKNOWN)
+            if not _switched_off(values, path) and value in (None, False, {}):
+                state = "false" if value is False else "not set"
+                report(f"{what} keeps its data on an emptyDir in {env} (values.{dotted} is {state}): a restart "
+                       "or reschedule loses it; give it a persistent volume")
+    reason, deletes_volumes = None, False
     if args.resource_type in cfg["statefulTypes"]:
         reason = "stateful storage"
     elif is_helm(args.resource_type):
         deletes = _deletes_volumes(helm_values(args.props))
         reason = f"a release whose volumes are deleted with it ({deletes})" if deletes else None
+        deletes_volumes = deletes is not None
     if reason is None:
         return
     missing = []
@@ -184,15 +218,18 @@ def _validate_stateful(args: ResourceValidationArgs, report: Report) -> None:
     # The engine does not hand retainOnDelete to policy packs; the offline check does (from `sre render`).
     if getattr(args.opts, "retain_on_delete", None) is False:
         missing.append("retainOnDelete")
-    if missing:
+    if missing and deletes_volumes:
+        report(f"{reason} in {env} without {' and '.join(missing)}: set it to Retain, or protect the release "
+               "(ResourceOptions(protect=True, retain_on_delete=True))")
+    elif missing:
         report(f"{reason} in {env} without {' and '.join(missing)}: set "
                "ResourceOptions(protect=True, retain_on_delete=True) so a delete or replace keeps the data")
 
 
 stateful_storage_retained = ResourceValidationPolicy(
     name="stateful-storage-retained",
-    description="In staging and prod, stateful storage (buckets, volumes, PVCs, releases that delete their PVCs) "
-    "is protected and retained on delete.",
+    description="In staging and prod, stateful storage (buckets, volumes, PVCs) is protected and retained on delete, "
+    "and Prometheus, Alertmanager, Loki and Tempo get persistent volumes.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_stateful,
     config_schema=_STATEFUL_SCHEMA,
@@ -478,15 +515,6 @@ _VALUES_RESOURCES_SCHEMA = schema(
         },
     }
 )
-
-
-def _switched_off(values: Any, path: Path) -> bool:
-    """A component on the way to `path` is disabled (`enabled: false`) or runs no pod (`replicas: 0`)."""
-    for end in range(len(path)):
-        here = path[:end]
-        if get(values, *here, "enabled") is False or get(values, *here, "replicas") == 0:
-            return True
-    return False
 
 
 def _validate_values_resources(args: ResourceValidationArgs, report: Report) -> None:

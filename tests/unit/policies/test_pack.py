@@ -152,8 +152,10 @@ def test_engine_stack_validation(servicer: Any) -> None:
 def test_unknown_values_during_preview_are_not_violations(servicer: Any) -> None:
     unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
     props = {"chart": "kube-prometheus-stack", "version": unknown,
-             "values": {"prometheus": {"prometheusSpec": {"replicas": 2, "retention": unknown, "resources": unknown}},
-                        "alertmanager": {"alertmanagerSpec": {"replicas": unknown, "resources": unknown}},
+             "values": {"prometheus": {"prometheusSpec": {"replicas": 2, "retention": unknown, "resources": unknown,
+                                                          "storageSpec": unknown}},
+                        "alertmanager": {"alertmanagerSpec": {"replicas": unknown, "resources": unknown,
+                                                              "storage": unknown}},
                         "prometheusOperator": unknown}}
     assert analyze(servicer, "kubernetes:helm.sh/v3:Release", props) == []
     # Numbers arrive as floats from the engine's Struct: 1.0 replica is still one replica.

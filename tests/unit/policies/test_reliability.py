@@ -12,9 +12,10 @@ from .helpers import broken, check_resource
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CHART = "kubernetes:helm.sh/v4:Chart"
+VOLUME = {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": "10Gi"}}}}}
 KPS = {"chart": "kube-prometheus-stack", "version": "88.5.3", "values": {
-    "prometheus": {"prometheusSpec": {"replicas": 2, "retention": "31d"}},
-    "alertmanager": {"alertmanagerSpec": {"replicas": 3}}}}
+    "prometheus": {"prometheusSpec": {"replicas": 2, "retention": "31d", "storageSpec": VOLUME}},
+    "alertmanager": {"alertmanagerSpec": {"replicas": 3, "storage": VOLUME}}}}
 THANOS = {"chart": "thanos", "version": "1.24.1", "values": {
     "query": {"replicas": 2},
     "storeGateway": {"enabled": True, "replicas": 2},
@@ -88,6 +89,11 @@ def test_stateful_happy_path() -> None:
     assert check_resource(policy, BUCKET, {"bucket": "b"}, protect=True) == []
     assert check_resource(policy, BUCKET, {"bucket": "b"}, stack="dev") == []
     assert check_resource(policy, RELEASE, KPS) == []
+    # Persistent volumes are a staging/prod matter, and a switched-off Alertmanager needs none.
+    no_volumes = broken(KPS, lambda k: k["values"]["prometheus"]["prometheusSpec"].pop("storageSpec"))
+    assert check_resource(policy, RELEASE, no_volumes, stack="dev") == []
+    no_am = broken(KPS, lambda k: k["values"].update(alertmanager={"enabled": False}))
+    assert check_resource(policy, RELEASE, no_am) == []
 
 
 STATEFUL_CASES = [
@@ -101,7 +107,16 @@ STATEFUL_CASES = [
      broken(KPS, lambda k: k["values"]["prometheus"]["prometheusSpec"].update(
          persistentVolumeClaimRetentionPolicy={"whenDeleted": "Delete"})), {"retain_on_delete": False},
      ["a release whose volumes are deleted with it (values.prometheus.prometheusSpec."
-      f"persistentVolumeClaimRetentionPolicy.whenDeleted is Delete) in prod without protect and retainOnDelete: {FIX}"]),
+      "persistentVolumeClaimRetentionPolicy.whenDeleted is Delete) in prod without protect and retainOnDelete: "
+      "set it to Retain, or protect the release (ResourceOptions(protect=True, retain_on_delete=True))"]),
+    ("prometheus on an emptyDir", RELEASE, broken(KPS, lambda k: k["values"]["prometheus"]["prometheusSpec"].pop(
+        "storageSpec")), {"protect": True},
+     ["Prometheus keeps its data on an emptyDir in prod (values.prometheus.prometheusSpec.storageSpec."
+      "volumeClaimTemplate is not set): a restart or reschedule loses it; give it a persistent volume"]),
+    ("loki persistence off", RELEASE, {"chart": "loki", "values": {"singleBinary": {"persistence": {"enabled": False}}}},
+     {"protect": True},
+     ["Loki keeps its data on an emptyDir in prod (values.singleBinary.persistence.enabled is false): a restart "
+      "or reschedule loses it; give it a persistent volume"]),
 ]
 
 
