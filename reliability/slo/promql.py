@@ -84,7 +84,8 @@ def wrap_counters(query: str) -> str:
     """Wrap every bare selector of `query` in `rate(...[{{window}}])`.
 
     OpenSLO's `counter: true` means the query reads raw counters, such as
-    `sum(http_requests{code="200"})`; the SLI needs their per-window rate.
+    `sum(http_requests{code="200"})`; the SLI needs their per-window rate, summed
+    over the SLO unless the query aggregates itself.
     """
     expr = parse(query)
     found_ranges: list[str] = []
@@ -106,7 +107,19 @@ def wrap_counters(query: str) -> str:
         return None
 
     wrapped = str(promql_parser.transform(expr, post_visit=post))
-    return wrapped.replace(f"[{_sentinel_text()}]", f"[{WINDOW}]").replace("{}[", "[")
+    wrapped = wrapped.replace(f"[{_sentinel_text()}]", f"[{WINDOW}]").replace("{}[", "[")
+    # An SLI counts the events of the whole SLO: an expression that does not aggregate itself
+    # (`a + b`, `a - ignoring(code) b`) is summed, or it would be one SLI per series.
+    return wrapped if _aggregated(expr) else f"sum({wrapped})"
+
+
+def _aggregated(expr: promql_parser.Expr) -> bool:
+    """`expr` yields at most one series per group it names: an aggregation, or arithmetic of them."""
+    if isinstance(expr, promql_parser.ParenExpr):
+        return _aggregated(expr.expr)
+    if isinstance(expr, promql_parser.BinaryExpr):
+        return all(_aggregated(side) or _is_number(side) for side in (expr.lhs, expr.rhs))
+    return isinstance(expr, promql_parser.AggregateExpr)
 
 
 def selectors(query: str) -> list[promql_parser.VectorSelector]:

@@ -259,6 +259,27 @@ def test_openslo_counter_selectors_count_events_per_slo_not_per_series(spec: str
     assert ok, report
 
 
+OPENSLO_V1_COUNTER_SUM = OPENSLO_V1_COUNTER.replace(
+    """'http_requests_total{job="web",code=~"5.."}'""",
+    """'http_requests_total{job="web",code="500"} + ignoring(code) http_requests_total{job="web",code="503"}'""")
+
+
+def test_openslo_counter_expressions_are_summed_over_the_slo(tmp_path: Path) -> None:
+    """`a + ignoring(code) b` on counters: rates of both, summed into one series for the SLO."""
+    assert OPENSLO_V1_COUNTER_SUM != OPENSLO_V1_COUNTER
+    (tmp_path / "slo.yaml").write_text(OPENSLO_V1_COUNTER_SUM)
+    result, output = compile_paths([str(tmp_path / "slo.yaml")])
+    assert output is not None, "\n".join(map(str, result.problems.errors))
+    rules = {r["record"]: r["expr"] for group in yaml.safe_load(output.files["rules/web.yaml"])["groups"]
+             for r in group["rules"] if "record" in r}
+    assert ('sum(rate(http_requests_total{job="web",code="500"}[5m]) + ignoring (code) '
+            'rate(http_requests_total{job="web",code="503"}[5m]))') in rules["slo:sli_errors:rate5m"]
+    write_output(output.files, str(tmp_path / "out"))
+    tool("promtool")
+    ok, report = run_checks(str(tmp_path / "out"))
+    assert ok, report
+
+
 SLOTH_BY_CODE = """\
 version: prometheus/v1
 service: shop
