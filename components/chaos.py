@@ -1,9 +1,9 @@
 """Chaos Mesh, switched per environment (`chaos.enabled`).
 
 EKS and kind both run containerd, so the daemon talks to containerd's socket.
-Installed as a helm.v3.Release that ignores the chart's `checksum`: the chart
-generates new certificates and a random `rollme` annotation on every render, and
-only a real values or version change should roll the pods.
+Installed as a helm.v3.Release: the chart generates new certificates and a random
+`rollme` annotation on every render, and a Release diffs on its inputs (chart,
+version, values) only, so just a real change upgrades it and rolls the pods.
 """
 
 from __future__ import annotations
@@ -63,6 +63,5 @@ class ChaosMesh(pulumi.ComponentResource):
             parent=self,
             depends_on=[ns],
             release_name="chaos-mesh",
-            ignore_changes=["checksum"],
         )
         self.register_outputs({"namespace": NAMESPACE})

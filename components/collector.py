@@ -32,9 +32,14 @@ def collector_values(
         "mode": "daemonset",
         "image": {"repository": IMAGE},
         "command": {"name": "otelcol-k8s"},
-        # logsCollection adds the filelog receiver on /var/log/pods to the logs pipeline;
+        # logsCollection adds the filelog receiver on /var/log/pods to the logs pipeline; it starts
+        # at the end of each file, so without stored checkpoints (hostPath /var/lib/otelcol) every
+        # collector restart or upgrade would drop the lines written meanwhile.
         # kubernetesAttributes labels every signal with its pod, namespace and workload.
-        "presets": {"logsCollection": {"enabled": True}, "kubernetesAttributes": {"enabled": True}},
+        "presets": {
+            "logsCollection": {"enabled": True, "storeCheckpoints": True},
+            "kubernetesAttributes": {"enabled": True},
+        },
         # In daemonset mode every enabled port becomes a hostPort: keep OTLP only.
         "ports": {
             name: {"enabled": False} for name in ("jaeger-compact", "jaeger-grpc", "jaeger-thrift", "zipkin")

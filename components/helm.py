@@ -40,7 +40,6 @@ def install(
     depends_on: list[pulumi.Resource] | None = None,
     release_name: str | None = None,
     skip_crds: bool = False,
-    ignore_changes: list[str] | None = None,
 ) -> pulumi.Resource:
     """Install a pinned chart as the resource type charts.yaml chose for it.
 
@@ -48,7 +47,7 @@ def install(
     ServiceAccount names derive from it, and IRSA trust policies and URLs name them.
     """
     pin = pins()[chart]
-    opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on or [], ignore_changes=ignore_changes)
+    opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on or [])
     if pin.resource == "release":
         return k8s.helm.v3.Release(
             name,

@@ -158,6 +158,14 @@ def test_secrets_never_plain(stack):
     assert secret["inputs"]["stringData"] == {"admin-password": "[secret]", "admin-user": "[secret]"}
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_pod_logs_survive_a_collector_restart(stack):
+    # The filelog receiver starts at the end of each file; only stored checkpoints let a restarted
+    # collector pick up the lines written while it was away.
+    logs = helm_values(stack, "opentelemetry-collector")["presets"]["logsCollection"]
+    assert logs == {"enabled": True, "storeCheckpoints": True}
+
+
 def test_slo_rules_compiled_for_the_stack_environment():
     dev = one(
         "dev", "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "reliability-slos-slo-checkout-api"
