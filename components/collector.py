@@ -23,10 +23,13 @@ PIPELINE_PROCESSORS = ["memory_limiter", "batch"]
 
 
 def collector_values(
-    cfg: StackConfig, loki_otlp: str, tempo_otlp_grpc: str, prometheus_otlp: str
+    cfg: StackConfig, loki_otlp: str, tempo_otlp_grpc: str, prometheus_otlp: tuple[str, ...]
 ) -> dict[str, Any]:
-    def pipeline(exporter: str) -> dict[str, Any]:
-        return {"receivers": ["otlp"], "processors": PIPELINE_PROCESSORS, "exporters": [exporter]}
+    def pipeline(*exporters: str) -> dict[str, Any]:
+        return {"receivers": ["otlp"], "processors": PIPELINE_PROCESSORS, "exporters": list(exporters)}
+
+    # One exporter per Prometheus replica: each must receive every metric (metrics.replica_urls).
+    prometheus = {f"otlp_http/prometheus-{i}": {"endpoint": url} for i, url in enumerate(prometheus_otlp)}
 
     return {
         "mode": "daemonset",
@@ -48,13 +51,13 @@ def collector_values(
             "exporters": {
                 "otlp_http/loki": {"endpoint": loki_otlp},
                 "otlp_grpc/tempo": {"endpoint": tempo_otlp_grpc, "tls": {"insecure": True}},
-                "otlp_http/prometheus": {"endpoint": prometheus_otlp},
+                **prometheus,
             },
             "service": {
                 "pipelines": {
                     "logs": pipeline("otlp_http/loki"),
                     "traces": pipeline("otlp_grpc/tempo"),
-                    "metrics": pipeline("otlp_http/prometheus"),
+                    "metrics": pipeline(*prometheus),
                 }
             },
         },
@@ -70,7 +73,7 @@ class CollectorArgs:
     namespace: str
     loki_otlp: str
     tempo_otlp_grpc: str
-    prometheus_otlp: str
+    prometheus_otlp: tuple[str, ...]
     depends_on: tuple[pulumi.Resource, ...] = ()
 
 

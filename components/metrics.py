@@ -42,11 +42,19 @@ def thanos_service_accounts(namespace: str) -> tuple[tuple[str, str], ...]:
 def urls(namespace: str) -> dict[str, str]:
     return {
         "prometheus": kube.service_url(f"{KPS}-prometheus", namespace, 9090),
-        "prometheusOtlp": kube.service_url(f"{KPS}-prometheus", namespace, 9090, path="/api/v1/otlp"),
-        "prometheusRemoteWrite": kube.service_url(f"{KPS}-prometheus", namespace, 9090, path="/api/v1/write"),
         "alertmanager": kube.service_url(f"{KPS}-alertmanager", namespace, 9093),
         "thanosQuery": kube.service_url(f"{THANOS}-query", namespace, 10902),
     }
+
+
+def replica_urls(namespace: str, replicas: int, path: str) -> tuple[str, ...]:
+    """`path` on every Prometheus replica, through the chart's per-replica Services.
+
+    Pushed metrics (OTLP, remote write) must reach every replica, as scraped ones do:
+    through the shared Service each push lands on one replica, which then evaluates
+    rules and alerts on part of the data while its twin disagrees.
+    """
+    return tuple(kube.service_url(f"{KPS}-prometheus-{i}", namespace, 9090, path=path) for i in range(replicas))
 
 
 def retention_size(volume: str) -> str:
@@ -114,6 +122,8 @@ def kps_values(
                 "annotations": {IRSA_ANNOTATION: thanos_role_arn} if thanos_role_arn else {},
             },
             "podDisruptionBudget": {"enabled": ha, "minAvailable": 1},
+            # kps-prometheus-<i>: pushes reach every replica (replica_urls).
+            "servicePerReplica": {"enabled": True},
             "thanosService": {"enabled": True},
             "thanosServiceMonitor": {"enabled": True},
             "prometheusSpec": {
@@ -276,4 +286,8 @@ class PrometheusStack(pulumi.ComponentResource):
             release_name=THANOS,
         )
         self.urls = urls(ns)
-        self.register_outputs({"urls": self.urls})
+        self.otlp_urls = replica_urls(ns, cfg.replicas.prometheus, "/api/v1/otlp")
+        self.remote_write_urls = replica_urls(ns, cfg.replicas.prometheus, "/api/v1/write")
+        self.register_outputs(
+            {"urls": self.urls, "otlpUrls": self.otlp_urls, "remoteWriteUrls": self.remote_write_urls}
+        )

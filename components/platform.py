@@ -139,7 +139,7 @@ class Platform(pulumi.ComponentResource):
             TracesArgs(
                 cfg,
                 OBSERVABILITY,
-                prom.urls["prometheusRemoteWrite"],
+                prom.remote_write_urls,
                 bucket=buckets.get("tempo"),
                 role_arn=roles.get("tempo"),
                 depends_on=observability_ns,
@@ -153,7 +153,7 @@ class Platform(pulumi.ComponentResource):
                 OBSERVABILITY,
                 loki.urls["lokiOtlp"],
                 tempo.urls["tempoOtlpGrpc"],
-                prom.urls["prometheusOtlp"],
+                prom.otlp_urls,
                 depends_on=observability_ns,
             ),
             opts=on_k8s,

@@ -29,7 +29,7 @@ def urls(namespace: str) -> dict[str, str]:
 
 
 def tempo_values(
-    cfg: StackConfig, bucket: str | None, role_arn: str | None, remote_write: str
+    cfg: StackConfig, bucket: str | None, role_arn: str | None, remote_write: tuple[str, ...]
 ) -> dict[str, Any]:
     trace: dict[str, Any] = {"backend": "local"}
     if bucket:
@@ -43,7 +43,8 @@ def tempo_values(
             "retention": hours(cfg.retention.traces),
             "reportingEnabled": False,
             "storage": {"trace": trace},
-            "metricsGenerator": {"enabled": True, "remoteWriteUrl": remote_write},
+            # Span metrics to every Prometheus replica (metrics.replica_urls).
+            "metricsGenerator": {"enabled": True, "storage": {"remote_write": [{"url": u} for u in remote_write]}},
             "overrides": {
                 "defaults": {"metrics_generator": {"processors": ["service-graphs", "span-metrics"]}}
             },
@@ -66,7 +67,7 @@ def tempo_values(
 class TracesArgs:
     config: StackConfig
     namespace: str
-    prometheus_remote_write: str
+    prometheus_remote_write: tuple[str, ...]
     bucket: pulumi.Input[str] | None = None
     role_arn: pulumi.Input[str] | None = None
     depends_on: tuple[pulumi.Resource, ...] = ()

@@ -166,6 +166,21 @@ def test_pod_logs_survive_a_collector_restart(stack):
     assert logs == {"enabled": True, "storeCheckpoints": True}
 
 
+@pytest.mark.parametrize(("stack", "replicas"), [("local", 1), ("prod", 2)])
+def test_pushed_metrics_reach_every_prometheus_replica(stack, replicas):
+    # Through the shared Service each push would land on one replica only, which would then
+    # evaluate rules and alerts on part of the data. The chart's per-replica Services are named
+    # kps-prometheus-<i> (serviceperreplica.yaml).
+    assert helm_values(stack, "kube-prometheus-stack")["prometheus"]["prometheusSpec"]["replicas"] == replicas
+    assert helm_values(stack, "kube-prometheus-stack")["prometheus"]["servicePerReplica"] == {"enabled": True}
+    hosts = [f"http://kps-prometheus-{i}.monitoring.svc.cluster.local:9090" for i in range(replicas)]
+    collector = helm_values(stack, "opentelemetry-collector")["config"]
+    exporters = collector["service"]["pipelines"]["metrics"]["exporters"]
+    assert [collector["exporters"][e]["endpoint"] for e in exporters] == [f"{h}/api/v1/otlp" for h in hosts]
+    generator = helm_values(stack, "tempo")["tempo"]["metricsGenerator"]
+    assert generator["storage"]["remote_write"] == [{"url": f"{h}/api/v1/write"} for h in hosts]
+
+
 def test_slo_rules_compiled_for_the_stack_environment():
     dev = one(
         "dev", "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "reliability-slos-slo-checkout-api"
