@@ -178,7 +178,7 @@ def explore_pane(url: str) -> dict:
 def test_logs_and_traces_links_open_explore_with_the_spec_selectors(examples: Output) -> None:
     links = {link["title"]: link["url"] for link in dash(examples, "slo-checkout-api")["links"]}
     logs, traces = explore_pane(links["Logs"]), explore_pane(links["Traces"])
-    assert logs["queries"][0]["expr"] == '{namespace="shop", app="checkout-api"}'
+    assert logs["queries"][0]["expr"] == '{k8s_namespace_name="shop", k8s_container_name="checkout-api"}'
     assert logs["datasource"] == "loki"
     assert traces["queries"][0]["query"] == '{resource.service.name="checkout-api"}'
     assert traces["datasource"] == "tempo"
