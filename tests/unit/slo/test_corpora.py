@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from reliability.slo import naming
-from reliability.slo.compile import compile_paths, write_output
+from reliability.slo.compile import Output, compile_paths, write_output
 from reliability.slo.promtool import run_checks
 
 from ...conftest import REFERENCE, reference, tool
@@ -22,15 +22,21 @@ from ...conftest import REFERENCE, reference, tool
 SLOTH_FILES = sorted(p.name for p in (REFERENCE / "sloth" / "examples").glob("*.y*ml")) or ["(missing)"]
 
 
+def assert_promtool_passes(output: Output, tmp_path: Path) -> None:
+    """Write the compile and run `promtool check rules` and `promtool test rules` on it."""
+    write_output(output.files, str(tmp_path / "out"))
+    tool("promtool")
+    ok, report = run_checks(str(tmp_path / "out"))
+    assert ok, report
+
+
+
 @pytest.mark.parametrize("name", SLOTH_FILES)
 def test_sloth_example_compiles_and_passes_promtool(name: str, tmp_path: Path) -> None:
     path = reference("sloth", "examples", name)
     result, output = compile_paths([str(path)])
     assert output is not None, "\n".join(map(str, result.problems.errors))
-    write_output(output.files, str(tmp_path / "out"))
-    tool("promtool")
-    ok, report = run_checks(str(tmp_path / "out"))
-    assert ok, report
+    assert_promtool_passes(output, tmp_path)
 
 
 def sloth_thresholds(gen: Path) -> dict[tuple[str, str], list[float]]:
@@ -201,10 +207,7 @@ spec:
     assert availability.sli.good.template == 'sum(rate(http_requests{component="web",code=~"2..|3.."}[{{window}}]))'
     assert latency.sli.errors.template.startswith("sum(count_over_time((histogram_quantile(")
     assert ">= 0.5)[{{window}}:]))" in latency.sli.errors.template
-    write_output(output.files, str(tmp_path / "out"))
-    tool("promtool")
-    ok, report = run_checks(str(tmp_path / "out"))
-    assert ok, report
+    assert_promtool_passes(output, tmp_path)
 
 
 OPENSLO_V1_COUNTER = """\
@@ -239,13 +242,23 @@ spec:
 """
 
 
+# `a + ignoring(code) b` on counters: rates of both, summed into one series for the SLO.
+OPENSLO_V1_COUNTER_SUM = OPENSLO_V1_COUNTER.replace(
+    """'http_requests_total{job="web",code=~"5.."}'""",
+    """'http_requests_total{job="web",code="500"} + ignoring(code) http_requests_total{job="web",code="503"}'""")
+assert OPENSLO_V1_COUNTER_SUM != OPENSLO_V1_COUNTER
+
+
 @pytest.mark.parametrize(("spec", "numerator"), [
     (OPENSLO_V1_COUNTER, 'sum(rate(http_requests_total{job="web",code=~"5.."}[5m]))'),
     (OPENSLO_V1ALPHA_INCREMENTAL, 'sum(rate(http_requests_total{job="web",code!~"5.."}[5m]))'),
-], ids=["v1-counter", "v1alpha-incremental"])
+    (OPENSLO_V1_COUNTER_SUM, 'sum(rate(http_requests_total{job="web",code="500"}[5m]) + ignoring (code) '
+                             'rate(http_requests_total{job="web",code="503"}[5m]))'),
+], ids=["v1-counter", "v1alpha-incremental", "v1-counter-expression"])
 def test_openslo_counter_selectors_count_events_per_slo_not_per_series(spec: str, numerator: str,
                                                                         tmp_path: Path) -> None:
-    """A plain counter selector is summed as in a native spec: one SLI per SLO, no per-series labels."""
+    """A plain counter selector (or an expression of them) is summed as in a native spec: one SLI per SLO,
+    no per-series labels."""
     (tmp_path / "slo.yaml").write_text(spec)
     result, output = compile_paths([str(tmp_path / "slo.yaml")])
     assert output is not None, "\n".join(map(str, result.problems.errors))
@@ -253,31 +266,7 @@ def test_openslo_counter_selectors_count_events_per_slo_not_per_series(spec: str
              for r in group["rules"] if "record" in r}
     assert rules["slo:sli_requests:rate5m"] == 'sum(rate(http_requests_total{job="web"}[5m]))'
     assert numerator in rules["slo:sli_errors:rate5m"]
-    write_output(output.files, str(tmp_path / "out"))
-    tool("promtool")
-    ok, report = run_checks(str(tmp_path / "out"))
-    assert ok, report
-
-
-OPENSLO_V1_COUNTER_SUM = OPENSLO_V1_COUNTER.replace(
-    """'http_requests_total{job="web",code=~"5.."}'""",
-    """'http_requests_total{job="web",code="500"} + ignoring(code) http_requests_total{job="web",code="503"}'""")
-
-
-def test_openslo_counter_expressions_are_summed_over_the_slo(tmp_path: Path) -> None:
-    """`a + ignoring(code) b` on counters: rates of both, summed into one series for the SLO."""
-    assert OPENSLO_V1_COUNTER_SUM != OPENSLO_V1_COUNTER
-    (tmp_path / "slo.yaml").write_text(OPENSLO_V1_COUNTER_SUM)
-    result, output = compile_paths([str(tmp_path / "slo.yaml")])
-    assert output is not None, "\n".join(map(str, result.problems.errors))
-    rules = {r["record"]: r["expr"] for group in yaml.safe_load(output.files["rules/web.yaml"])["groups"]
-             for r in group["rules"] if "record" in r}
-    assert ('sum(rate(http_requests_total{job="web",code="500"}[5m]) + ignoring (code) '
-            'rate(http_requests_total{job="web",code="503"}[5m]))') in rules["slo:sli_errors:rate5m"]
-    write_output(output.files, str(tmp_path / "out"))
-    tool("promtool")
-    ok, report = run_checks(str(tmp_path / "out"))
-    assert ok, report
+    assert_promtool_passes(output, tmp_path)
 
 
 SLOTH_BY_CODE = """\
