@@ -97,6 +97,11 @@ def schema(properties: dict[str, dict[str, Any]]) -> PolicyConfigSchema:
     return PolicyConfigSchema(properties=properties)
 
 
+def string_list(default: list[str], description: str) -> dict[str, Any]:
+    """A config property holding a list of strings."""
+    return {"type": "array", "items": {"type": "string"}, "default": default, "description": description}
+
+
 def settings(args: Any, config_schema: PolicyConfigSchema) -> dict[str, Any]:
     """The policy's config: the schema's defaults overlaid with what the user set.
 

@@ -31,6 +31,7 @@ from ._common import (
     schema,
     seconds,
     settings,
+    string_list,
     walk,
     words,
 )
@@ -40,13 +41,11 @@ from ._common import (
 _HA_SCHEMA = schema(
     {
         "minReplicas": {"type": "integer", "minimum": 1, "default": 2, "description": "Replicas each needs."},
-        "environments": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["prod"],
-            "description": "Environments (stack names) that must run Prometheus, Alertmanager, Thanos query and "
+        "environments": string_list(
+            default=["prod"],
+            description="Environments (stack names) that must run Prometheus, Alertmanager, Thanos query and "
             "store gateway, and Loki HA.",
-        },
+        ),
     }
 )
 # chart -> (what, path to the replica count, path to the component's on/off switch); chart defaults are 1.
@@ -129,16 +128,12 @@ prod_ha_replicas = ResourceValidationPolicy(
 
 _STATEFUL_SCHEMA = schema(
     {
-        "environments": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["staging", "prod"],
-            "description": "Environments whose stateful storage must be protected and retained on delete.",
-        },
-        "statefulTypes": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [
+        "environments": string_list(
+            default=["staging", "prod"],
+            description="Environments whose stateful storage must be protected and retained on delete.",
+        ),
+        "statefulTypes": string_list(
+            default=[
                 "aws:s3/bucket:Bucket",
                 "aws:s3/bucketV2:BucketV2",
                 "aws:ebs/volume:Volume",
@@ -149,8 +144,8 @@ _STATEFUL_SCHEMA = schema(
                 "kubernetes:core/v1:PersistentVolumeClaim",
                 "kubernetes:core/v1:PersistentVolume",
             ],
-            "description": "Resource types that hold data.",
-        },
+            description="Resource types that hold data.",
+        ),
         "persistentValues": {
             "type": "object",
             "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -398,31 +393,23 @@ chart_version_pinned = ResourceValidationPolicy(
 
 _CHAOS_SCHEMA = schema(
     {
-        "forbiddenNamespaces": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["kube-system", "monitoring"],
-            "description": "Namespaces no chaos experiment may target (the control plane's and the monitoring "
+        "forbiddenNamespaces": string_list(
+            default=["kube-system", "monitoring"],
+            description="Namespaces no chaos experiment may target (the control plane's and the monitoring "
             "that must see the chaos).",
-        },
-        "allowedNamespaces": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "If not empty, the only namespaces experiments may target.",
-        },
-        "prodAllowList": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "`namespace/name` of the chaos experiments allowed in prod (none by default).",
-        },
-        "prodEnvironments": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["prod"],
-            "description": "Environments where only allow-listed experiments run.",
-        },
+        ),
+        "allowedNamespaces": string_list(
+            default=[],
+            description="If not empty, the only namespaces experiments may target.",
+        ),
+        "prodAllowList": string_list(
+            default=[],
+            description="`namespace/name` of the chaos experiments allowed in prod (none by default).",
+        ),
+        "prodEnvironments": string_list(
+            default=["prod"],
+            description="Environments where only allow-listed experiments run.",
+        ),
     }
 )
 

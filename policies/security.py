@@ -42,6 +42,7 @@ from ._common import (
     number,
     schema,
     settings,
+    string_list,
     under_helm_chart,
     walk,
     words,
@@ -53,12 +54,10 @@ from ._common import (
 
 _BUCKET_SCHEMA = schema(
     {
-        "bucketTypes": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"],
-            "description": "Resource types that are S3 buckets.",
-        }
+        "bucketTypes": string_list(
+            default=["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"],
+            description="Resource types that are S3 buckets.",
+        )
     }
 )
 _SSE_TYPES = (
@@ -165,19 +164,15 @@ s3_bucket_public_access_blocked = StackValidationPolicy(
 
 _IAM_SCHEMA = schema(
     {
-        "forbiddenManagedPolicies": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["AdministratorAccess", "PowerUserAccess", "IAMFullAccess", "AmazonS3FullAccess"],
-            "description": "AWS managed policies (name after `policy/`) no role, user or group may attach.",
-        },
-        "allowedServiceWildcards": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "Wildcard actions (e.g. `logs:*`, `ec2:Describe*`) allowed on every resource "
+        "forbiddenManagedPolicies": string_list(
+            default=["AdministratorAccess", "PowerUserAccess", "IAMFullAccess", "AmazonS3FullAccess"],
+            description="AWS managed policies (name after `policy/`) no role, user or group may attach.",
+        ),
+        "allowedServiceWildcards": string_list(
+            default=[],
+            description="Wildcard actions (e.g. `logs:*`, `ec2:Describe*`) allowed on every resource "
             "(`*`) or every bucket.",
-        },
+        ),
     }
 )
 # Resources that name every S3 bucket (or every bucket's objects): `arn:aws:s3:::*`, `arn:*:s3:::*/*`.
@@ -272,31 +267,25 @@ iam_least_privilege = ResourceValidationPolicy(
 
 _EXPOSURE_SCHEMA = schema(
     {
-        "components": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["grafana", "prometheus", "alertmanager", "thanos"],
-            "description": "Names (words of a Service/Ingress name or label, or of a values path) of UIs "
+        "components": string_list(
+            default=["grafana", "prometheus", "alertmanager", "thanos"],
+            description="Names (words of a Service/Ingress name or label, or of a values path) of UIs "
             "and APIs that must not be reachable without authentication.",
-        },
-        "exposedServiceTypes": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["LoadBalancer", "NodePort"],
-            "description": "Service types that make a Service reachable from outside the cluster.",
-        },
-        "authAnnotations": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [
+        ),
+        "exposedServiceTypes": string_list(
+            default=["LoadBalancer", "NodePort"],
+            description="Service types that make a Service reachable from outside the cluster.",
+        ),
+        "authAnnotations": string_list(
+            default=[
                 "nginx.ingress.kubernetes.io/auth-url",
                 "nginx.ingress.kubernetes.io/auth-type",
                 "alb.ingress.kubernetes.io/auth-type",
                 "ingress.kubernetes.io/auth-type",
             ],
-            "description": "Ingress and Gateway API route annotations that put authentication in front of "
+            description="Ingress and Gateway API route annotations that put authentication in front of "
             "the backend.",
-        },
+        ),
     }
 )
 # Grafana's own login only counts with single sign-on (a shared admin password does not). auth.proxy is
@@ -479,35 +468,29 @@ ui_requires_authentication = ResourceValidationPolicy(
 
 _CREDENTIALS_SCHEMA = schema(
     {
-        "credentialKeys": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [
+        "credentialKeys": string_list(
+            default=[
                 "password", "passwd", "token", "secret", "credentials", "credential", "api_key", "apikey",
                 "routing_key", "service_key", "integration_key", "genie_key", "webhook_url", "secret_key",
                 "secret_access_key",
             ],
-            "description": "Key names whose literal value is a credential, matched as a whole name or as the "
+            description="Key names whose literal value is a credential, matched as a whole name or as the "
             "words it ends with, in any case and style: `api_key` matches `FOO_API_KEY`, `opsgenieApiKey`, "
             "`x-api-key`; `token` matches `bearer_token`. `*_file` keys and references (`$__file{...}`, "
             "`${VAR}`, secretKeyRef) are fine.",
-        },
-        "secretNameKeys": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [
+        ),
+        "secretNameKeys": string_list(
+            default=[
                 "existing_secret", "config_secret", "tls_secret", "env_from_secret", "credentials_secret",
                 "password_secret", "token_secret",
             ],
-            "description": "Key names (or endings, matched like credentialKeys) that end like a credential but "
+            description="Key names (or endings, matched like credentialKeys) that end like a credential but "
             "name a Kubernetes Secret, as charts do (`existingSecret: grafana-admin`).",
-        },
-        "extraPatterns": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "More regular expressions of credential text.",
-        },
+        ),
+        "extraPatterns": string_list(
+            default=[],
+            description="More regular expressions of credential text.",
+        ),
     }
 )
 _PATTERNS = (
@@ -629,12 +612,10 @@ _CONTAINER_SCHEMA = schema(
             "description": "Also require limits.cpu (off: CPU limits throttle; requests.cpu, requests.memory "
             "and limits.memory are required).",
         },
-        "exemptWorkloads": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "`namespace/name` of workloads allowed to run as root.",
-        },
+        "exemptWorkloads": string_list(
+            default=[],
+            description="`namespace/name` of workloads allowed to run as root.",
+        ),
     }
 )
 _POD_SPEC_PATHS = {

@@ -28,6 +28,7 @@ from ._common import (
     mapping,
     schema,
     settings,
+    string_list,
     walk,
 )
 
@@ -35,18 +36,14 @@ from ._common import (
 
 _ALERT_SCHEMA = schema(
     {
-        "requiredLabels": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["severity"],
-            "description": "Labels every alerting rule sets (routing reads them).",
-        },
-        "requiredAnnotations": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["summary", "runbook_url"],
-            "description": "Annotations every alerting rule sets (on-call reads them).",
-        },
+        "requiredLabels": string_list(
+            default=["severity"],
+            description="Labels every alerting rule sets (routing reads them).",
+        ),
+        "requiredAnnotations": string_list(
+            default=["summary", "runbook_url"],
+            description="Annotations every alerting rule sets (on-call reads them).",
+        ),
     }
 )
 
@@ -104,32 +101,24 @@ alert_rule_metadata = ResourceValidationPolicy(
 
 _PAGES_SCHEMA = schema(
     {
-        "environments": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["prod"],
-            "description": "Environments whose pages must reach a pager.",
-        },
-        "pageSeverities": {
-            "type": "array",
-            "items": {"type": "string"},
+        "environments": string_list(
+            default=["prod"],
+            description="Environments whose pages must reach a pager.",
+        ),
+        "pageSeverities": string_list(
             # The routing generator (reliability/alertmanager.py) pages on severity=~"page|critical":
             # `critical` is the monitoring mixins' word for a page, and kube-prometheus-stack's rules use it.
-            "default": ["page", "critical"],
-            "description": "Values of the `severity` label that mean: wake someone up.",
-        },
-        "pagingIntegrations": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["pagerduty_configs", "opsgenie_configs"],
-            "description": "Receiver integrations that page (Slack, e-mail and webhooks do not).",
-        },
-        "configKeys": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["alertmanager.yaml"],
-            "description": "Keys of Secrets/ConfigMaps that hold an Alertmanager configuration.",
-        },
+            default=["page", "critical"],
+            description="Values of the `severity` label that mean: wake someone up.",
+        ),
+        "pagingIntegrations": string_list(
+            default=["pagerduty_configs", "opsgenie_configs"],
+            description="Receiver integrations that page (Slack, e-mail and webhooks do not).",
+        ),
+        "configKeys": string_list(
+            default=["alertmanager.yaml"],
+            description="Keys of Secrets/ConfigMaps that hold an Alertmanager configuration.",
+        ),
     }
 )
 _MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*|"[^"]+")\s*(=~|!~|!=|=)\s*(.*?)\s*$')
