@@ -8,16 +8,16 @@ is held to the four environments this project ships.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 from .config import ENVIRONMENTS
 from .problems import Problems
 from .slo.formats.native import EnvironmentRef
+from .stackfiles import stack_names
 
 
 def known_environments(stacks_dir: str) -> tuple[tuple[str, ...], str]:
     """The environment names and where they come from (for messages)."""
-    found = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in Path(stacks_dir).glob("Pulumi.*.yaml"))
+    found = stack_names(stacks_dir)
     if found:
         return tuple(found), f"the stacks in {stacks_dir}/"
     return ENVIRONMENTS, f"the built-in environments (no stack files in {stacks_dir}/)"

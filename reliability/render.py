@@ -42,8 +42,8 @@ import yaml
 
 from .alertmanager import alertmanager_config
 from .config import PROJECT, SECRET_KEYS, ConfigError, parse
-from .problems import Problems
-from .yamlio import dump, dump_json, load_documents
+from .stackfiles import read_stack_file, stack_names
+from .yamlio import dump, dump_json
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # The top-level names a render writes into --out; a folder holding anything else is refused.
@@ -115,38 +115,18 @@ def _plain_leaves(value: Any, path: str) -> list[str]:
     return [path]
 
 
-def _duplicate_keys(value: Any, where: str) -> list[str]:
-    found = [f"{where}:{line}: '{key}' is given twice (the Pulumi CLI refuses the file): keep one"
-             for key, line in getattr(value, "duplicates", [])]
-    items = value.values() if isinstance(value, Mapping) else value if isinstance(value, list) else []
-    return found + [problem for item in items for problem in _duplicate_keys(item, where)]
-
-
-def _read_stack_file(stack: str, path: Path, shown: str) -> dict[str, Any]:
-    """The stack file's mapping, or ConfigError naming the line of a syntax error or a repeated key."""
-    problems = Problems()
-    docs = load_documents(path.read_text(encoding="utf-8"), shown, problems)
-    if problems:
-        raise ConfigError(stack, [f"{p.location}: {p.message}" for p in problems.errors])
-    data = docs[0].data if docs else {}
-    if not isinstance(data, Mapping) or not isinstance(data.get("config", {}), (Mapping, type(None))):
-        raise ConfigError(stack, [f"{shown}: expected a mapping with a `config:` mapping"])
-    duplicates = _duplicate_keys(data, shown)
-    if duplicates:
-        raise ConfigError(stack, duplicates)
-    return dict(data)
-
-
 def stack_input(stack: str, project_dir: Path = PROJECT_DIR) -> StackInput:
     project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text(encoding="utf-8"))
     stacks_dir = project_dir / project.get("stackConfigDir", ".")
     path = stacks_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
-        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
+        known = stack_names(stacks_dir)
         raise ConfigError(
             stack, [f"no stack file {path.relative_to(project_dir)} (stacks: {', '.join(known)})"]
         )
-    data = _read_stack_file(stack, path, str(path.relative_to(project_dir)))
+    data, problems = read_stack_file(path, str(path.relative_to(project_dir)))
+    if data is None:
+        raise ConfigError(stack, [f"{p.location}: {p.message}" for p in problems.errors])
     result = StackInput(stack, {})
     plain_secrets: list[str] = []
     for key, value in (data.get("config") or {}).items():
