@@ -15,7 +15,7 @@ from typing import Any
 
 import pulumi
 
-from reliability.alertmanager import CONFIG_SECRET, CREDENTIALS_SECRET
+from reliability.alerting.routing import CONFIG_SECRET, CREDENTIALS_SECRET
 from reliability.config import StackConfig
 
 from . import kube

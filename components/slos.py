@@ -30,7 +30,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from reliability import alertmanager
+from reliability.alerting.generate import RoutingError, checked_config
+from reliability.alerting.routing import CONFIG_KEY, CONFIG_SECRET, parse_routing, unrouted
 from reliability.config import StackConfig
 from reliability.durations import Duration
 from reliability.slo.generators import dashboards, prometheusrule, rules
@@ -61,11 +62,11 @@ def compile_specs(cfg: StackConfig, namespace: str) -> CompiledSlos:
     specs, env = cfg.slo_specs, cfg.environment
     path = Path(specs) if Path(specs).is_absolute() else PROJECT_DIR / specs
     result = load([str(path)], env=env)
-    routing, routing_problems = alertmanager.parse_routing(cfg.alerting, env, cfg.credential_keys)
+    routing, routing_problems = parse_routing(cfg.alerting, env, cfg.credential_keys)
     problems = [str(p) for p in result.problems.errors] + routing_problems
     if not problems:
-        unrouted = alertmanager.unrouted(result.services, routing, f"stacks/Pulumi.{cfg.stack}.yaml")
-        problems = [f"{service.team_source or service.source}: -: team: {message}" for service, message in unrouted]
+        missing = unrouted(result.services, routing, f"stacks/Pulumi.{cfg.stack}.yaml")
+        problems = [f"{service.team_source or service.source}: -: team: {message}" for service, message in missing]
     if problems:
         # Name files as users see them in the repository, not by absolute path.
         lines = "\n".join(f"  {p}".replace(f"{PROJECT_DIR}/", "") for p in problems)
@@ -73,8 +74,8 @@ def compile_specs(cfg: StackConfig, namespace: str) -> CompiledSlos:
             f"invalid SLO specs in {specs} for environment '{env}' ({len(problems)} problem(s)):\n{lines}"
         )
     try:
-        alertmanager_yaml = alertmanager.checked_config(routing)
-    except alertmanager.RoutingError as err:
+        alertmanager_yaml = checked_config(routing)
+    except RoutingError as err:
         raise pulumi.RunError(f"the generated alertmanager.yaml for '{env}' is invalid:\n{err}") from None
     warning = short_history(result.services, cfg.retention.prometheus, env)
     if warning:
@@ -179,9 +180,9 @@ class ServiceLevels(pulumi.ComponentResource):
         # No credential in here (they are files), but the operator reads the config from a Secret.
         self.alertmanager_config = kube.secret(
             f"{name}-alertmanager-config",
-            alertmanager.CONFIG_SECRET,
+            CONFIG_SECRET,
             args.namespace,
-            pulumi.Output.secret({alertmanager.CONFIG_KEY: compiled.alertmanager_yaml}),
+            pulumi.Output.secret({CONFIG_KEY: compiled.alertmanager_yaml}),
             "alertmanager",
             self,
             list(args.depends_on),

@@ -106,7 +106,7 @@ _PAGES_SCHEMA = schema(
             description="Environments whose pages must reach a pager.",
         ),
         "pageSeverities": string_list(
-            # The routing generator (reliability/alertmanager.py) pages on severity=~"page|critical":
+            # The routing generator (reliability/alerting/generate.py) pages on severity=~"page|critical":
             # `critical` is the monitoring mixins' word for a page, and kube-prometheus-stack's rules use it.
             default=["page", "critical"],
             description="Values of the `severity` label that mean: wake someone up.",

@@ -45,7 +45,7 @@ def cmd_slo_validate(args: argparse.Namespace) -> int:
 
     check_spec_environments(result.environment_refs, args.stacks_dir, result.problems)
     if args.env and not problems:
-        from .routing_check import check_teams
+        from .alerting.teams import check_teams
 
         check_teams(result.services, args.env, args.stacks_dir, problems)
     _print_problems(problems)

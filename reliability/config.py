@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from .alertmanager import CREDENTIAL_NAME, parse_routing
+from .alerting.routing import CREDENTIAL_NAME, parse_routing
 from .durations import Duration
 
 PROJECT = "reliability"
@@ -222,7 +222,7 @@ class StackConfig(BaseModel):
     resources: Resources
     chaos: Toggle
     loadtest: Toggle
-    # Alert routing: {teams: {<team>: {page, ticket}}, catchAll, heartbeat}, see reliability/alertmanager.py.
+    # Alert routing: {teams: {<team>: {page, ticket}}, catchAll, heartbeat}, see reliability/alerting/routing.py.
     alerting: dict[str, Any] = Field(default_factory=dict)
     # Secret Outputs (pulumi.Output[dict[str, str]] / Output[str] | None); never plain text.
     alerting_credentials: Any = Field(default=None, exclude=True)
@@ -297,7 +297,7 @@ def _decode(key: str, raw: Any, want: type, problems: list[str]) -> Any:
 
 
 def check_alerting(value: Mapping[str, Any], environment: str, credential_keys: tuple[str, ...]) -> list[str]:
-    """The `alerting` key: routing for this environment (see reliability/alertmanager.py)."""
+    """The `alerting` key: routing for this environment (see reliability/alerting/routing.py)."""
     problems = [f"{PROJECT}:alerting.{key}: unknown key (expected teams, catchAll, heartbeat, timing)"
                 for key in sorted(set(value) - {"teams", "catchAll", "heartbeat", "timing"})]
     teams = value.get("teams", {})

@@ -40,7 +40,7 @@ from typing import Any
 
 import yaml
 
-from .alertmanager import alertmanager_config
+from .alerting.generate import alertmanager_config
 from .config import PROJECT, SECRET_KEYS, ConfigError, parse
 from .stackfiles import read_stack_file, stack_names
 from .yamlio import dump, dump_json

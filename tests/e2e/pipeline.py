@@ -25,7 +25,9 @@ from typing import Any
 
 import yaml
 
-from reliability.alertmanager import apply_config, parse_routing, render_config
+from reliability.alerting.checks import apply_config
+from reliability.alerting.generate import render_config
+from reliability.alerting.routing import parse_routing
 from reliability.durations import Duration
 from reliability.slo import naming
 from reliability.slo.compile import compile_paths
@@ -50,7 +52,7 @@ EVALUATION_INTERVAL = 1.0
 # (discovery/manager.go updatert) and drops what fires before it.
 RESEND_DELAY = 5.0
 DISCOVERY_DELAY = 5.0
-# Alertmanager timing, production's (reliability/alertmanager.py TIMING: pages 30s/5m/1h,
+# Alertmanager timing, production's (reliability/alerting/routing.py TIMING: pages 30s/5m/1h,
 # tickets 5m/30m/24h) compressed. Repeats stay long: within a test, a second firing
 # notification must mean a new incident or a duplicate, never a routine reminder.
 TIMING = {

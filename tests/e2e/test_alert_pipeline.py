@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reliability.alertmanager import ConfigRejected, apply_config
+from reliability.alerting.checks import ConfigRejected, apply_config
 
 from ..alertmanager_proc import position
 from .pipeline import (
@@ -208,7 +208,7 @@ def test_a_prometheus_restart_during_the_outage_neither_loses_the_page_nor_pages
 
 
 def test_a_broken_config_is_refused_and_the_running_pipeline_keeps_paging(e2e: Pipeline, timing: Timing) -> None:
-    """apply_config is the guard (reliability/alertmanager.py); in a cluster prometheus-operator is."""
+    """apply_config is the guard (reliability/alerting/checks.py); in a cluster prometheus-operator is."""
     p = e2e
     urls = [am.url for am in p.alertmanagers]
     good = p.am_config.read_text()

@@ -7,14 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reliability.alertmanager import (
-    ConfigRejected,
-    ReloadFailed,
-    apply_config,
-    check_config,
-    parse_routing,
-    render_config,
-)
+from reliability.alerting.checks import ConfigRejected, ReloadFailed, apply_config, check_config
+from reliability.alerting.generate import render_config
+from reliability.alerting.routing import parse_routing
 
 from ...alertmanager_proc import alertmanager, free_port
 from ...conftest import tool

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from components.program import defaults
-from reliability.alertmanager import SECRETS_DIR, alertmanager_config, parse_routing
+from reliability.alerting.generate import alertmanager_config
+from reliability.alerting.routing import SECRETS_DIR, parse_routing
 from reliability.config import parse
 from reliability.render import stack_input
 
@@ -258,11 +259,11 @@ def test_the_program_refuses_a_generated_config_its_check_rejects(monkeypatch: p
     """A generator bug stops `pulumi up` before the config Secret exists, not in a reloading Alertmanager."""
     import pulumi
 
-    from reliability import alertmanager
+    from reliability.alerting import generate
     from reliability.render import render
 
-    real = alertmanager.render_config
-    monkeypatch.setattr(alertmanager, "render_config",
+    real = generate.render_config
+    monkeypatch.setattr(generate, "render_config",
                         lambda routing: real(routing).replace("receiver: catch-all", "receiver: nobody", 1))
     with pytest.raises(pulumi.RunError) as info:
         render("dev")

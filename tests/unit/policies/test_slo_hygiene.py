@@ -10,7 +10,8 @@ import yaml
 
 from policies import slo_hygiene
 from policies._common import SecretText
-from reliability.alertmanager import parse_routing, render_config
+from reliability.alerting.generate import render_config
+from reliability.alerting.routing import parse_routing
 
 from .helpers import broken, check_resource
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from .alertmanager import parse_routing, unrouted
-from .problems import Location, Problems
+from ..problems import Location, Problems
+from .routing import parse_routing, unrouted
 
 
 def _stack_config(path: Path, problems: Problems) -> dict[str, Any] | None:
