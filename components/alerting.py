@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 
 from reliability.alerting.routing import CONFIG_SECRET, CREDENTIALS_SECRET
-from reliability.config import StackConfig
+from reliability.platform.config import StackConfig
 
 from . import kube
 

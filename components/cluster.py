@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from reliability.config import StackConfig
+from reliability.platform.config import StackConfig
 
 from . import kube
 

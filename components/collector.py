@@ -13,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-from reliability.config import StackConfig
+from reliability.platform.config import StackConfig
 
 from . import helm
 

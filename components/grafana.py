@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_random as random
 
-from reliability.config import StackConfig
+from reliability.platform.config import StackConfig
 
 from . import helm, kube
 

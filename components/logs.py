@@ -12,8 +12,8 @@ from typing import Any
 
 import pulumi
 
-from reliability.config import StackConfig
 from reliability.durations import Duration
+from reliability.platform.config import StackConfig
 
 from . import helm, kube
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from reliability.config import StackConfig
+from reliability.platform.config import StackConfig
 
 from . import kube, logs, metrics, traces
 from .alerting import AlertingArgs, Alertmanager, alertmanager_values

@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 import yaml
 
-from reliability.config import from_pulumi
+from reliability.platform.config import from_pulumi
 
 from .platform import Platform, PlatformArgs
 

@@ -32,8 +32,8 @@ import pulumi_kubernetes as k8s
 
 from reliability.alerting.generate import RoutingError, checked_config
 from reliability.alerting.routing import CONFIG_KEY, CONFIG_SECRET, parse_routing, unrouted
-from reliability.config import StackConfig
 from reliability.durations import Duration
+from reliability.platform.config import StackConfig
 from reliability.slo.generators import dashboards, prometheusrule, rules
 from reliability.slo.load import load
 from reliability.yamlio import dump_json_compact

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from reliability.config import StackConfig
+from reliability.platform.config import StackConfig
 
 from .cluster import irsa_trust_policy
 

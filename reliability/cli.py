@@ -25,7 +25,7 @@ def _print_problems(problems: Problems) -> None:
 
 def env_refused(args: argparse.Namespace) -> bool:
     """Refuse an --env that names no environment (before reading any spec)."""
-    from .environments import unknown_env_message
+    from .platform.environments import unknown_env_message
 
 
     message = unknown_env_message(args.env, args.stacks_dir)
@@ -41,7 +41,7 @@ def cmd_slo_validate(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     result = load(args.paths, env=args.env, windows=args.windows)
     problems = result.problems
-    from .environments import check_spec_environments
+    from .platform.environments import check_spec_environments
 
     check_spec_environments(result.environment_refs, args.stacks_dir, result.problems)
     if args.env and not problems:
@@ -69,7 +69,7 @@ def cmd_slo_compile(args: argparse.Namespace) -> int:
         print(f"sre slo compile: {exc}", file=sys.stderr)
         return EXIT_INPUT
     result, output = compile_paths(args.paths, env=args.env, windows=args.windows, namespace=args.namespace)
-    from .environments import check_spec_environments
+    from .platform.environments import check_spec_environments
 
     check_spec_environments(result.environment_refs, args.stacks_dir, result.problems)
     if output is None:

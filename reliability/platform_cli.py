@@ -11,14 +11,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from .platform import PROJECT_DIR
+
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     import pulumi
 
-    from .config import ConfigError
-    from .render import OUTPUT_NAMES, RenderError, render, write
+    from .platform.config import ConfigError
+    from .platform.render import OUTPUT_NAMES, RenderError, render, write
     from .slo.compile import OutputRefused, check_output_dir
 
     try:
@@ -54,13 +56,13 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from .up import up
+    from .platform.up import up
 
     return up(args.stack, yes=not args.preview_only)
 
 
 def cmd_docs_config(args: argparse.Namespace) -> int:
-    from .docs import check_readme, update_readme
+    from .platform.docs import check_readme, update_readme
 
     if args.check:
         problem = check_readme()
@@ -101,7 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     render.add_argument(
         "--project-dir",
-        default=str(Path(__file__).resolve().parent.parent),
+        default=str(PROJECT_DIR),
         metavar="DIR",
         help="where Pulumi.yaml and its stacks/ are (default: this repository)",
     )

@@ -15,8 +15,8 @@ import yaml
 from components.program import defaults
 from reliability.alerting.generate import alertmanager_config
 from reliability.alerting.routing import SECRETS_DIR, parse_routing
-from reliability.config import parse
-from reliability.render import stack_input
+from reliability.platform.config import parse
+from reliability.platform.render import stack_input
 
 from ...alertmanager_proc import alertmanager
 from ...conftest import REPO, tool
@@ -236,7 +236,7 @@ def test_render_fails_on_a_team_without_routing() -> None:
 
     import pulumi
 
-    from reliability.render import render
+    from reliability.platform.render import render
 
     stack_in = stack_input("dev")
     routing = json.loads(stack_in.values["reliability:alerting"])
@@ -249,7 +249,7 @@ def test_render_fails_on_a_team_without_routing() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_render_writes_the_exact_alertmanager_config(stack: str, tmp_path: Path) -> None:
-    from reliability.render import render
+    from reliability.platform.render import render
 
     files = render(stack)
     assert files["alertmanager/alertmanager.yaml"] == stack_config(stack)
@@ -260,7 +260,7 @@ def test_the_program_refuses_a_generated_config_its_check_rejects(monkeypatch: p
     import pulumi
 
     from reliability.alerting import generate
-    from reliability.render import render
+    from reliability.platform.render import render
 
     real = generate.render_config
     monkeypatch.setattr(generate, "render_config",

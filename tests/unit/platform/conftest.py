@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reliability.render import render
+from reliability.platform.render import render
 
 REPO = Path(__file__).resolve().parents[3]
 # shared/ sits beside the repository, here and in CI.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reliability.render import write
+from reliability.platform.render import write
 from reliability.slo.compile import OutputRefused
 
 from .conftest import REPO

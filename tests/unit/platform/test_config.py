@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from components.program import defaults
-from reliability.config import KEYS, PROJECT, ConfigError, parse
-from reliability.render import stack_input
+from reliability.platform.config import KEYS, PROJECT, ConfigError, parse
+from reliability.platform.render import stack_input
 
 from .conftest import REPO, STACKS
 
@@ -145,7 +145,7 @@ def test_encrypted_credentials_are_accepted():
 
 
 def test_the_program_raises_run_error_before_creating_anything():
-    from reliability.render import StackInput, _make_mocks, _make_monitor, run_program
+    from reliability.platform.render import StackInput, _make_mocks, _make_monitor, run_program
 
     monitor = _make_monitor(_make_mocks())
     values = good(replicas={"loki": 0}, volumes={"loki": "ten"})

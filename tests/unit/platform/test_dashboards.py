@@ -10,7 +10,7 @@ import yaml
 
 from components.grafana import DASHBOARD_LABEL, FOLDER_ANNOTATION
 from components.slos import CONFIGMAP_MAX_BYTES, dashboard_configmaps
-from reliability.render import RenderError, build
+from reliability.platform.render import RenderError, build
 from reliability.slo.compile import compile_paths
 from reliability.slo.generators.dashboards import GeneratedDashboard
 

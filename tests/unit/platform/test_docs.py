@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from reliability.docs import check_readme, config_reference, update_readme
+from reliability.platform.docs import check_readme, config_reference, update_readme
 
 from .conftest import REPO
 

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from reliability.render import RenderError, build, render, run_program, stack_input
+from reliability.platform.render import RenderError, build, render, run_program, stack_input
 
 from .conftest import REPO, STACKS, helm_values, of_type, one, rendered, resources
 
@@ -289,7 +289,7 @@ def test_an_error_inside_an_output_is_reported_once():
     script = """
 import pulumi, components.program
 from components import kube
-from reliability.render import run_program, stack_input
+from reliability.platform.render import run_program, stack_input
 components.program.program = lambda: kube.secret("s", "s", "ns", pulumi.Output.from_input({"k": "v"}), "t", None)
 for _ in range(2):  # the first render's outputs are collected during the second
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reliability.up import up
+from reliability.platform.up import up
 
 RECORDER = """#!{python}
 import json, os, sys

@@ -21,8 +21,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from .alerting.routing import CREDENTIAL_NAME, parse_routing
-from .durations import Duration
+from ..alerting.routing import CREDENTIAL_NAME, parse_routing
+from ..durations import Duration
 
 PROJECT = "reliability"
 ENVIRONMENTS = ("local", "dev", "staging", "prod")

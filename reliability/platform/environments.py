@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..problems import Problems
+from ..slo.formats.native import EnvironmentRef
 from .config import ENVIRONMENTS
-from .problems import Problems
-from .slo.formats.native import EnvironmentRef
 from .stackfiles import stack_names
 
 

@@ -17,7 +17,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from . import PROJECT_DIR
+
 STATE_DIR = ".pulumi-state"
 PULUMI_INSTALL = "https://www.pulumi.com/docs/install/"
 KUBECTL_INSTALL = "https://kubernetes.io/docs/tasks/tools/"

@@ -40,12 +40,12 @@ from typing import Any
 
 import yaml
 
-from .alerting.generate import alertmanager_config
+from ..alerting.generate import alertmanager_config
+from ..yamlio import dump, dump_json
+from . import PROJECT_DIR
 from .config import PROJECT, SECRET_KEYS, ConfigError, parse
 from .stackfiles import read_stack_file, stack_names
-from .yamlio import dump, dump_json
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 # The top-level names a render writes into --out; a folder holding anything else is refused.
 OUTPUT_NAMES = ("alertmanager", "dashboards", "manifests", "resources.json")
 SECRET = "[secret]"
@@ -466,6 +466,6 @@ def render(
 
 def write(files: dict[str, str], out_dir: str) -> None:
     """Swap `files` in as `out_dir`; raises OutputRefused if it holds anything a render does not write."""
-    from .slo.compile import write_output
+    from ..slo.compile import write_output
 
     write_output(files, os.fspath(out_dir), OUTPUT_NAMES)

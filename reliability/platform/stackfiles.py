@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .problems import Location, Problems
-from .yamlio import load_documents
+from ..problems import Location, Problems
+from ..yamlio import load_documents
 
 
 def stack_names(stacks_dir: str | Path) -> list[str]:
