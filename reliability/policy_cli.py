@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .policy_check import EXIT_FAILED, EXIT_INPUT, EXIT_OK, CheckInputError, check, load, load_config
+from .policy.check import EXIT_FAILED, EXIT_INPUT, EXIT_OK, CheckInputError, check, load, load_config
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from reliability.cli import main
-from reliability.policy_check import check
+from reliability.policy.check import check
 
 from .conftest import STACKS
 

@@ -85,7 +85,7 @@ def _restore_alertmanager_config(entries: list[dict[str, Any]], directory: Path)
     config holds no credential (they are file paths), and the render writes it
     next to resources.json, so the offline check sees what CrossGuard sees.
     """
-    from .alerting.routing import CONFIG_KEY, CONFIG_SECRET
+    from ..alerting.routing import CONFIG_KEY, CONFIG_SECRET
 
     path = directory / "alertmanager" / "alertmanager.yaml"
     if not path.is_file():

@@ -1,0 +1,1 @@
+"""The CrossGuard pack (policies/) run offline on an `sre render` output (check.py)."""
