@@ -103,7 +103,7 @@ def cmd_slo_test(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run
+    from .bench.compile import run
 
     return run(args)
 

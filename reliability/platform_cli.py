@@ -80,7 +80,7 @@ def cmd_bench_render(args: argparse.Namespace) -> int:
     import os
     import platform as host
 
-    from .bench_render import bench
+    from .bench.render import bench
 
     seconds, cpu_seconds, resources = bench(args.stack, args.slos)
     print(

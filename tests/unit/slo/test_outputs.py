@@ -122,7 +122,7 @@ def test_slo_test_passes_an_empty_compile(tmp_path: Path) -> None:
 
 def test_a_parallel_compile_writes_exactly_what_one_process_writes(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from reliability.bench import write_specs
+    from reliability.bench.compile import write_specs
     from reliability.slo import compile as compiler
 
     specs = tmp_path / "specs"

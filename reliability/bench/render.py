@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .platform.config import PROJECT
-from .platform.render import render
+from ..platform.config import PROJECT
+from ..platform.render import render
 
 PER_SERVICE = 10
 

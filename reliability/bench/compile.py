@@ -15,7 +15,7 @@ import resource
 import tempfile
 import time
 
-from .yamlio import dump
+from ..yamlio import dump
 
 SLOS_PER_SERVICE = 4
 
@@ -60,7 +60,7 @@ def write_specs(directory: str, slos: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .slo.compile import compile_paths, write_output
+    from ..slo.compile import compile_paths, write_output
 
     with tempfile.TemporaryDirectory(prefix="sre-bench-") as tmp:
         specs = os.path.join(tmp, "specs")
