@@ -8,12 +8,11 @@ Peak memory is the process's maximum resident set size (ru_maxrss).
 
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 import resource
 import tempfile
 import time
+from dataclasses import dataclass
 
 from ..yamlio import dump
 
@@ -59,25 +58,31 @@ def write_specs(directory: str, slos: int) -> int:
     return count
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class CompileBench:
+    slos: int
+    services: int
+    files: int
+    seconds: float
+    peak_mb: float  # this process's maximum resident set size
+    worker_mb: float  # the largest worker process's, 0 when the compile ran in this process
+    errors: tuple[str, ...] = ()  # the first problems, when the generated specs did not compile
+
+
+def bench(slos: int) -> CompileBench:
+    """Compile `slos` generated SLOs from a temporary spec folder to a temporary output folder."""
     from ..slo.compile import compile_paths, write_output
 
     with tempfile.TemporaryDirectory(prefix="sre-bench-") as tmp:
         specs = os.path.join(tmp, "specs")
         os.makedirs(specs)
-        count = write_specs(specs, args.slos)
+        count = write_specs(specs, slos)
         start = time.perf_counter()
         result, output = compile_paths([specs])
         if output is None:
-            for problem in result.problems.errors[:10]:
-                print(problem)
-            return 1
+            return CompileBench(count, 0, 0, 0.0, 0.0, 0.0, tuple(str(p) for p in result.problems.errors[:10]))
         write_output(output.files, os.path.join(tmp, "out"))
         elapsed = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    workers = f" (largest worker process {worker_mb:.0f} MB)" if worker_mb else ""
-    print(f"compiled {count} SLOs ({len(output.services)} services, {len(output.files)} files) "
-          f"in {elapsed:.2f} s wall, peak RSS {peak_mb:.0f} MB{workers}")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}")
-    return 0
+    return CompileBench(count, len(output.services), len(output.files), elapsed, peak_mb, worker_mb)

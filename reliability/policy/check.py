@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
-
 
 class CheckInputError(Exception):
     """DIR/resources.json is missing or is not an `sre render` output."""

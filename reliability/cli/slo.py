@@ -1,31 +1,16 @@
-"""The `sre` command.
-
-Exit codes: 0 success; 1 a check or test found a failure; 2 bad input or a
-missing tool (with a message naming the file, field and fix, never a traceback).
-"""
+"""`sre slo validate | compile | test | bench`: the SLO compiler on the command line."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Sequence
 
-from .problems import Problems
-
-EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
-
-
-def _print_problems(problems: Problems) -> None:
-    for problem in problems.warnings:
-        print(problem, file=sys.stderr)
-    for problem in problems.errors:
-        print(problem, file=sys.stderr)
+from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, print_problems
 
 
 def env_refused(args: argparse.Namespace) -> bool:
     """Refuse an --env that names no environment (before reading any spec)."""
-    from .platform.environments import unknown_env_message
+    from ..platform.environments import unknown_env_message
 
 
     message = unknown_env_message(args.env, args.stacks_dir)
@@ -35,20 +20,20 @@ def env_refused(args: argparse.Namespace) -> bool:
 
 
 def cmd_slo_validate(args: argparse.Namespace) -> int:
-    from .slo.load import load
+    from ..slo.load import load
 
     if env_refused(args):
         return EXIT_INPUT
     result = load(args.paths, env=args.env, windows=args.windows)
     problems = result.problems
-    from .platform.environments import check_spec_environments
+    from ..platform.environments import check_spec_environments
 
     check_spec_environments(result.environment_refs, args.stacks_dir, result.problems)
     if args.env and not problems:
-        from .alerting.teams import check_teams
+        from ..alerting.teams import check_teams
 
         check_teams(result.services, args.env, args.stacks_dir, problems)
-    _print_problems(problems)
+    print_problems(problems)
     if problems:
         print(f"{len(problems.errors)} problem(s) in {len(result.files)} file(s)", file=sys.stderr)
         return EXIT_INPUT
@@ -58,7 +43,7 @@ def cmd_slo_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_slo_compile(args: argparse.Namespace) -> int:
-    from .slo.compile import OUTPUT_NAMES, OutputRefused, check_output_dir, compile_paths, write_output
+    from ..slo.compile import OUTPUT_NAMES, OutputRefused, check_output_dir, compile_paths, write_output
 
     if env_refused(args):
         return EXIT_INPUT
@@ -69,18 +54,18 @@ def cmd_slo_compile(args: argparse.Namespace) -> int:
         print(f"sre slo compile: {exc}", file=sys.stderr)
         return EXIT_INPUT
     result, output = compile_paths(args.paths, env=args.env, windows=args.windows, namespace=args.namespace)
-    from .platform.environments import check_spec_environments
+    from ..platform.environments import check_spec_environments
 
     check_spec_environments(result.environment_refs, args.stacks_dir, result.problems)
     if output is None:
-        _print_problems(result.problems)
+        print_problems(result.problems)
         print(f"{len(result.problems.errors)} problem(s): nothing written to {args.out}", file=sys.stderr)
         return EXIT_INPUT
-    _print_problems(result.problems)
+    print_problems(result.problems)
     if not output.services:
         where = f" for environment '{args.env}'" if args.env else ""
         print(f"warning: no SLO is enabled{where}: {args.out} will be empty", file=sys.stderr)
-    _print_problems(output.notes)
+    print_problems(output.notes)
     try:
         write_output(output.files, args.out, OUTPUT_NAMES, inputs)
     except OutputRefused as exc:  # the folder changed while compiling
@@ -91,7 +76,7 @@ def cmd_slo_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_slo_test(args: argparse.Namespace) -> int:
-    from .slo.promtool import NotCompiled, PromtoolMissing, run_checks
+    from ..slo.promtool import NotCompiled, PromtoolMissing, run_checks
 
     try:
         ok, report = run_checks(args.dir)
@@ -102,16 +87,25 @@ def cmd_slo_test(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench.compile import run
+def cmd_slo_bench(args: argparse.Namespace) -> int:
+    import os
+    import platform
 
-    return run(args)
+    from ..bench.compile import bench
+
+    result = bench(args.slos)
+    if result.errors:
+        for problem in result.errors:
+            print(problem)
+        return EXIT_FAILED
+    workers = f" (largest worker process {result.worker_mb:.0f} MB)" if result.worker_mb else ""
+    print(f"compiled {result.slos} SLOs ({result.services} services, {result.files} files) "
+          f"in {result.seconds:.2f} s wall, peak RSS {result.peak_mb:.0f} MB{workers}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}")
+    return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sre", description="Reliability as code: SLOs, rules and the platform.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     slo = sub.add_parser("slo", help="validate, compile and test SLO specs")
     slo_sub = slo.add_subparsers(dest="slo_command", required=True)
 
@@ -139,33 +133,4 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = slo_sub.add_parser("bench", help="compile N generated SLOs; report wall time and peak memory")
     bench.add_argument("--slos", type=int, default=1000)
-    bench.set_defaults(func=cmd_bench)
-
-    from . import platform_cli, policy_cli
-
-    platform_cli.register(sub)
-    policy_cli.register(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return EXIT_OK
-    except OSError as exc:
-        print(f"sre: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    except Exception as exc:  # a bug, not bad input: say so briefly, details on request
-        if os.environ.get("SRE_DEBUG"):
-            raise
-        print(f"sre: internal error: {type(exc).__name__}: {exc} (set SRE_DEBUG=1 for details)", file=sys.stderr)
-        return 70
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    bench.set_defaults(func=cmd_slo_bench)

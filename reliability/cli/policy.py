@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .policy.check import EXIT_FAILED, EXIT_INPUT, EXIT_OK, CheckInputError, check, load, load_config
+from ..policy.check import CheckInputError, check, load, load_config
+from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:

@@ -1,9 +1,4 @@
-"""`sre` sub-commands of the Pulumi platform: render, up, docs, bench render.
-
-Registered by `register(sub)` from cli.build_parser, so cli.py needs one line
-per concern. Exit codes follow cli.py: 0 ok, 1 a check failed, 2 bad input or
-a missing tool (a message, never a traceback).
-"""
+"""`sre render | up | docs`: the Pulumi platform on the command line."""
 
 from __future__ import annotations
 
@@ -11,17 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from .platform import PROJECT_DIR
-
-EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+from ..platform import PROJECT_DIR
+from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     import pulumi
 
-    from .platform.config import ConfigError
-    from .platform.render import OUTPUT_NAMES, RenderError, render, write
-    from .slo.compile import OutputRefused, check_output_dir
+    from ..platform.config import ConfigError
+    from ..platform.render import OUTPUT_NAMES, RenderError, render, write
+    from ..slo.compile import OutputRefused, check_output_dir
 
     try:
         check_output_dir(args.out, OUTPUT_NAMES, [args.project_dir])  # before the slow part
@@ -56,13 +50,13 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from .platform.up import up
+    from ..platform.up import up
 
     return up(args.stack, yes=not args.preview_only)
 
 
 def cmd_docs_config(args: argparse.Namespace) -> int:
-    from .platform.docs import check_readme, update_readme
+    from ..platform.docs import check_readme, update_readme
 
     if args.check:
         problem = check_readme()
@@ -73,21 +67,6 @@ def cmd_docs_config(args: argparse.Namespace) -> int:
         return EXIT_OK
     update_readme()
     print("README config reference regenerated from Pulumi.yaml")
-    return EXIT_OK
-
-
-def cmd_bench_render(args: argparse.Namespace) -> int:
-    import os
-    import platform as host
-
-    from .bench.render import bench
-
-    seconds, cpu_seconds, resources = bench(args.stack, args.slos)
-    print(
-        f"rendered stack '{args.stack}' with {args.slos} generated SLOs: {resources} resources "
-        f"in {seconds:.2f} s wall, {cpu_seconds:.2f} s CPU "
-        f"({os.cpu_count()} CPU(s), {host.machine()}, Python {host.python_version()})"
-    )
     return EXIT_OK
 
 
@@ -119,12 +98,3 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     config = docs_sub.add_parser("config", help="rewrite README's config reference from Pulumi.yaml")
     config.add_argument("--check", action="store_true", help="exit 1 if the README section is out of date")
     config.set_defaults(func=cmd_docs_config)
-
-    bench = sub.add_parser("bench", help="benchmarks of the platform program")
-    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
-    render_bench = bench_sub.add_parser(
-        "render", help="render a stack with N generated SLOs; report wall time"
-    )
-    render_bench.add_argument("--stack", default="prod")
-    render_bench.add_argument("--slos", type=int, default=500)
-    render_bench.set_defaults(func=cmd_bench_render)

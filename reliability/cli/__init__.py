@@ -1,0 +1,43 @@
+"""The `sre` command: one thin module per sub-command group (arguments in, a library call,
+an exit code out). Nothing in the library imports this package.
+
+Exit codes: 0 success; 1 a check or test found a failure; 2 bad input or a missing
+tool (with a message naming the file, field and fix, never a traceback); 70 a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from . import bench, platform, policy, slo
+from .common import EXIT_INPUT, EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sre", description="Reliability as code: SLOs, rules and the platform.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in (slo, platform, policy, bench):
+        group.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except OSError as exc:
+        print(f"sre: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as exc:  # a bug, not bad input: say so briefly, details on request
+        if os.environ.get("SRE_DEBUG"):
+            raise
+        print(f"sre: internal error: {type(exc).__name__}: {exc} (set SRE_DEBUG=1 for details)", file=sys.stderr)
+        return 70
