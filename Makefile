@@ -37,7 +37,7 @@ up: install
 bench: install
 	$(BIN)/sre slo bench --slos 1000
 
-# Wall time of an offline prod render with 500 generated SLOs (figure in README "Benchmark").
+# Wall time of an offline prod render with 500 generated SLOs (figure in docs/benchmarks.md).
 bench-render: install
 	$(BIN)/sre bench render --stack prod --slos 500
 

@@ -56,17 +56,17 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_docs_config(args: argparse.Namespace) -> int:
-    from ..platform.docs import check_readme, update_readme
+    from ..platform.docs import check_reference, update_reference
 
     if args.check:
-        problem = check_readme()
+        problem = check_reference()
         if problem:
             print(problem, file=sys.stderr)
             return EXIT_FAILED
-        print("README config reference matches Pulumi.yaml")
+        print("docs/stack-config.md matches Pulumi.yaml")
         return EXIT_OK
-    update_readme()
-    print("README config reference regenerated from Pulumi.yaml")
+    update_reference()
+    print("docs/stack-config.md regenerated from Pulumi.yaml")
     return EXIT_OK
 
 
@@ -95,6 +95,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     docs = sub.add_parser("docs", help="generated documentation")
     docs_sub = docs.add_subparsers(dest="docs_command", required=True)
-    config = docs_sub.add_parser("config", help="rewrite README's config reference from Pulumi.yaml")
-    config.add_argument("--check", action="store_true", help="exit 1 if the README section is out of date")
+    config = docs_sub.add_parser("config", help="rewrite docs/stack-config.md from Pulumi.yaml")
+    config.add_argument("--check", action="store_true", help="exit 1 if docs/stack-config.md is out of date")
     config.set_defaults(func=cmd_docs_config)

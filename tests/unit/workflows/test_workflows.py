@@ -1,4 +1,4 @@
-"""The GitHub Actions workflows: accepted by actionlint, and shaped as the README says."""
+"""The GitHub Actions workflows: accepted by actionlint, and shaped as docs/operations.md says."""
 
 from __future__ import annotations
 
