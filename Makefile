@@ -35,7 +35,7 @@ up: install
 	$(BIN)/sre up --stack local
 
 bench: install
-	$(BIN)/sre slo bench --slos 1000
+	$(BIN)/sre bench compile --slos 1000
 
 # Wall time of an offline prod render with 500 generated SLOs (figure in docs/benchmarks.md).
 bench-render: install

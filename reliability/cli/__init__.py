@@ -12,13 +12,19 @@ import os
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from . import bench, platform, policy, slo
-from .common import EXIT_INPUT, EXIT_OK
+from .common import EXIT_INPUT, EXIT_OK, print_help
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sre", description="Reliability as code: SLOs, rules and the platform.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="sre", description="Reliability as code: SLOs, rules and the platform.",
+        epilog="Run `sre COMMAND --help` for a command's options, an example and its exit codes.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.set_defaults(func=lambda _args: print_help(parser))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for group in (slo, platform, policy, bench):
         group.register(sub)
     return parser

@@ -1,10 +1,28 @@
-"""`sre bench render`: benchmarks of the platform program (`sre slo bench` times the compiler)."""
+"""`sre bench compile | render`: how long the compiler and the offline render take on this machine."""
 
 from __future__ import annotations
 
 import argparse
 
-from .common import EXIT_OK
+from .common import EXIT_FAILED, EXIT_OK, Subparsers, command, group
+
+
+def cmd_bench_compile(args: argparse.Namespace) -> int:
+    import os
+    import platform
+
+    from ..bench.compile import bench
+
+    result = bench(args.slos)
+    if result.errors:
+        for problem in result.errors:
+            print(problem)
+        return EXIT_FAILED
+    workers = f" (largest worker process {result.worker_mb:.0f} MB)" if result.worker_mb else ""
+    print(f"compiled {result.slos} SLOs ({result.services} services, {result.files} files) "
+          f"in {result.seconds:.2f} s wall, peak RSS {result.peak_mb:.0f} MB{workers}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}")
+    return EXIT_OK
 
 
 def cmd_bench_render(args: argparse.Namespace) -> int:
@@ -22,12 +40,24 @@ def cmd_bench_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    bench = sub.add_parser("bench", help="benchmarks of the platform program")
-    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
-    render_bench = bench_sub.add_parser(
-        "render", help="render a stack with N generated SLOs; report wall time"
+def register(sub: Subparsers) -> None:
+    bench_sub = group(sub, "bench", help="benchmarks: compile and render times on this machine",
+                      description="Benchmarks of the compiler and the platform program, with the machine they ran on.")
+    compile_ = command(
+        bench_sub, "compile", help="compile N generated SLOs; report wall time and peak memory",
+        description="Write N generated SLOs to a temporary folder and compile them end to end, as "
+                    "`sre slo compile` does: read, validate, generate, write.",
+        examples=("sre bench compile --slos 1000",),
+        exit_codes={EXIT_FAILED: "the generated specs did not compile (a bug: the problems are printed)"},
     )
-    render_bench.add_argument("--stack", default="prod")
-    render_bench.add_argument("--slos", type=int, default=500)
-    render_bench.set_defaults(func=cmd_bench_render)
+    compile_.add_argument("--slos", type=int, default=1000, help="how many SLOs (default 1000)")
+    compile_.set_defaults(func=cmd_bench_compile)
+
+    render = command(
+        bench_sub, "render", help="render a stack with N generated SLOs; report wall time",
+        description="Render a stack offline under Pulumi's mocks with N generated SLOs, end to end.",
+        examples=("sre bench render --stack prod --slos 500",),
+    )
+    render.add_argument("--stack", default="prod", help="stack name (default prod)")
+    render.add_argument("--slos", type=int, default=500, help="how many SLOs (default 500)")
+    render.set_defaults(func=cmd_bench_render)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..platform import PROJECT_DIR
-from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK
+from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, group
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -70,9 +70,13 @@ def cmd_docs_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    render = sub.add_parser(
-        "render", help="run the Pulumi program offline under mocks and write what it creates"
+def register(sub: Subparsers) -> None:
+    render = command(
+        sub, "render", help="run the Pulumi program offline under mocks and write what it creates",
+        description="Run the Pulumi program of a stack under Pulumi's mocks (no cluster, cloud or Pulumi CLI) "
+                    "and write every resource, Kubernetes manifest, dashboard and the Alertmanager config.",
+        examples=("sre render --stack prod --out out/prod", "sre policy check out/prod"),
+        exit_codes={EXIT_FAILED: "the program failed in a way that is not bad input (the message says where)"},
     )
     render.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
     render.add_argument(
@@ -88,13 +92,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     render.set_defaults(func=cmd_render)
 
-    up = sub.add_parser("up", help="bring a stack up with a local file backend (make up)")
+    up = command(
+        sub, "up", help="bring a stack up with a local file backend (make up)",
+        description="Check the Pulumi CLI and the current kube context, keep state in .pulumi-state/ with a "
+                    "passphrase, set reliability:kubeContext and run `pulumi up` of the local stack.",
+        examples=("sre up", "sre up --preview-only"),
+        exit_codes={EXIT_FAILED: "a pulumi step failed (its output is above)",
+                    EXIT_INPUT: "the Pulumi CLI, kubectl or a reachable cluster is missing (the message says how)"},
+    )
     up.add_argument("--stack", default="local", choices=["local"], help="only local is brought up this way")
     up.add_argument("--preview-only", action="store_true", help="run `pulumi preview` instead of `pulumi up`")
     up.set_defaults(func=cmd_up)
 
-    docs = sub.add_parser("docs", help="generated documentation")
-    docs_sub = docs.add_subparsers(dest="docs_command", required=True)
-    config = docs_sub.add_parser("config", help="rewrite docs/stack-config.md from Pulumi.yaml")
+    docs_sub = group(sub, "docs", help="generated documentation")
+    config = command(
+        docs_sub, "config", help="rewrite docs/stack-config.md from Pulumi.yaml",
+        description="Regenerate the config reference table of docs/stack-config.md from Pulumi.yaml's config block.",
+        examples=("sre docs config", "sre docs config --check"),
+        exit_codes={EXIT_FAILED: "with --check: the page is out of date"},
+    )
     config.add_argument("--check", action="store_true", help="exit 1 if docs/stack-config.md is out of date")
     config.set_defaults(func=cmd_docs_config)

@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from ..policy.check import CheckInputError, check, load, load_config
-from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK
+from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, group
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
@@ -34,11 +34,15 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     return EXIT_FAILED if report.mandatory else EXIT_OK
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    policy = sub.add_parser("policy", help="the CrossGuard policy pack (policies/), offline")
-    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
-    check_ = policy_sub.add_parser(
-        "check", help="run every policy on an `sre render` output; exit 1 on a mandatory violation"
+def register(sub: Subparsers) -> None:
+    policy_sub = group(sub, "policy", help="the CrossGuard policy pack (policies/), offline")
+    check_ = command(
+        policy_sub, "check", help="run every policy on an `sre render` output; exit 1 on a mandatory violation",
+        description="Run the policy pack of policies/ on an `sre render` output, as `pulumi preview "
+                    "--policy-pack policies` would, without the Pulumi CLI or a cloud account.",
+        examples=("sre render --stack prod --out out/prod && sre policy check out/prod",
+                  "sre policy check out/prod --config policy-config.json"),
+        exit_codes={EXIT_FAILED: "a mandatory policy is violated (advisories alone exit 0)"},
     )
     check_.add_argument("dir", metavar="DIR", help="an `sre render --out` folder (reads DIR/resources.json)")
     check_.add_argument(

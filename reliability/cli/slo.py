@@ -1,11 +1,11 @@
-"""`sre slo validate | compile | test | bench`: the SLO compiler on the command line."""
+"""`sre slo validate | compile | test`: the SLO compiler on the command line."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, print_problems
+from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, group, print_problems
 
 
 def env_refused(args: argparse.Namespace) -> bool:
@@ -87,27 +87,10 @@ def cmd_slo_test(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
-def cmd_slo_bench(args: argparse.Namespace) -> int:
-    import os
-    import platform
-
-    from ..bench.compile import bench
-
-    result = bench(args.slos)
-    if result.errors:
-        for problem in result.errors:
-            print(problem)
-        return EXIT_FAILED
-    workers = f" (largest worker process {result.worker_mb:.0f} MB)" if result.worker_mb else ""
-    print(f"compiled {result.slos} SLOs ({result.services} services, {result.files} files) "
-          f"in {result.seconds:.2f} s wall, peak RSS {result.peak_mb:.0f} MB{workers}")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}")
-    return EXIT_OK
-
-
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    slo = sub.add_parser("slo", help="validate, compile and test SLO specs")
-    slo_sub = slo.add_subparsers(dest="slo_command", required=True)
+def register(sub: Subparsers) -> None:
+    slo_sub = group(sub, "slo", help="validate, compile and test SLO specs",
+                    description="The SLO compiler: specs (ours, Sloth, OpenSLO) in; rules, alerts, tests, "
+                                "dashboards out.")
 
     def spec_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders")
@@ -116,21 +99,33 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.add_argument("--stacks-dir", default="stacks",
                        help="where Pulumi.<env>.yaml live: the environments --env and specs may name")
 
-    validate = slo_sub.add_parser("validate", help="check specs; exit 2 listing every problem")
+    validate = command(
+        slo_sub, "validate", help="check specs; exit 2 listing every problem",
+        description="Check SLO specs without writing anything. With --env, also apply that environment's "
+                    "overrides and check that every owner team has alert routing in its stack file.",
+        examples=("sre slo validate slo-specs/", "sre slo validate slo-specs/ --env prod"),
+    )
     spec_args(validate)
     validate.set_defaults(func=cmd_slo_validate)
 
-    compile_ = slo_sub.add_parser("compile", help="write rules/, prometheusrules/, tests/ and dashboards/")
+    compile_ = command(
+        slo_sub, "compile", help="write rules/, prometheusrules/, tests/ and dashboards/",
+        description="Compile specs into recording rules, multi-window multi-burn-rate alerts, PrometheusRule "
+                    "objects, promtool tests and Grafana dashboards. Nothing is written unless every spec is valid.",
+        examples=("sre slo compile slo-specs/ --out out/slo --env prod",),
+    )
     spec_args(compile_)
     compile_.add_argument("--out", required=True, metavar="DIR",
                           help="replaced as a whole: a new or empty folder, or a previous compile output")
     compile_.add_argument("--namespace", default="monitoring", help="namespace of the PrometheusRule objects")
     compile_.set_defaults(func=cmd_slo_compile)
 
-    test = slo_sub.add_parser("test", help="promtool check rules and test rules on a compiled folder")
-    test.add_argument("dir", metavar="DIR")
+    test = command(
+        slo_sub, "test", help="promtool check rules and test rules on a compiled folder",
+        description="Run `promtool check rules` on every rule file and `promtool test rules` on the generated "
+                    "scenario tests of a `sre slo compile` output.",
+        examples=("sre slo test out/slo",),
+        exit_codes={EXIT_FAILED: "a rule file or a scenario test failed (promtool's output says which)"},
+    )
+    test.add_argument("dir", metavar="DIR", help="an `sre slo compile --out` folder")
     test.set_defaults(func=cmd_slo_test)
-
-    bench = slo_sub.add_parser("bench", help="compile N generated SLOs; report wall time and peak memory")
-    bench.add_argument("--slos", type=int, default=1000)
-    bench.set_defaults(func=cmd_slo_bench)

@@ -51,8 +51,12 @@ def _package_of(path: Path) -> str:
 
 
 def _room(module: str) -> str | None:
+    """The room (or shared helper) a module name points into; None for the package's own names."""
     parts = module.split(".")
-    return parts[1] if parts[0] == "reliability" and len(parts) > 1 else None
+    if parts[0] != "reliability" or len(parts) < 2:
+        return None
+    root = REPO / "reliability"
+    return parts[1] if (root / parts[1]).is_dir() or (root / f"{parts[1]}.py").exists() else None
 
 
 def violations(path: Path) -> list[str]:
@@ -107,6 +111,7 @@ def test_the_checker_sees_relative_imports_across_rooms(tmp_path, monkeypatch):
     """The checker itself: a compiler module importing Pulumi and the platform is caught."""
     room = tmp_path / "reliability" / "slo" / "generators"
     room.mkdir(parents=True)
+    (tmp_path / "reliability" / "platform").mkdir()
     bad = room / "bad.py"
     bad.write_text("import pulumi\nfrom ...platform.config import StackConfig\nfrom ..model import SLO\n")
     monkeypatch.setattr(f"{__name__}.REPO", tmp_path)
