@@ -1,6 +1,7 @@
 """Chaos Mesh, switched per environment (`chaos.enabled`).
 
-EKS and kind both run containerd, so the daemon talks to containerd's socket.
+The daemon talks to the node's container runtime: containerd on EKS, and on a local
+cluster whatever its distribution runs (reliability/platform/distributions.py).
 Installed as a helm.v3.Release: the chart generates new certificates and a random
 `rollme` annotation on every render, and a Release diffs on its inputs (chart,
 version, values) only, so just a real change upgrades it and rolls the pods.
@@ -23,10 +24,11 @@ CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 
 def chaos_values(cfg: StackConfig) -> dict[str, Any]:
     res = cfg.resources
+    local = cfg.distribution
     return {
         "chaosDaemon": {
-            "runtime": "containerd",
-            "socketPath": CONTAINERD_SOCKET,
+            "runtime": local.runtime if local else "containerd",
+            "socketPath": local.socket_path if local else CONTAINERD_SOCKET,
             "resources": res.chaos_daemon.as_k8s(),
         },
         "controllerManager": {

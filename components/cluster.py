@@ -39,6 +39,11 @@ def subnet_cidrs(vpc_cidr: str, zones: int) -> tuple[list[str], list[str]]:
     return blocks[:zones], blocks[8 : 8 + zones]
 
 
+def node_group_prefix(cluster_name: str, group: str) -> str:
+    """EKS names a group prefix + 26 characters and allows 63 in all: the prefix keeps 37."""
+    return f"{cluster_name}-{group}-"[:37]
+
+
 def assume_role_policy(service: str) -> str:
     return json.dumps(
         {
@@ -172,8 +177,12 @@ class Eks(pulumi.ComponentResource):
             name=cluster_name,
             version=spec.version,
             role_arn=cluster_role.arn,
+            # No implicit entry for whoever runs the first `pulumi up`: every admin, the
+            # deploying role included, is an explicit AccessEntry below (docs/platform.md).
+            # An implicit creator entry made CreateAccessEntry fail with ResourceInUseException
+            # when the creator was also listed in adminArns.
             access_config=aws.eks.ClusterAccessConfigArgs(
-                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=True
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False
             ),
             vpc_config=aws.eks.ClusterVpcConfigArgs(
                 subnet_ids=[s.id for s in private_subnets],
@@ -183,7 +192,14 @@ class Eks(pulumi.ComponentResource):
             ),
             enabled_cluster_log_types=["api", "audit", "authenticator"],
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy, *nodes_ready]),
+            # EKS cannot change the bootstrap setting of a running cluster (UpdateClusterConfig
+            # takes only authenticationMode): clusters created with the creator's entry keep it
+            # rather than being replaced.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[cluster_policy, *nodes_ready],
+                ignore_changes=["accessConfig.bootstrapClusterCreatorAdminPermissions"],
+            ),
         )
 
         node_role = aws.iam.Role(
@@ -201,7 +217,9 @@ class Eks(pulumi.ComponentResource):
                 aws.eks.NodeGroup(
                     f"{name}-{group}",
                     cluster_name=cluster.name,
-                    node_group_name=f"{cluster_name}-{group}",
+                    # A prefix, not a name: a change that replaces the group (instanceTypes,
+                    # amiType, subnets) creates the new group before the old one is deleted.
+                    node_group_name_prefix=node_group_prefix(cluster_name, group),
                     node_role_arn=node_role.arn,
                     subnet_ids=[s.id for s in private_subnets],
                     instance_types=size.instance_types,
@@ -215,7 +233,10 @@ class Eks(pulumi.ComponentResource):
                     tags=tags,
                     # The cluster autoscaler (or a person) owns desiredSize after the first apply.
                     opts=pulumi.ResourceOptions(
-                        parent=self, depends_on=attachments, ignore_changes=["scalingConfig.desiredSize"]
+                        parent=self,
+                        depends_on=attachments,
+                        ignore_changes=["scalingConfig.desiredSize"],
+                        delete_before_replace=False,
                     ),
                 )
             )

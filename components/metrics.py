@@ -114,7 +114,11 @@ def kps_values(
             "admissionWebhooks": {"failurePolicy": "IgnoreOnInstallOnly"},
         },
         "kube-state-metrics": {"resources": res.kube_state_metrics.as_k8s()},
-        "prometheus-node-exporter": {"resources": res.node_exporter.as_k8s()},
+        "prometheus-node-exporter": {
+            "resources": res.node_exporter.as_k8s(),
+            # Docker Desktop's `/` is a private mount: a HostToContainer mount of it never starts.
+            "hostRootFsMount": {"enabled": cfg.distribution.host_root_fs if cfg.distribution else True},
+        },
         "prometheus": {
             "serviceAccount": {
                 "create": True,

@@ -2,7 +2,8 @@
 
 Buckets are encrypted, versioned, closed to the public and expire objects at the
 workload's retention. In staging and prod they are protected and retained on
-delete: `pulumi destroy` must never take months of metrics with it.
+delete: `pulumi destroy` must never take months of metrics with it. Elsewhere (dev)
+they are force-destroyed with their objects, so the stack tears down in one command.
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ class Buckets(pulumi.ComponentResource):
                 prefix,
                 bucket=bucket_name(cfg, workload.name),
                 tags={**tags, "workload": workload.name},
+                # Unprotected environments (dev) are torn down in one `pulumi destroy`: S3 refuses to
+                # delete a versioned bucket that still holds objects (BucketNotEmpty) unless forced.
+                force_destroy=not keep,
                 opts=pulumi.ResourceOptions(parent=self, protect=keep, retain_on_delete=keep),
             )
             aws.s3.BucketOwnershipControls(

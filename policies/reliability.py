@@ -207,6 +207,9 @@ def _validate_stateful(args: ResourceValidationArgs, report: Report) -> None:
         deletes_volumes = deletes is not None
     if reason is None:
         return
+    if args.resource_type.startswith("aws:s3/bucket") and get(args.props, "forceDestroy") is True:
+        report(f"a bucket in {env} with forceDestroy: `pulumi destroy` would delete every object in it; "
+               "force-destroy only unprotected environments (dev)")
     missing = []
     if not getattr(args.opts, "protect", False):
         missing.append("protect")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from ipaddress import IPv4Network
 from typing import Any, Literal
 
@@ -23,6 +24,8 @@ from pydantic.alias_generators import to_camel
 
 from ..alerting.routing import CREDENTIAL_NAME, parse_routing
 from ..durations import Duration
+from . import distributions, placeholders
+from .distributions import Distribution
 
 PROJECT = "reliability"
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
@@ -72,6 +75,8 @@ class Cluster(Section):
     availability_zones: int = Field(default=2, ge=2, le=6)
     vpc_cidr: str = "10.0.0.0/16"
     node_groups: dict[str, NodeGroup] = Field(default_factory=dict)
+    # Every principal given cluster admin, the roles that run `pulumi up` included: the cluster
+    # has no implicit entry for its creator (docs/platform.md, "Who can reach the cluster").
     admin_arns: list[str] = Field(default_factory=list)
     public_access_cidrs: list[str] = Field(default_factory=list)
 
@@ -99,6 +104,8 @@ class Cluster(Section):
         for arn in value:
             if not AWS_PRINCIPAL.match(arn):
                 raise ValueError(f"'{arn}' is not an IAM role or user ARN")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a principal twice: each gets one access entry")
         return value
 
 
@@ -195,7 +202,9 @@ SECTIONS: dict[str, type[Section]] = {
 # Every top-level key of the `reliability:` namespace (Pulumi.yaml declares the same).
 KEYS = (
     "environment",
+    "example",
     "kubeContext",
+    "kubeDistribution",
     "sloSpecs",
     *SECTIONS,
     "alerting",
@@ -203,6 +212,8 @@ KEYS = (
     "grafanaAdminPassword",
 )
 SECRET_KEYS = ("alertingCredentials", "grafanaAdminPassword")
+# Set by the offline render (mocks): an example stack may be rendered, never deployed.
+OFFLINE: ContextVar[bool] = ContextVar("reliability_offline", default=False)
 
 
 class StackConfig(BaseModel):
@@ -212,7 +223,11 @@ class StackConfig(BaseModel):
 
     stack: str
     environment: Literal["local", "dev", "staging", "prod"]
+    # A stack that documents a layout (placeholder networks and accounts): rendered, never deployed.
+    example: bool = False
     kube_context: str = ""
+    # local only: which kind of local cluster (storage class, runtime socket, node mounts).
+    distribution: Distribution | None = None
     slo_specs: str = "slo-specs"
     cluster: Cluster
     storage: Storage
@@ -321,6 +336,16 @@ def check_credentials(value: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _flag(key: str, raw: Any, problems: list[str]) -> bool:
+    """A boolean key: Pulumi hands `true` in a stack file over as the text "true"."""
+    if isinstance(raw, bool):
+        return raw
+    if raw in ("true", "false"):
+        return raw == "true"
+    problems.append(f"{PROJECT}:{key}: expected true or false, got {json.dumps(raw)}")
+    return False
+
+
 def parse(
     stack: str, values: Mapping[str, Any], secret_keys: set[str] | frozenset[str], defaults: Mapping[str, Any]
 ) -> tuple[StackConfig, dict[str, Any]]:
@@ -349,7 +374,19 @@ def parse(
     for key, attr in (("kubeContext", "kube_context"), ("sloSpecs", "slo_specs")):
         if key in ours:
             fields[attr] = _decode(key, ours[key], str, problems)
+    fields["example"] = _flag("example", ours.get("example", False), problems)
     env_defaults = defaults.get(env or "local", {})
+    setting = _decode("kubeDistribution", ours["kubeDistribution"], str, problems) if "kubeDistribution" in ours else ""
+    if env == "local":
+        found = distributions.resolve(setting, fields.get("kube_context") or "")
+        if isinstance(found, str):
+            problems.append(f"{PROJECT}:kubeDistribution: {found}")
+        else:
+            fields["distribution"] = found
+            # The distribution's class sits between the environment's defaults and the stack file.
+            env_defaults = deep_merge(env_defaults, {"storage": {"storageClass": found.storage_class}})
+    elif setting not in ("", distributions.AUTO):
+        problems.append(f"{PROJECT}:kubeDistribution: only used by local; {env} runs on EKS")
     for key, model in SECTIONS.items():
         given = _decode(key, ours[key], dict, problems) if key in ours else {}
         merged = deep_merge(env_defaults.get(key, {}), given or {})
@@ -397,10 +434,31 @@ def parse(
             problems.append(
                 f"{PROJECT}:kubeContext: only used by local; {env} reaches its EKS cluster itself"
             )
+        if not cluster.admin_arns:
+            problems.append(
+                f"{PROJECT}:cluster.adminArns: required for {env}: list the IAM roles that administer the "
+                "cluster, the role `pulumi up` runs as (CI's deploy role) included; nobody else can reach it"
+            )
+        if not fields["example"]:
+            problems.extend(
+                placeholders.problems(cluster.public_access_cidrs, cluster.admin_arns, f"{PROJECT}:cluster")
+            )
 
     if problems:
         raise ConfigError(stack, sorted(set(problems)))
     return StackConfig(**fields), secrets
+
+
+def deploy_refusal(cfg: StackConfig, offline: bool) -> str | None:
+    """Why the engine must not deploy this stack (an example in a cloud environment), or None."""
+    if not cfg.example or not cfg.is_cloud or offline:
+        return None
+    return (
+        f"stack '{cfg.stack}' is an example (reliability:example: true): its cluster settings are "
+        "placeholders nobody can use. Put your networks and admin roles in "
+        f"stacks/Pulumi.{cfg.stack}.yaml and remove `reliability:example` to deploy it; "
+        "`sre render` shows what it would create meanwhile"
+    )
 
 
 def from_pulumi(defaults: Mapping[str, Any]) -> StackConfig:
@@ -414,6 +472,9 @@ def from_pulumi(defaults: Mapping[str, Any]) -> StackConfig:
         cfg, secrets = parse(pulumi.get_stack(), values, secret_keys, defaults)
     except ConfigError as exc:
         raise pulumi.RunError(str(exc)) from None
+    refusal = deploy_refusal(cfg, OFFLINE.get())
+    if refusal:
+        raise pulumi.RunError(refusal)
     creds = secrets.get("alertingCredentials", {})
     password = secrets.get("grafanaAdminPassword")
     return cfg.model_copy(

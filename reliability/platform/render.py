@@ -43,7 +43,7 @@ import yaml
 from ..alerting.generate import alertmanager_config
 from ..yamlio import dump, dump_json
 from . import PROJECT_DIR
-from .config import PROJECT, SECRET_KEYS, ConfigError, parse
+from .config import OFFLINE, PROJECT, SECRET_KEYS, ConfigError, parse
 from .stackfiles import read_stack_file, stack_names
 
 # The top-level names a render writes into --out; a folder holding anything else is refused.
@@ -253,6 +253,7 @@ def _make_monitor(mocks: Any) -> Any:
                 "provider": request.provider.rsplit("::", 1)[0] if request.provider else None,
                 "dependsOn": sorted(set(request.dependencies)),
                 "ignoreChanges": sorted(request.ignoreChanges),
+                "deleteBeforeReplace": request.deleteBeforeReplace,
             }
             self.registered.append(
                 {
@@ -300,6 +301,7 @@ def run_program(stack_in: StackInput, monitor: Any = None) -> list[dict[str, Any
             # tasks of a failed render would stay and break the next one in this process.
             pulumi.runtime.settings.SETTINGS.outputs = set()
             pulumi.runtime.set_all_config(dict(stack_in.values), sorted(stack_in.secret_keys))
+            OFFLINE.set(True)  # this context only: the render is never a deploy
             loop.run_until_complete(run_pulumi_func(main))
         return list(recorder.registered)
 

@@ -19,10 +19,14 @@ ROUTING = {"catchAll": {"webhook": {"url": "https://alerts.example.com/catch-all
            "heartbeat": {"webhook": {"url": "https://heartbeat.example.com/ping"}}}
 
 
+# Not an example account id: the placeholder check lets it through.
+ADMIN = "arn:aws:iam::406215198574:role/platform-admin"
+
+
 def good(env: str = "dev", **extra: object) -> dict[str, str]:
     values = {f"{PROJECT}:environment": env}
     if env != "local":
-        values[f"{PROJECT}:cluster"] = json.dumps({"region": "eu-west-1"})
+        values[f"{PROJECT}:cluster"] = json.dumps({"region": "eu-west-1", "adminArns": [ADMIN]})
         values[f"{PROJECT}:alerting"] = json.dumps(ROUTING)
     values.update({f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()})
     return values
@@ -42,7 +46,7 @@ def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads():
     assert project["stackConfigDir"] == "stacks"
     assert list(project["config"]) == list(KEYS)
     for key, decl in project["config"].items():
-        assert decl["type"] in ("string", "object") and decl["description"], key
+        assert decl["type"] in ("string", "object", "boolean") and decl["description"], key
         assert key == "environment" or "default" in decl, key
 
 
@@ -105,12 +109,15 @@ def test_several_bad_keys_are_reported_together():
         ({f"{PROJECT}:environment": "prod"}, "prod", "reliability:cluster.region: required for prod"),
         (good("dev", kubeContext="kind-kind"), "dev", "reliability:kubeContext: only used by local"),
         (
-            good("dev", cluster={"region": "eu-west-1", "publicAccessCidrs": ["0.0.0.0/0"]}),
+            good("dev", cluster={"region": "eu-west-1", "adminArns": [ADMIN], "publicAccessCidrs": ["0.0.0.0/0"]}),
             "dev",
             "reliability:cluster.publicAccessCidrs: 0.0.0.0/0 opens the Kubernetes API",
         ),
         (
-            good("dev", cluster={"region": "eu-west-1", "publicAccessCidrs": ["0.0.0.0/1", "128.0.0.0/1"]}),
+            good(
+                "dev",
+                cluster={"region": "eu-west-1", "adminArns": [ADMIN], "publicAccessCidrs": ["0.0.0.0/1", "128.0.0.0/1"]},
+            ),
             "dev",
             "reliability:cluster.publicAccessCidrs: 0.0.0.0/1 opens the Kubernetes API to a large part of the "
             "internet; list your networks (/8 or narrower)",

@@ -37,7 +37,12 @@ TEMPLATE_ONLY = {
 # prometheus-node-exporter 4.56.1, whose values.yaml have `resources: {}`); the reference
 # holds only the parent chart, so these two keys are listed rather than walked.
 SUBCHART_KEYS = {
-    "kube-prometheus-stack": {"kube-state-metrics.resources", "prometheus-node-exporter.resources"}
+    # Keys of charts/prometheus-node-exporter/values.yaml and charts/kube-state-metrics/values.yaml.
+    "kube-prometheus-stack": {
+        "kube-state-metrics.resources",
+        "prometheus-node-exporter.resources",
+        "prometheus-node-exporter.hostRootFsMount",
+    }
 }
 # Verbatim application config: the chart writes the map into the collector config / grafana.ini.
 FREE_FORM = {

@@ -88,6 +88,7 @@ def test_stateful_happy_path() -> None:
     # The engine passes no retainOnDelete: only protect is checked there.
     assert check_resource(policy, BUCKET, {"bucket": "b"}, protect=True) == []
     assert check_resource(policy, BUCKET, {"bucket": "b"}, stack="dev") == []
+    assert check_resource(policy, BUCKET, {"bucket": "b", "forceDestroy": True}, stack="dev") == []
     assert check_resource(policy, RELEASE, KPS) == []
     # Persistent volumes are a staging/prod matter, and a switched-off Alertmanager needs none.
     no_volumes = broken(KPS, lambda k: k["values"]["prometheus"]["prometheusSpec"].pop("storageSpec"))
@@ -99,6 +100,9 @@ def test_stateful_happy_path() -> None:
 STATEFUL_CASES = [
     ("bucket unprotected", BUCKET, {}, {"protect": False, "retain_on_delete": True},
      [f"stateful storage in prod without protect: {FIX}"]),
+    ("bucket force-destroyed", BUCKET, {"forceDestroy": True}, {"protect": True},
+     ["a bucket in prod with forceDestroy: `pulumi destroy` would delete every object in it; force-destroy only "
+      "unprotected environments (dev)"]),
     ("volume neither", "aws:ebs/volume:Volume", {}, {"retain_on_delete": False},
      [f"stateful storage in prod without protect and retainOnDelete: {FIX}"]),
     ("pvc not retained", "kubernetes:core/v1:PersistentVolumeClaim", {}, {"protect": True, "retain_on_delete": False},

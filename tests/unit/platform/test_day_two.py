@@ -1,0 +1,247 @@
+"""Changes users make in the first weeks on real clusters: what the program does with them.
+
+Each test stands for a failure seen on EKS or a local cluster that mocks alone would not
+show: a node group replaced by deleting the only one first, an access entry colliding with
+the cluster creator's, a dev teardown stopped by BucketNotEmpty, a password rotation that
+changes nothing, a Grafana upgrade stuck on its volume, kind-only local values.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.cluster import node_group_prefix
+from components.grafana import RESET_SCRIPT, password_checksum
+from components.program import defaults
+from reliability.platform.config import OFFLINE, PROJECT, ConfigError, deploy_refusal, parse
+from reliability.platform.render import StackInput, run_program, stack_input
+
+from .conftest import of_type, one
+from .test_config import ADMIN, good
+
+CLOUD = ("dev", "staging", "prod")
+
+
+def registered(stack: str, **extra: Any) -> list[dict[str, Any]]:
+    """Render `stack`'s own config with `extra` keys replaced (objects as JSON, as Pulumi passes them)."""
+    base = stack_input(stack)
+    values = {**base.values, **{f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()}}
+    secret_keys = set(base.secret_keys) | {f"{PROJECT}:{k}" for k in extra if k == "grafanaAdminPassword"}
+    return run_program(StackInput(stack, values, secret_keys))
+
+
+def chart_values(resources: list[dict[str, Any]], chart: str) -> dict[str, Any]:
+    (found,) = [r for r in resources if r["type"].startswith("kubernetes:helm.sh/") and r["inputs"]["chart"] == chart]
+    return found["inputs"]["values"]  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------ node groups
+
+
+@pytest.mark.parametrize("stack", CLOUD)
+def test_a_node_group_replacement_creates_the_new_group_before_deleting_the_old(stack):
+    groups = of_type(stack, "aws:eks/nodeGroup:NodeGroup")
+    assert groups
+    for group in groups:
+        # A fixed name would force delete-then-create: two groups cannot share a name.
+        assert "nodeGroupName" not in group["inputs"], group["name"]
+        assert group["inputs"]["nodeGroupNamePrefix"] == f"reliability-{stack}-system-"
+        assert group["options"]["deleteBeforeReplace"] is False
+
+
+def test_the_prefix_leaves_room_for_the_unique_suffix_eks_names_allow():
+    # 63 characters in all, 26 of them the provider's suffix.
+    long = node_group_prefix("a-cluster-name-of-forty-characters-ab", "system")
+    assert len(long) == 37 and long.startswith("a-cluster-name-of-forty-characters-ab"[:30])
+    assert node_group_prefix("reliability-dev", "system") == "reliability-dev-system-"
+
+
+# ------------------------------------------------------------------ access entries
+
+
+@pytest.mark.parametrize("stack", CLOUD)
+def test_every_admin_is_one_explicit_access_entry_and_the_creator_gets_none(stack):
+    (cluster,) = of_type(stack, "aws:eks/cluster:Cluster")
+    assert cluster["inputs"]["accessConfig"] == {
+        "authenticationMode": "API",
+        "bootstrapClusterCreatorAdminPermissions": False,
+    }
+    # A running cluster keeps the setting it was created with rather than being replaced.
+    assert "accessConfig.bootstrapClusterCreatorAdminPermissions" in cluster["options"]["ignoreChanges"]
+    entries = sorted(e["inputs"]["principalArn"] for e in of_type(stack, "aws:eks/accessEntry:AccessEntry"))
+    cfg, _ = parse(stack, stack_input(stack).values, stack_input(stack).secret_keys, defaults())
+    assert entries == sorted(cfg.cluster.admin_arns) and entries
+
+
+@pytest.mark.parametrize(
+    ("arns", "message"),
+    [
+        ([], "reliability:cluster.adminArns: required for dev"),
+        ([ADMIN, ADMIN], "reliability:cluster.adminArns: lists a principal twice: each gets one access entry"),
+    ],
+)
+def test_admins_must_be_listed_once_each(arns, message):
+    values = good("dev", cluster={"region": "eu-west-1", "adminArns": arns})
+    with pytest.raises(ConfigError) as info:
+        parse("dev", values, frozenset(), defaults())
+    assert any(p.startswith(message) for p in info.value.problems), info.value.problems
+
+
+# ------------------------------------------------------------------ teardown
+
+
+@pytest.mark.parametrize(("stack", "forced"), [("dev", True), ("staging", False), ("prod", False)])
+def test_only_unprotected_buckets_are_emptied_on_destroy(stack, forced):
+    buckets = of_type(stack, "aws:s3/bucket:Bucket")
+    assert len(buckets) == 3
+    for bucket in buckets:
+        assert bucket["inputs"]["forceDestroy"] is forced, bucket["name"]
+        assert bucket["options"]["protect"] is not forced
+
+
+# ------------------------------------------------------------------ Grafana
+
+
+def test_a_new_admin_password_rolls_grafana_and_resets_the_stored_one():
+    before = chart_values(registered("local", grafanaAdminPassword="first-password-1"), "grafana")
+    after = chart_values(registered("local", grafanaAdminPassword="second-password-2"), "grafana")
+    key = "reliability-as-code/admin-password-checksum"
+    assert before["podAnnotations"][key] == password_checksum("first-password-1")
+    assert after["podAnnotations"][key] == password_checksum("second-password-2")
+    assert before["podAnnotations"][key] != after["podAnnotations"][key]
+    # Nothing else changes: the rotation is the only reason for the rollout.
+    assert {k: v for k, v in before.items() if k != "podAnnotations"} == {
+        k: v for k, v in after.items() if k != "podAnnotations"
+    }
+    (init,) = after["extraInitContainers"]
+    assert init["command"] == ["sh", "-c", RESET_SCRIPT]
+    assert "admin reset-admin-password --password-from-stdin" in RESET_SCRIPT
+    assert {"name": "storage", "mountPath": "/var/lib/grafana"} in init["volumeMounts"]
+    env = {e["name"]: e for e in init["env"]}
+    assert env["GF_SECURITY_ADMIN_PASSWORD"]["valueFrom"] == {
+        "secretKeyRef": {"name": "grafana-admin", "key": "admin-password"}
+    }
+
+
+def test_the_checksum_does_not_give_the_password_away():
+    import hashlib
+
+    value = password_checksum("hunter2")
+    assert "hunter2" not in value
+    assert value not in hashlib.sha256(b"hunter2").hexdigest()
+    assert password_checksum("hunter2") == value  # stable: no diff on a second run
+
+
+@pytest.mark.parametrize("stack", ("local", "dev", "staging", "prod"))
+def test_grafana_replaces_its_pod_before_the_readwriteonce_volume_moves(stack):
+    values = chart_values(registered(stack), "grafana")
+    assert values["persistence"]["accessModes"] == ["ReadWriteOnce"]
+    assert values["deploymentStrategy"] == {"type": "Recreate"}
+
+
+# ------------------------------------------------------------------ local distributions
+
+
+@pytest.mark.parametrize(
+    ("context", "storage_class", "runtime", "socket", "root_fs"),
+    [
+        ("kind-kind", "standard", "containerd", "/run/containerd/containerd.sock", True),
+        ("k3d-dev", "local-path", "containerd", "/run/k3s/containerd/containerd.sock", True),
+        ("minikube", "standard", "docker", "/var/run/docker.sock", True),
+        ("docker-desktop", "hostpath", "docker", "/var/run/docker.sock", False),
+    ],
+)
+def test_each_local_distribution_gets_its_own_storage_runtime_and_mounts(context, storage_class, runtime, socket, root_fs):
+    resources = registered("local", kubeContext=context)
+    chaos = chart_values(resources, "chaos-mesh")["chaosDaemon"]
+    assert (chaos["runtime"], chaos["socketPath"]) == (runtime, socket)
+    kps = chart_values(resources, "kube-prometheus-stack")
+    assert kps["prometheus-node-exporter"]["hostRootFsMount"] == {"enabled": root_fs}
+    assert chart_values(resources, "grafana")["persistence"]["storageClassName"] == storage_class
+    claims = kps["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert claims["storageClassName"] == storage_class
+
+
+def test_a_named_distribution_wins_over_the_context_and_the_stack_file_wins_over_both():
+    cfg, _ = parse("local", good("local", kubeContext="my-laptop", kubeDistribution="k3d"), frozenset(), defaults())
+    assert cfg.distribution.name == "k3d" and cfg.storage.storage_class == "local-path"
+    cfg, _ = parse(
+        "local", good("local", kubeContext="k3d-x", storage={"storageClass": "fast"}), frozenset(), defaults()
+    )
+    assert cfg.storage.storage_class == "fast" and cfg.distribution.runtime == "containerd"
+
+
+@pytest.mark.parametrize(
+    ("values", "stack", "message"),
+    [
+        (
+            good("local", kubeContext="my-laptop"),
+            "local",
+            "reliability:kubeDistribution: cannot tell the distribution of kube context 'my-laptop' from its "
+            "name: set it with `pulumi config set kubeDistribution NAME` (one of docker-desktop, k3d, kind, minikube)",
+        ),
+        (
+            good("local", kubeDistribution="microk8s"),
+            "local",
+            "reliability:kubeDistribution: 'microk8s' is not one of auto, docker-desktop, k3d, kind, minikube",
+        ),
+        (good("dev", kubeDistribution="kind"), "dev", "reliability:kubeDistribution: only used by local; dev runs on EKS"),
+    ],
+)
+def test_a_distribution_that_cannot_be_known_is_an_error(values, stack, message):
+    with pytest.raises(ConfigError) as info:
+        parse(stack, values, frozenset(), defaults())
+    assert info.value.problems == [message]
+
+
+# ------------------------------------------------------------------ placeholders
+
+
+def test_documentation_networks_and_example_accounts_are_refused_in_a_real_stack():
+    cluster = {
+        "region": "eu-west-1",
+        "adminArns": [ADMIN, "arn:aws:iam::123456789012:role/admin"],
+        "publicAccessCidrs": ["10.1.0.0/16", "203.0.113.0/24", "198.51.100.7/32"],
+    }
+    with pytest.raises(ConfigError) as info:
+        parse("dev", good("dev", cluster=cluster), frozenset(), defaults())
+    mark = "or, if this stack only documents a layout, mark it `reliability:example: true`"
+    assert info.value.problems == [
+        "reliability:cluster.adminArns[1]: 123456789012 is an example account id: use the ARNs of your "
+        f"account's admin and deploy roles, {mark}",
+        "reliability:cluster.publicAccessCidrs[1]: 203.0.113.0/24 is in the documentation range "
+        "203.0.113.0/24 (TEST-NET-3), which no one connects from: list the networks your admins and CI "
+        f"reach the API from, {mark}",
+        "reliability:cluster.publicAccessCidrs[2]: 198.51.100.7/32 is in the documentation range "
+        "198.51.100.0/24 (TEST-NET-2), which no one connects from: list the networks your admins and CI "
+        f"reach the API from, {mark}",
+    ]
+    cfg, _ = parse("dev", good("dev", cluster=cluster, example="true"), frozenset(), defaults())
+    assert cfg.example is True
+
+
+@pytest.mark.parametrize("stack", CLOUD)
+def test_the_committed_cloud_stacks_are_marked_as_examples(stack):
+    values = dict(stack_input(stack).values)
+    assert values.pop(f"{PROJECT}:example") == "true"
+    with pytest.raises(ConfigError) as info:
+        parse(stack, values, stack_input(stack).secret_keys, defaults())
+    assert all("example" in p for p in info.value.problems) and info.value.problems
+
+
+def test_an_example_stack_is_rendered_but_never_deployed():
+    cfg, _ = parse("dev", stack_input("dev").values, stack_input("dev").secret_keys, defaults())
+    refusal = deploy_refusal(cfg, offline=False)
+    assert refusal and refusal.startswith(
+        "stack 'dev' is an example (reliability:example: true): its cluster settings are placeholders"
+    )
+    assert "stacks/Pulumi.dev.yaml" in refusal
+    assert deploy_refusal(cfg, offline=True) is None
+    local, _ = parse("local", good("local", example="true"), frozenset(), defaults())
+    assert deploy_refusal(local, offline=False) is None  # nothing in local is a placeholder
+    # The offline render marks its own context, so the example renders (and nothing else sees the mark).
+    assert one("dev", "aws:eks/cluster:Cluster", "reliability-cluster-eks")
+    assert OFFLINE.get() is False
