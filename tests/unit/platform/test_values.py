@@ -29,7 +29,7 @@ from .conftest import STACKS, of_type
 TEMPLATE_ONLY = {
     "kube-prometheus-stack": {"alertmanager.alertmanagerSpec.configSecret"},
     "loki": {"loki.storage.bucketNames", "loki.limits_config.retention_period"},
-    "grafana": {"persistence.storageClassName"},
+    "grafana": {"persistence.storageClassName", "podAnnotations"},  # commented out in values.yaml, read by deployment.yaml
     "tempo": {"persistence.storageClassName", "tempo.storage.trace.s3", "tempo.overrides"},
     "opentelemetry-collector": set(),
 }
