@@ -20,7 +20,7 @@ from ..slo.model import SLO, RatioSLI, RawSLI, Service
 from . import incidents as inc
 from .prometheus import Prometheus
 
-PLOT_POINTS = 720  # burn-down resolution: an hour per point over a month
+PLOT_POINTS = 360  # burn-down resolution: two hours per point over a month, finer than the plot's pixels
 PAGE_ALERTS = 'ALERTS{alertstate="firing", severity="page"}'
 
 

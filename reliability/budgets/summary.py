@@ -5,7 +5,7 @@ report.md and report.html are drawn from this dictionary alone, so the three nev
 
 from __future__ import annotations
 
-import datetime as dt
+import time
 from typing import Any
 
 from . import incidents as inc
@@ -13,7 +13,7 @@ from .report import Report, SLOReport
 
 
 def iso(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def _r(value: float | None, digits: int = 9) -> float | None:
@@ -39,7 +39,7 @@ def _slo(r: SLOReport, seconds: float) -> dict[str, Any]:
             "allowed_seconds": round(budget * seconds, 3),
             "consumed_seconds": None if r.error_ratio is None else round(r.error_ratio * seconds, 3),
         },
-        "burndown": [[iso(t), round(v, 6)] for t, v in r.burndown],
+        "burndown": [[int(t), round(v, 6)] for t, v in r.burndown],  # [unix seconds, remaining budget]
         "incident_intervals": [{"start": iso(i.start), "end": iso(i.end), "seconds": i.seconds} for i in r.incidents],
         **rel.as_json(),
     }

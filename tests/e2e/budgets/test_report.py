@@ -73,14 +73,15 @@ def test_budget_allowed_and_consumed(report) -> None:  # type: ignore[no-untyped
 def test_burndown_starts_full_and_ends_at_the_consumption(report) -> None:  # type: ignore[no-untyped-def]
     data, _ = report
     points = _slo(data, "shop-api")["burndown"]
-    assert points[0] == ["2026-10-01T00:00:00Z", 1.0]
-    assert points[-1][0] == "2026-10-31T00:00:00Z"
+    assert points[0] == [month.START, 1.0]
+    assert points[-1][0] == month.END
     assert points[-1][1] == pytest.approx(1 - SHOP_RATIO / 0.001, abs=1e-6)
     values = [v for _, v in points]
     assert values == sorted(values, reverse=True)  # never goes up
     # flat until the first outage (day 5, 10:00), then about two thirds spent after it (60 of 90 minutes)
-    before = [v for t, v in points if t < "2026-10-06T10:00:00Z"]
-    after_first = [v for t, v in points if "2026-10-06T12:00:00Z" <= t < "2026-10-18T03:00:00Z"]
+    first, second = month.SHOP_OUTAGES[0][0], month.SHOP_OUTAGES[1][0]
+    before = [v for t, v in points if t < first]
+    after_first = [v for t, v in points if first + 7200 <= t < second]
     assert set(before) == {1.0}
     assert after_first[0] == pytest.approx(1 - (SHOP_RATIO / 0.001) * 60 / 90, abs=0.02)
     assert len(points) <= 11_000
