@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from ..durations import Duration
 from ..slo import naming
-from ..slo.model import SLO, Service
+from ..slo.model import SLO, RawSLI, Service
 from ..slo.windows import WindowCatalog
 from .prometheus import Prometheus, Unreachable
 
@@ -68,7 +68,8 @@ class Readings:
     """What Prometheus said, keyed by (service, slo); `error` set when it could not be asked."""
 
     remaining: dict[tuple[str, str], float] = field(default_factory=dict)
-    burn_ratio: dict[tuple[str, str, str], float] = field(default_factory=dict)  # (service, slo, window)
+    # (service, slo, window) -> error ratio; raw SLIs' under (service, slo, window, "raw")
+    burn_ratio: dict[tuple[str, ...], float] = field(default_factory=dict)
     error: str = ""
 
 
@@ -102,10 +103,13 @@ def read(prom: Prometheus, slos: list[SLO], catalogs: dict[Duration, WindowCatal
                 ratio = (f"sum by (service, slo) (sum_over_time({naming.errors_rate(base)}{sel}[{window}]))"
                          f" / sum by (service, slo) (sum_over_time({naming.requests_rate(base)}{sel}[{window}]))")
                 raw = f"avg by (service, slo) (avg_over_time({naming.error_ratio(base)}{sel}[{window}]))"
-                for expr in (ratio, raw):
+                # ratio SLIs also record an error ratio, but their burn weighs requests, not 5m ratios
+                for kind, expr in (("raw", raw), ("ratio", ratio)):
                     for labels, value in prom.query(expr, at):
                         # 0/0 is a window without traffic: nothing failed, nothing burnt
-                        readings.burn_ratio[(*_key(labels), window)] = 0.0 if math.isnan(value) else value
+                        key = (*_key(labels), window)
+                        readings.burn_ratio[key if kind == "ratio" else (*key, "raw")] = (
+                            0.0 if math.isnan(value) else value)
     except Unreachable as exc:
         return Readings(error=str(exc))
     return readings
@@ -120,8 +124,9 @@ def decide(slo: SLO, readings: Readings, change_labels: frozenset[str] = frozens
     if remaining is not None and math.isnan(remaining):
         remaining = None
     budget = float(slo.error_budget)
-    burn = {w: (readings.burn_ratio[(*key, w)] / budget if (*key, w) in readings.burn_ratio else None)
-            for w in BURN_WINDOWS}
+    suffix = ("raw",) if isinstance(slo.sli, RawSLI) else ()
+    found = {w: readings.burn_ratio.get((*key, w, *suffix)) for w in BURN_WINDOWS}
+    burn = {w: None if v is None else v / budget for w, v in found.items()}
     exempted = sorted(change_labels & set(policy.exempt))
     if readings.error:
         decision, reason = UNKNOWN, readings.error

@@ -41,14 +41,27 @@ POLICIES = {
     "low-api": "error_budget_policy: {freeze_below: 0.25}",
     "new-api": "",
 }
-# service -> (remaining budget, errors/s, requests/s)
-STATE = {"healthy-api": (0.8, 0.01, 10.0), "frozen-api": (-0.2, 0.2, 10.0), "low-api": (0.2, 0.0, 5.0)}
+# service -> (remaining budget, errors/s, requests/s, 5m error ratio). The ratio SLIs' burn weighs
+# requests, so their recorded 5m ratio (0.5 here, as if an idle minute failed) must not be read.
+STATE = {"healthy-api": (0.8, 0.01, 10.0, 0.5), "frozen-api": (-0.2, 0.2, 10.0, 0.5), "low-api": (0.2, 0.0, 5.0, 0.5),
+         "probe-api": (0.9, 0, 0, 0.002)}  # a raw SLI: its burn is the recorded ratio (0.2% of a 0.1% budget)
+PROBE = """\
+apiVersion: reliability-as-code/v1
+kind: ServiceLevelObjectives
+service: probe-api
+team: payments
+runbook_url: https://runbooks.example.com/probe-api
+slos:
+  - name: availability
+    objective: 99.9
+    sli: {raw: {error_ratio: '1 - avg_over_time(probe_success{job="probe"}[{{window}}])'}}
+"""
 
 
 def recorded(now: float) -> str:
     lines: list[str] = []
     for name, column in (("slo:error_budget_remaining:ratio", 0), ("slo:sli_errors:rate5m", 1),
-                         ("slo:sli_requests:rate5m", 2)):
+                         ("slo:sli_requests:rate5m", 2), ("slo:sli_error:ratio_rate5m", 3)):
         lines.append(f"# TYPE {name} unknown")
         for service, values in STATE.items():
             labels = f'{{service="{service}",slo="availability",team="payments"}}'
@@ -66,6 +79,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Prometheus,
     specs.mkdir()
     for service, policy in POLICIES.items():
         (specs / f"{service}.yaml").write_text(SPEC.format(service=service, policy=policy))
+    (specs / "probe-api.yaml").write_text(PROBE)
     prom = start_over(workdir / "prom", recorded(time.time()))
     try:
         with prom.logs_on_failure():
@@ -141,7 +155,8 @@ def test_status_reports_budget_burn_and_decision(live, capsys) -> None:  # type:
     prom, specs = live
     assert main(["budget", "status", "--prometheus", prom.url, "--specs", str(specs), "--format", "json"]) == 0
     slos = {s["service"]: s for s in json.loads(capsys.readouterr().out)["slos"]}
-    assert [slos[s]["decision"] for s in sorted(slos)] == ["frozen", "ok", "frozen", "unknown"]
+    assert [slos[s]["decision"] for s in sorted(slos)] == ["frozen", "ok", "frozen", "unknown", "ok"]
+    assert slos["probe-api"]["burn_rate"]["6h"] == pytest.approx(2.0)
     healthy = slos["healthy-api"]
     assert healthy["remaining_budget"] == pytest.approx(0.8)
     # 0.01 errors/s of 10 requests/s is 0.1% errors: exactly the 99.9% budget's pace
