@@ -98,13 +98,15 @@ def cmd_budget_gate(args: argparse.Namespace) -> int:
     return code
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def add_source_args(p: argparse.ArgumentParser, timeout: float = 30.0) -> None:
+    """--prometheus, the specs and which of them: the same for status, gate and report."""
     p.add_argument("--prometheus", required=True, metavar="URL", help="Prometheus base URL, e.g. http://prometheus:9090")
     p.add_argument("--specs", default="slo-specs", metavar="DIR", help="SLO spec files or folder (default slo-specs)")
     p.add_argument("--env", help="apply this environment's overrides (a stack name), e.g. prod")
     p.add_argument("--service", action="append", metavar="S", help="only this service (repeat for more)")
     p.add_argument("--stacks-dir", default="stacks", help="where the stack files are, to check --env")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per query (default 30)")
+    p.add_argument("--timeout", type=float, default=timeout, metavar="SECONDS",
+                   help=f"per query (default {timeout:g})")
 
 
 def register(sub: Subparsers) -> None:
@@ -117,7 +119,7 @@ def register(sub: Subparsers) -> None:
         examples=("sre budget status --prometheus http://localhost:9090 --env prod",
                   "sre budget status --prometheus http://localhost:9090 --service checkout-api --format markdown"),
     )
-    _common(status)
+    add_source_args(status)
     status.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     status.set_defaults(func=cmd_budget_status)
 
@@ -133,7 +135,7 @@ def register(sub: Subparsers) -> None:
         exit_codes={EXIT_FAILED: "a policy freezes releases of a named service (naming SLO, budget and policy)",
                     EXIT_UNKNOWN: "unknown (Prometheus unreachable or no data) and the fail mode is closed"},
     )
-    _common(gate)
+    add_source_args(gate)
     gate.add_argument("--fail-mode", choices=("open", "closed"), help="override the specs' fail_mode")
     gate.add_argument("--change-labels", action="append", metavar="L[,L...]",
                       help="labels of the change (e.g. security); a freeze lets through labels its policy exempts")

@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 
-from .budget import load_specs
+from .budget import add_source_args, load_specs
 from .common import EXIT_INPUT, EXIT_OK, Subparsers, command
 
 FILES = ("report.html", "report.md", "report.json")
@@ -77,19 +77,14 @@ def register(sub: Subparsers) -> None:
                   "sre report --prometheus $PROM --from 2026-11-01 --to 2026-12-01 --env prod "
                   "--deploys 'deploys_total' --out out/report"),
     )
-    rep.add_argument("--prometheus", required=True, metavar="URL", help="Prometheus base URL")
+    add_source_args(rep, timeout=60.0)
     rep.add_argument("--from", dest="from_", required=True, metavar="DATE",
                      help="interval start (UTC), e.g. 2026-11-01")
     rep.add_argument("--to", required=True, metavar="DATE", help="interval end (UTC, exclusive), e.g. 2026-12-01")
     rep.add_argument("--out", required=True, metavar="DIR", help="folder for report.html, report.md, report.json")
-    rep.add_argument("--specs", default="slo-specs", metavar="DIR", help="SLO spec files or folder (default slo-specs)")
-    rep.add_argument("--env", help="apply this environment's overrides (a stack name), e.g. prod")
-    rep.add_argument("--service", action="append", metavar="S", help="only this service (repeat for more)")
-    rep.add_argument("--stacks-dir", default="stacks", help="where the stack files are, to check --env")
     rep.add_argument("--deploys", metavar="SELECTOR",
                      help="a counter labelled `service` that goes up by one per deploy, "
                           "e.g. deploys_total{env=\"prod\"}")
     rep.add_argument("--failure-window", default="1h", metavar="DURATION",
                      help="a deploy failed when a page starts this soon after it (default 1h)")
-    rep.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="per query (default 60)")
     rep.set_defaults(func=cmd_report)
