@@ -33,9 +33,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     try:
         start, end = parse_time(args.from_, "--from"), parse_time(args.to, "--to")
-        window = Duration.parse(args.failure_window).seconds
     except ValueError as exc:
         print(f"sre report: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    try:
+        window = Duration.parse(args.failure_window).seconds
+    except ValueError as exc:
+        print(f"sre report: --failure-window: {exc}", file=sys.stderr)
         return EXIT_INPUT
     if end <= start:
         print(f"sre report: --to {args.to} must be after --from {args.from_}", file=sys.stderr)

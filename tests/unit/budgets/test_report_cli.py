@@ -58,3 +58,10 @@ def test_an_unknown_service_is_named(specs: Path, tmp_path: Path, capsys) -> Non
                  "--specs", str(specs), "--service", "cart-api", "--out", str(tmp_path / "out")])
     assert code == 2
     assert "--service cart-api: no such service" in capsys.readouterr().err
+
+
+def test_bad_failure_window(specs: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(["report", "--prometheus", "http://127.0.0.1:1", "--from", "2026-11-01", "--to", "2026-12-01",
+                 "--specs", str(specs), "--failure-window", "soon", "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert capsys.readouterr().err == "sre report: --failure-window: 'soon' is not a duration like 5m, 1h or 30d\n"
