@@ -58,7 +58,7 @@ def cmd_bench_report(args: argparse.Namespace) -> int:
 
 
 def register(sub: Subparsers) -> None:
-    bench_sub = group(sub, "bench", help="benchmarks: compile and render times on this machine",
+    bench_sub = group(sub, "bench", help="benchmarks: compile, render and report times on this machine",
                       description="Benchmarks of the compiler and the platform program, with the machine they ran on.")
     compile_ = command(
         bench_sub, "compile", help="compile N generated SLOs; report wall time and peak memory",
