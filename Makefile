@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: up test install tools node-tools bench bench-render render lint golden lock clean
+.PHONY: up test install tools node-tools bench bench-render bench-report render lint golden lock clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench: install
 # Wall time of an offline prod render with 500 generated SLOs (figure in docs/benchmarks.md).
 bench-render: install
 	$(BIN)/sre bench render --stack prod --slos 500
+
+# Wall time of a monthly `sre report` for 500 SLOs against a local Prometheus (docs/benchmarks.md).
+bench-report: install tools
+	$(BIN)/sre bench report --slos 500
 
 # Offline render of every stack into out/<stack>/ (no cluster, cloud or Pulumi CLI).
 render: install

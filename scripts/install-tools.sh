@@ -1,17 +1,18 @@
 #!/bin/sh
 # Installs the real Prometheus-side tools the tests run: promtool and prometheus
 # (Debian package `prometheus`), amtool and prometheus-alertmanager (package
-# `prometheus-alertmanager`). Nothing is downloaded from anywhere but Debian's
+# `prometheus-alertmanager`), and chromium, in which the tests open `sre report`'s
+# report.html headless. Nothing is downloaded from anywhere but Debian's
 # archive. Without root, it says what to install and fails.
 set -eu
 
 missing=""
-for tool in promtool prometheus amtool prometheus-alertmanager; do
+for tool in promtool prometheus amtool prometheus-alertmanager chromium; do
     command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 [ -z "$missing" ] && exit 0
 
-packages="prometheus prometheus-alertmanager"
+packages="prometheus prometheus-alertmanager chromium"
 echo "install-tools: missing:$missing; installing Debian packages: $packages"
 if [ "$(id -u)" -eq 0 ]; then
     SUDO=""

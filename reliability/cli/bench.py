@@ -40,8 +40,25 @@ def cmd_bench_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_bench_report(args: argparse.Namespace) -> int:
+    import os
+    import platform as host
+
+    from ..bench.report import BenchError, bench
+
+    try:
+        result = bench(args.slos)
+    except BenchError as exc:
+        print(f"sre bench report: {exc}")
+        return EXIT_FAILED
+    print(f"reported {result.slos} SLOs ({result.services} services, {result.incidents} incidents) over 30 days "
+          f"in {result.seconds:.2f} s wall; report.html {result.html_bytes / 1e6:.1f} MB "
+          f"({os.cpu_count()} CPU(s), {host.machine()}, Python {host.python_version()})")
+    return EXIT_OK
+
+
 def register(sub: Subparsers) -> None:
-    bench_sub = group(sub, "bench", help="benchmarks: compile and render times on this machine",
+    bench_sub = group(sub, "bench", help="benchmarks: compile, render and report times on this machine",
                       description="Benchmarks of the compiler and the platform program, with the machine they ran on.")
     compile_ = command(
         bench_sub, "compile", help="compile N generated SLOs; report wall time and peak memory",
@@ -61,3 +78,14 @@ def register(sub: Subparsers) -> None:
     render.add_argument("--stack", default="prod", help="stack name (default prod)")
     render.add_argument("--slos", type=int, default=500, help="how many SLOs (default 500)")
     render.set_defaults(func=cmd_bench_render)
+
+    report = command(
+        bench_sub, "report", help="`sre report` over a month for N SLOs against a local Prometheus; wall time",
+        description="Backfill a month of counters and page alerts for N generated SLOs into a local Prometheus "
+                    "(Debian's, on a free loopback port, always stopped) and time the whole report: queries, "
+                    "summary, report.html, report.md and report.json.",
+        examples=("sre bench report --slos 500",),
+        exit_codes={EXIT_FAILED: "promtool or prometheus missing, or Prometheus did not start"},
+    )
+    report.add_argument("--slos", type=int, default=500, help="how many SLOs (default 500)")
+    report.set_defaults(func=cmd_bench_report)

@@ -66,6 +66,15 @@ class Alerting:
 
 
 @dataclass(frozen=True)
+class BudgetPolicy:
+    """What releases may do when the error budget runs low (`sre budget gate`)."""
+
+    freeze_below: Decimal = Decimal(0)  # remaining budget ratio at or under which releases stop
+    exempt: tuple[str, ...] = ()  # change labels that ship anyway (security, rollback)
+    fail_mode: str = "closed"  # no answer (Prometheus down, no data yet): "closed" stops, "open" ships
+
+
+@dataclass(frozen=True)
 class SLO:
     service: str
     name: str
@@ -80,6 +89,7 @@ class SLO:
     runbook_url: str
     source: Location
     spec_format: str
+    budget_policy: BudgetPolicy = field(default_factory=BudgetPolicy)
 
     @property
     def error_budget(self) -> Decimal:

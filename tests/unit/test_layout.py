@@ -21,8 +21,9 @@ ALLOWED: dict[str, tuple[set[str], bool]] = {
     "alerting": (set(), False),
     "platform": ({"alerting", "slo"}, True),
     "policy": ({"alerting"}, True),
-    "bench": ({"slo", "platform"}, True),
-    "cli": ({"slo", "alerting", "platform", "policy", "bench"}, True),
+    "bench": ({"slo", "platform", "budgets"}, True),
+    "budgets": ({"slo"}, False),
+    "cli": ({"slo", "alerting", "platform", "policy", "bench", "budgets"}, True),
 }
 PULUMI = ("pulumi", "pulumi_kubernetes", "pulumi_aws", "pulumi_random", "pulumi_policy")
 

@@ -9,6 +9,8 @@ per-environment overrides.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from ...durations import Duration
@@ -16,7 +18,7 @@ from ...problems import Location, Problems, join_path
 from ...yamlio import Document, line_at
 from .. import build
 from ..build import Ctx
-from ..model import SLO, Alerting, AlertSpec, Service
+from ..model import SLO, Alerting, AlertSpec, BudgetPolicy, Service
 from ..windows import WindowCatalog
 from . import schemacheck
 
@@ -113,6 +115,7 @@ def map_document(
     service_labels = build.labels(data.get("labels"), ctx, ("labels",))
     service_runbook = build.field_text(data, "runbook_url")
     links = build.field_map(data, "links")
+    service_policy = budget_policy(data.get("error_budget_policy"), BudgetPolicy())
 
     # Service-wide environment overrides: checked for every env, applied for the chosen one.
     service_env: dict[str, Any] = {}
@@ -143,6 +146,8 @@ def map_document(
         slo = _map_slo(raw, sctx, path, service, team, tier, service_labels, service_runbook,
                        service_env, catalogs, env)
         if slo is not None:
+            slo = replace(slo, budget_policy=budget_policy(raw.get("error_budget_policy"), service_policy))
+        if slo is not None:
             slos.append(slo)
     if problems or not slos:
         return []
@@ -154,6 +159,22 @@ def map_document(
         log_selector=str(links.get("logs", "")), trace_service=str(links.get("traces", "")),
         team_source=ctx.loc(("team",)),
     )]
+
+
+def budget_policy(value: Any, inherited: BudgetPolicy) -> BudgetPolicy:
+    """The fields `value` sets over `inherited`; the schema has checked their types and ranges."""
+    if not isinstance(value, dict):
+        return inherited
+    policy = inherited
+    freeze = value.get("freeze_below")
+    if isinstance(freeze, (int, float)) and not isinstance(freeze, bool):
+        policy = replace(policy, freeze_below=Decimal(str(freeze)))
+    exempt = value.get("exempt")
+    if isinstance(exempt, list):
+        policy = replace(policy, exempt=tuple(sorted({str(e) for e in exempt})))
+    if value.get("fail_mode") in ("open", "closed"):
+        policy = replace(policy, fail_mode=value["fail_mode"])
+    return policy
 
 
 def _map_slo(

@@ -124,3 +124,20 @@ def test_main_deploys_dev_then_staging_then_prod_through_environments() -> None:
         assert job["concurrency"] == {"group": f"pulumi-{env}", "cancel-in-progress": False}
         (pulumi,) = uses(job, "pulumi/actions")
         assert (pulumi["with"]["command"], pulumi["with"]["stack-name"]) == ("up", env)
+
+
+def test_prod_asks_the_error_budget_gate_before_pulumi_up() -> None:
+    workflow = load("deploy.yml")
+    inputs = workflow[True]["workflow_dispatch"]["inputs"]
+    assert inputs["change_labels"]["type"] == "string"  # the override the policy allows: exempt labels
+    for env in ("dev", "staging"):
+        assert not any("budget gate" in s.get("run", "") for s in steps(workflow["jobs"][env]))
+    job = workflow["jobs"]["prod"]
+    order = [s.get("name", s.get("uses", s.get("run", ""))) for s in steps(job)]
+    assert order.index("Error-budget gate") < order.index("pulumi/actions@v7")
+    (gate,) = [s for s in steps(job) if s.get("name") == "Error-budget gate"]
+    assert gate["run"].split() == [
+        ".venv/bin/sre", "budget", "gate", "--prometheus", '"$PROMETHEUS_URL"', "--env", "prod",
+        "--change-labels", '"$CHANGE_LABELS"', "--summary", '"$GITHUB_STEP_SUMMARY"']
+    assert gate["env"] == {"PROMETHEUS_URL": "${{ secrets.PROMETHEUS_URL }}", "CHANGE_LABELS": "${{ inputs.change_labels }}"}
+    assert "continue-on-error" not in gate  # a failing gate blocks the job

@@ -1,0 +1,180 @@
+"""The compliance report's numbers, read from Prometheus over one interval.
+
+Attainment is exact over the interval: the SLI's own queries are evaluated once at the
+interval's end with the whole interval as their window, so `rate(x[T])` is the counter's
+increase over T divided by T (resets handled, T cancels in the ratio). Nothing averages
+ratios. The burn-down plot reads the same queries over steps small enough to draw and
+never more than Prometheus's 11,000 points per query; it is scaled to end exactly at
+the exact consumption.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..slo.model import SLO, RatioSLI, RawSLI, Service
+from . import incidents as inc
+from .prometheus import Prometheus
+
+PLOT_POINTS = 360  # burn-down resolution: two hours per point over a month, finer than the plot's pixels
+PAGE_ALERTS = 'ALERTS{alertstate="firing", severity="page"}'
+
+
+@dataclass
+class Options:
+    start: float
+    end: float
+    deploys: str = ""  # a counter selector whose increases are deploys, labelled `service`
+    failure_window: float = 3600.0
+    workers: int = 8
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+    @property
+    def step(self) -> float:
+        """Burn-down step: whole minutes, at most PLOT_POINTS points per interval."""
+        return max(60.0, math.ceil(self.seconds / PLOT_POINTS / 60) * 60)
+
+
+@dataclass
+class SLOReport:
+    slo: SLO
+    events: float | None = None  # all events over the interval (None for raw SLIs and no data)
+    bad: float | None = None
+    error_ratio: float | None = None  # None: no data
+    burndown: list[tuple[float, float]] = field(default_factory=list)  # (time, remaining budget ratio)
+    incidents: list[inc.Incident] = field(default_factory=list)
+
+    @property
+    def attainment(self) -> float | None:
+        return None if self.error_ratio is None else 1 - self.error_ratio
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.attainment is None else self.attainment >= float(self.slo.objective)
+
+    @property
+    def consumed(self) -> float | None:
+        """Share of the interval's error budget spent (1 = all of it)."""
+        return None if self.error_ratio is None else self.error_ratio / float(self.slo.error_budget)
+
+
+@dataclass
+class Report:
+    options: Options
+    slos: list[SLOReport]
+    services: list[Service]
+    deploys: dict[str, list[float]] | None  # service -> deploy instants; None: no deploy series given
+
+    def service_incidents(self, service: str) -> list[inc.Incident]:
+        """One outage that pages several SLOs of a service is one incident of the service."""
+        return inc.merge(i for r in self.slos if r.slo.service == service for i in r.incidents)
+
+
+def _sum(expr: str) -> str:
+    return f"sum({expr})"
+
+
+def _ratio_query(sli: RatioSLI, window: str) -> str:
+    part, name = (sli.errors, "errors") if sli.errors is not None else (sli.good or sli.total, "good")
+    return (f'label_replace({_sum(sli.total.render(window))}, "part", "total", "", "")'
+            f' or label_replace({_sum(part.render(window))}, "part", "{name}", "", "")')
+
+
+def _split(result: list[tuple[Any, float]] | dict[Any, Any]) -> dict[str, Any]:
+    items = result.items() if isinstance(result, dict) else result
+    return {dict(labels).get("part", "raw"): value for labels, value in items}
+
+
+def _bad(parts: dict[str, float]) -> float:
+    if "errors" in parts:
+        return parts["errors"]
+    return parts["total"] - parts.get("good", 0.0)
+
+
+def measure(prom: Prometheus, slo: SLO, opts: Options) -> SLOReport:
+    report = SLOReport(slo)
+    window = f"{int(opts.seconds)}s"
+    step = opts.step
+    if isinstance(slo.sli, RatioSLI):
+        parts = _split(prom.query(_ratio_query(slo.sli, window), opts.end))
+        total = parts.get("total")
+        if total is None or math.isnan(total):
+            return report
+        bad = max(0.0, _bad(parts)) if not math.isnan(_bad(parts)) else 0.0
+        report.events, report.bad = total * opts.seconds, bad * opts.seconds
+        report.error_ratio = bad / total if total > 0 else 0.0
+        series = _split(prom.query_range(_ratio_query(slo.sli, f"{int(step)}s"), opts.start + step, opts.end, step))
+        bad_series = _bad_series(series)
+    elif isinstance(slo.sli, RawSLI):
+        values = prom.query(_sum(slo.sli.error_ratio.render(window)), opts.end)
+        if not values or math.isnan(values[0][1]):
+            return report
+        report.error_ratio = min(1.0, max(0.0, values[0][1]))
+        found = prom.query_range(_sum(slo.sli.error_ratio.render(f"{int(step)}s")), opts.start + step, opts.end, step)
+        bad_series = next(iter(found.values()), [])
+    else:
+        return report
+    report.burndown = _burndown(bad_series, report.consumed or 0.0, opts)
+    return report
+
+
+def _bad_series(series: dict[str, list[tuple[float, float]]]) -> list[tuple[float, float]]:
+    totals = dict(series.get("total", []))
+    if "errors" in series:
+        return [(t, v) for t, v in series["errors"] if not math.isnan(v)]
+    good = dict(series.get("good", []))
+    return [(t, max(0.0, v - good.get(t, 0.0))) for t, v in sorted(totals.items()) if not math.isnan(v)]
+
+
+def _burndown(bad: list[tuple[float, float]], consumed: float, opts: Options) -> list[tuple[float, float]]:
+    """Remaining budget over the interval: cumulative bad events, scaled to end at the exact consumption."""
+    total = sum(v for _, v in bad)
+    points = [(opts.start, 1.0)]
+    running = 0.0
+    for t, v in sorted(bad):
+        running += v
+        share = running / total if total > 0 else 0.0
+        points.append((t, 1.0 - consumed * share))
+    if points[-1][0] < opts.end:
+        points.append((opts.end, 1.0 - consumed))
+    return points
+
+
+def page_incidents(prom: Prometheus, opts: Options) -> dict[tuple[str, str], list[inc.Incident]]:
+    """Every SLO's incidents, from one read of the page alerts' firing samples."""
+    stamps: dict[tuple[str, str], list[float]] = {}
+    for labels, samples in prom.samples(PAGE_ALERTS, opts.start, opts.end).items():
+        d = dict(labels)
+        if "service" in d and "slo" in d:
+            stamps.setdefault((d["service"], d["slo"]), []).extend(t for t, _ in samples)
+    return {key: inc.from_samples(ts) for key, ts in stamps.items()}
+
+
+def deploy_events(prom: Prometheus, opts: Options) -> dict[str, list[float]] | None:
+    if not opts.deploys:
+        return None
+    out: dict[str, list[float]] = {}
+    # one sample before the interval so a deploy right at its start is seen as an increase
+    for labels, samples in prom.samples(opts.deploys, opts.start - 3600, opts.end).items():
+        service = dict(labels).get("service", "")
+        inside = [t for t in inc.deploy_times(samples) if opts.start < t <= opts.end]
+        out.setdefault(service, []).extend(inside)
+    return {s: sorted(ts) for s, ts in out.items()}
+
+
+def build(prom: Prometheus, services: list[Service], opts: Options,
+          progress: Callable[[int], None] | None = None) -> Report:
+    slos = sorted((slo for s in services for slo in s.slos), key=lambda s: (s.service, s.name))
+    with ThreadPoolExecutor(max_workers=opts.workers) as pool:
+        reports = list(pool.map(lambda slo: measure(prom, slo, opts), slos))
+    found = page_incidents(prom, opts)
+    for r in reports:
+        r.incidents = found.get((r.slo.service, r.slo.name), [])
+    return Report(opts, reports, services, deploy_events(prom, opts))

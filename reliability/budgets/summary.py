@@ -1,0 +1,103 @@
+"""The report as data: per SLO, per service, per team and overall (what report.json holds).
+
+report.md and report.html are drawn from this dictionary alone, so the three never disagree.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from . import incidents as inc
+from .report import Report, SLOReport
+
+
+def iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def _r(value: float | None, digits: int = 9) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _slo(r: SLOReport, seconds: float) -> dict[str, Any]:
+    slo = r.slo
+    budget = float(slo.error_budget)
+    rel = inc.reliability(r.incidents, seconds)
+    allowed_events = None if r.events is None else budget * r.events
+    rate = None if r.events is None else r.events / seconds
+    return {
+        "service": slo.service, "slo": slo.name, "team": slo.team, "tier": slo.tier,
+        "sli": slo.sli.kind, "objective": float(slo.objective),
+        "attainment": _r(r.attainment), "met": r.met,
+        "events": _r(r.events, 3), "bad_events": _r(r.bad, 3),
+        "average_request_rate": _r(rate, 6),
+        "budget": {
+            "allowed_ratio": budget, "consumed_ratio": _r(r.consumed),  # of the allowed budget
+            "allowed_events": _r(allowed_events, 3), "consumed_events": _r(r.bad, 3),
+            # as time: a full outage at the average request rate would spend it in this long
+            "allowed_seconds": round(budget * seconds, 3),
+            "consumed_seconds": None if r.error_ratio is None else round(r.error_ratio * seconds, 3),
+        },
+        "burndown": [[int(t), round(v, 6)] for t, v in r.burndown],  # [unix seconds, remaining budget]
+        "incident_intervals": [{"start": iso(i.start), "end": iso(i.end), "seconds": i.seconds} for i in r.incidents],
+        **rel.as_json(),
+    }
+
+
+def _group(name: str, rows: list[dict[str, Any]], incidents: list[inc.Incident], seconds: float,
+           cfr: inc.ChangeFailure | None, cfr_note: str) -> dict[str, Any]:
+    known = [r for r in rows if r["attainment"] is not None]
+    return {
+        "name": name, "slos": len(rows), "slos_met": sum(1 for r in known if r["met"]),
+        "slos_missed": sum(1 for r in known if not r["met"]), "slos_without_data": len(rows) - len(known),
+        "worst_attainment": min((r["attainment"] for r in known), default=None),
+        **inc.reliability(incidents, seconds).as_json(),
+        "change_failure": cfr.as_json() if cfr else None, "change_failure_note": cfr_note,
+    }
+
+
+def summarise(report: Report) -> dict[str, Any]:
+    opts = report.options
+    seconds = opts.seconds
+    rows = sorted((_slo(r, seconds) for r in report.slos),
+                  key=lambda x: (x["attainment"] is None, x["attainment"] or 0.0, x["service"], x["slo"]))
+    services: list[dict[str, Any]] = []
+    team_of: dict[str, str] = {s.name: s.team for s in report.services}
+    team_incidents: dict[str, list[inc.Incident]] = {}
+    team_cfr: dict[str, list[inc.ChangeFailure]] = {}
+    all_incidents: list[inc.Incident] = []
+    for name in sorted(team_of):
+        incidents = report.service_incidents(name)
+        cfr, note = None, "unknown: no deploy series given (--deploys)"
+        if report.deploys is not None:
+            times = report.deploys.get(name)
+            if times is None:
+                note = f"unknown: the deploy series has no series with service=\"{name}\""
+            else:
+                cfr = inc.change_failure(times, incidents, opts.failure_window)
+                note = f"a deploy failed when a page started within {int(opts.failure_window)}s after it"
+                team_cfr.setdefault(team_of[name], []).append(cfr)
+        services.append(_group(name, [r for r in rows if r["service"] == name], incidents, seconds, cfr, note)
+                        | {"team": team_of[name]})
+        team_incidents.setdefault(team_of[name], []).extend(incidents)
+        all_incidents.extend(incidents)
+    teams = []
+    for team in sorted(set(team_of.values())):
+        parts = team_cfr.get(team)
+        cfr = inc.ChangeFailure(sum(c.deploys for c in parts), sum(c.failed for c in parts)) if parts else None
+        # incidents of the team's services that overlap count once: MTBF stays within the interval
+        teams.append(_group(team, [r for r in rows if r["team"] == team], inc.merge(team_incidents.get(team, [])),
+                            seconds,
+                            cfr, "" if cfr else "unknown: no deploys known for this team's services"))
+    every = [c for cs in team_cfr.values() for c in cs]
+    overall_cfr = inc.ChangeFailure(sum(c.deploys for c in every), sum(c.failed for c in every)) if every else None
+    return {
+        "interval": {"from": iso(opts.start), "to": iso(opts.end), "seconds": seconds},
+        "method": "attainment = 1 - bad events / all events, from counter increases over the whole interval; "
+                  "incidents = firing page alerts (ALERTS), runs less than 5 minutes apart merged; "
+                  "MTTR = mean incident duration; MTBF = (interval - incident time) / incidents",
+        "slos": rows, "services": services, "teams": teams,
+        "overall": _group("overall", rows, inc.merge(all_incidents), seconds, overall_cfr,
+                          "" if overall_cfr else "unknown: no deploys known"),
+    }
