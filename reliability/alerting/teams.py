@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from ..problems import Location, Problems
-from .routing import parse_routing, unrouted
+from .routing import managed_key, managed_teams, parse_routing, unrouted, with_managed_pages
 
 
 def _stack_config(path: Path, problems: Problems) -> dict[str, Any] | None:
@@ -36,10 +36,14 @@ def check_teams(services: list[Any], env: str, stacks_dir: str, problems: Proble
     if config is None:
         return
     alerting = config.get("reliability:alerting") or {}
+    if isinstance(alerting, dict):
+        alerting, _ = with_managed_pages(alerting, managed_teams(config.get("reliability:oncall")))
+    managed = [managed_key(t, s) for t, services in managed_teams(config.get("reliability:oncall")).items()
+               for s in (None, *services)]
     environment = str(config.get("reliability:environment", env))
     credentials = config.get("reliability:alertingCredentials")
     routing, routing_problems = parse_routing(alerting if isinstance(alerting, dict) else {}, environment,
-                                              list(credentials) if isinstance(credentials, dict) else None)
+                                              [*credentials, *managed] if isinstance(credentials, dict) else None)
     for message in routing_problems:
         problems.add(Location(str(path), 1), None, None, message)
     for service, message in unrouted(services, routing, str(path)):
