@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,6 +30,7 @@ from ..slo.generators.rules import service_rules
 from ..slo.model import SLO, Query, Service
 from ..slo.windows import WindowCatalog
 from ..yamlio import format_decimal
+from .files import write_new
 
 DEFAULT_DIR = "docs/runbooks"
 HEADER = ("<!-- Written by `sre runbooks generate` from {source}. It is yours now: edit it freely, "
@@ -230,17 +230,9 @@ def generate(services: Iterable[Service], catalogs: dict[Duration, WindowCatalog
         if os.path.exists(path):
             kept.append(path)
             continue
-        text = render_runbook(service, catalogs, grafana.rstrip("/"))
-        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".runbook-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.link(tmp, path)  # fails if someone wrote the file meanwhile: theirs wins
-        except FileExistsError:
+        if not write_new(path, render_runbook(service, catalogs, grafana.rstrip("/"))):
             kept.append(path)
             continue
-        finally:
-            os.unlink(tmp)
         written.append(path)
     return written, kept
 
