@@ -61,6 +61,7 @@ class OnCallTeam(pulumi.ComponentResource):
             rotation_name: pagerduty.Schedule(
                 f"{name}-{rotation_name}",
                 name=f"{team_name} {rotation_name}",
+                description=f"{rotation_name} rotation of {team_name} (reliability-as-code)",
                 time_zone=rotation.time_zone,
                 teams=[team.id],
                 layers=schedule_layers(rotation_name, rotation, user_ids),
@@ -71,6 +72,7 @@ class OnCallTeam(pulumi.ComponentResource):
         policy = pagerduty.EscalationPolicy(
             f"{name}-escalation",
             name=team_name,
+            description=f"Who is paged for {team_name}, level by level (reliability-as-code)",
             num_loops=spec.escalation.repeat,
             teams=team.id,
             rules=[
