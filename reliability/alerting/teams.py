@@ -1,4 +1,5 @@
-"""`sre slo validate --env ENV`: every spec's owner team must have alert routing in that environment.
+"""`sre slo validate --env ENV`: every spec's owner team must have alert routing in that environment,
+and every service `reliability:oncall` gives a PagerDuty service of its own is one of that team's specs.
 
 Reads the routing structure from stacks/Pulumi.<ENV>.yaml (no secrets needed: only
 the names of credentials appear in it), so a pull request that adds a spec for a
@@ -48,3 +49,13 @@ def check_teams(services: list[Any], env: str, stacks_dir: str, problems: Proble
         problems.add(Location(str(path), 1), None, None, message)
     for service, message in unrouted(services, routing, str(path)):
         problems.add(service.team_source or service.source, None, "team", message)
+    owned: dict[str, set[str]] = {}
+    for service in services:
+        owned.setdefault(service.team, set()).add(service.name)
+    for team, listed in sorted(managed_teams(config.get("reliability:oncall")).items()):
+        for name in listed:
+            if name not in owned.get(team, set()):
+                theirs = ", ".join(sorted(owned.get(team, set()))) or "none"
+                problems.add(Location(str(path), 1), None, f"reliability:oncall.teams.{team}.services",
+                             f"'{name}' is not an SLO'd service of team {team} here (its services: {theirs}): "
+                             "its PagerDuty service would never be paged; fix the name or remove it")

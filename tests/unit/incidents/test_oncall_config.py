@@ -132,3 +132,22 @@ CASES = [
 def test_one_field_broken(vals, stack, message):
     found = problems(vals, stack)
     assert any(p.startswith(message) for p in found), found
+
+
+def test_validate_names_an_on_call_service_that_no_spec_of_the_team_has(tmp_path, monkeypatch, capsys):
+    import shutil
+    from pathlib import Path
+
+    from reliability.cli import main
+
+    repo = Path(__file__).resolve().parents[3]
+    shutil.copytree(repo / "slo-specs", tmp_path / "slo-specs")
+    shutil.copytree(repo / "stacks", tmp_path / "stacks")
+    prod = tmp_path / "stacks" / "Pulumi.prod.yaml"
+    prod.write_text(prod.read_text().replace("services: [checkout-api]", "services: [checkout-api, checkout]"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["slo", "validate", "slo-specs", "--env", "prod"]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "stacks/Pulumi.prod.yaml:1: -: reliability:oncall.teams.payments.services: 'checkout' is not an SLO'd "
+        "service of team payments here (its services: checkout-api): its PagerDuty service would never be "
+        "paged; fix the name or remove it")
