@@ -15,7 +15,7 @@ from typing import Any
 
 import pulumi
 
-from reliability.alerting.routing import CONFIG_SECRET, CREDENTIALS_SECRET
+from reliability.alerting.routing import CONFIG_SECRET, CREDENTIALS_SECRET, parse_routing, routing_warnings
 from reliability.platform.config import StackConfig
 
 from . import kube
@@ -55,6 +55,20 @@ class AlertingArgs:
     config: StackConfig
     namespace: pulumi.Input[str]
     depends_on: tuple[pulumi.Resource, ...] = ()
+    # Routing keys of the PagerDuty services the stack creates (components/oncall.py), by credential name.
+    routing_keys: tuple[tuple[str, pulumi.Output[str]], ...] = ()
+
+
+def credentials_data(
+    credentials: pulumi.Input[dict[str, str]] | None, routing_keys: dict[str, pulumi.Output[str]]
+) -> pulumi.Output[dict[str, str]]:
+    """The data of the credentials Secret: the configured credentials plus the stack's routing keys, a secret."""
+    keys = pulumi.Output.all(**routing_keys) if routing_keys else pulumi.Output.from_input({})
+    return pulumi.Output.secret(
+        pulumi.Output.all(pulumi.Output.from_input(credentials or {}), keys).apply(
+            lambda both: dict(sorted({**both[0], **both[1]}.items()))
+        )
+    )
 
 
 class Alertmanager(pulumi.ComponentResource):
@@ -65,11 +79,14 @@ class Alertmanager(pulumi.ComponentResource):
         super().__init__("reliability:alerting:Alertmanager", name, None, opts)
         cfg = args.config
         after = list(args.depends_on)
+        routing, _ = parse_routing(cfg.alerting, cfg.environment, cfg.credential_keys)
+        for warning in routing_warnings(routing):
+            pulumi.log.warn(warning, self)
         credentials = kube.secret(
             f"{name}-credentials",
             CREDENTIALS_SECRET,
             args.namespace,
-            pulumi.Output.secret(cfg.alerting_credentials or {}),
+            credentials_data(cfg.alerting_credentials, dict(args.routing_keys)),
             "alertmanager",
             self,
             after,

@@ -18,6 +18,7 @@ from .grafana import GrafanaArgs, Server
 from .loadtest import K6Operator, LoadTestArgs
 from .logs import LogsArgs, Loki
 from .metrics import MetricsArgs, PrometheusStack
+from .oncall import OnCallTeam, OnCallTeamArgs
 from .slos import ServiceLevels, SlosArgs
 from .storage import Buckets, BucketsArgs, Workload
 from .traces import Tempo, TracesArgs
@@ -106,9 +107,18 @@ class Platform(pulumi.ComponentResource):
         monitoring_ns = (namespaces.resources[MONITORING],)
         observability_ns = (namespaces.resources[OBSERVABILITY],)
 
+        routing_keys: dict[str, pulumi.Output[str]] = {}
+        if cfg.oncall.enabled:  # staging and prod only (config.py refuses it elsewhere)
+            for team, spec in sorted(cfg.oncall.teams.items()):
+                oncall = OnCallTeam(
+                    f"{name}-oncall-{team}",
+                    OnCallTeamArgs(team, spec, cfg.oncall.pagerduty_services(team), cfg.environment),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                routing_keys.update(oncall.routing_keys)
         alerting = Alertmanager(
             f"{name}-alerting",
-            AlertingArgs(cfg, MONITORING, depends_on=monitoring_ns),
+            AlertingArgs(cfg, MONITORING, depends_on=monitoring_ns, routing_keys=tuple(sorted(routing_keys.items()))),
             opts=on_k8s,
         )
         prom = PrometheusStack(

@@ -11,7 +11,7 @@ from typing import Any
 
 from pulumi_policy.policy import Policy
 
-from . import reliability, security, slo_hygiene
+from . import oncall, reliability, security, slo_hygiene
 from ._common import SecretText
 
 PACK_NAME = "reliability-as-code"
@@ -19,6 +19,7 @@ POLICIES: list[Policy] = [
     *security.POLICIES,
     *reliability.POLICIES,
     *slo_hygiene.POLICIES,
+    *oncall.POLICIES,
 ]
 
 # pulumi-policy's wire marker of a secret value (pulumi_policy/deserialize.py, SPECIAL_SECRET_SIG).

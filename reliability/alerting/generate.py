@@ -54,11 +54,14 @@ def config(routing: Routing) -> dict[str, Any]:
             **routing.intervals("ticket"),
             "routes": [
                 # `critical` is the mixins' word for a page (kube-prometheus-stack's rules carry team=platform).
-                {"receiver": page.name, "matchers": ['severity=~"page|critical"'], **routing.intervals("page")},
+                {"receiver": page.name, "matchers": ['severity=~"page|critical"'], **routing.intervals("page"),
+                 **({"routes": [{"receiver": receiver.name, "matchers": [f'service="{service}"']}
+                                for service, receiver in routing.pages_of(team)]} if routing.pages_of(team) else {})},
                 {"receiver": ticket.name, "matchers": ['severity="ticket"'], **routing.intervals("ticket")},
             ],
         })
         receivers.extend([_receiver_config(page), _receiver_config(ticket)])
+        receivers.extend(_receiver_config(receiver) for _, receiver in routing.pages_of(team))
     return {
         "global": {"resolve_timeout": "5m"},
         "route": {

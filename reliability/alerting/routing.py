@@ -63,6 +63,7 @@ TIMING = {
 _TIMING_KEYS = {"groupWait": "group_wait", "groupInterval": "group_interval", "repeatInterval": "repeat_interval"}
 _DURATION = re.compile(r"^([0-9]+(ms|[smhdwy]))+$")
 
+SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
 _CHANNEL = re.compile(r"^[#@]?[a-z0-9][a-z0-9._-]{0,79}$")
 _AUTH_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 
@@ -97,6 +98,8 @@ class Routing:
     catch_all: Receiver
     heartbeat: Receiver
     timing: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # route kind -> Alertmanager intervals
+    # (team, service, receiver): pages of one service go to that service's own pager (`pageServices`).
+    service_pages: tuple[tuple[str, str, Receiver], ...] = ()
 
     def intervals(self, kind: str) -> dict[str, str]:
         return dict(dict(self.timing).get(kind, ())) or dict(TIMING[kind])
@@ -104,6 +107,10 @@ class Routing:
     @property
     def team_names(self) -> tuple[str, ...]:
         return tuple(t for t, _, _ in self.teams)
+
+    def pages_of(self, team: str) -> tuple[tuple[str, Receiver], ...]:
+        """(service, receiver) of the team's services that page a pager of their own."""
+        return tuple((s, r) for t, s, r in self.service_pages if t == team)
 
 
 @dataclass
@@ -208,6 +215,7 @@ def parse_routing(alerting: Mapping[str, Any], environment: str,
     local = environment == "local"
     teams = alerting.get("teams") or {}
     parsed: list[tuple[str, Receiver, Receiver]] = []
+    service_pages: list[tuple[str, str, Receiver]] = []
     if not isinstance(teams, Mapping):
         check.add("teams", "expected a mapping of team name to {page, ticket}")
         teams = {}
@@ -231,6 +239,23 @@ def parse_routing(alerting: Mapping[str, Any], environment: str,
                       f"{environment} must not page anyone: pages go to chat here (slack or webhook)")
         if ticket.pages:
             check.add(f"teams.{team}.ticket.{ticket.kind}", "tickets go to chat (slack or webhook), never to a pager")
+        for key in sorted(set(routes) - {"page", "ticket", "pageServices"}):
+            check.add(f"teams.{team}.{key}", "unknown key (expected page, ticket, pageServices)")
+        services = routes.get("pageServices", {})
+        if not isinstance(services, Mapping):
+            check.add(f"teams.{team}.pageServices", "expected a mapping of service name to a pager receiver")
+            services = {}
+        for service in sorted(services):
+            where = f"teams.{team}.pageServices.{service}"
+            if not SERVICE_NAME.match(service):
+                check.add(where, f"service name must match {SERVICE_NAME.pattern}")
+                continue
+            receiver = check.receiver(f"{team}-page-{service}", services[service], where, allow_none=False)
+            if receiver.kind is not None and not receiver.pages:
+                check.add(where, "a service's own page receiver is a pager (pagerduty or opsgenie)")
+            if environment in CHAT_ONLY_ENVIRONMENTS:
+                check.add(where, f"{environment} must not page anyone: pages go to chat here (slack or webhook)")
+            service_pages.append((team, service, receiver))
         parsed.append((team, page, ticket))
     timing = _timing(alerting.get("timing", {}), check)
     catch_all, heartbeat = Receiver(CATCH_ALL, None), Receiver(HEARTBEAT, None)
@@ -244,7 +269,8 @@ def parse_routing(alerting: Mapping[str, Any], environment: str,
         check.add("heartbeat", "missing: the dead man's switch that receives the always-firing Watchdog alert")
     if heartbeat.kind not in (None, "webhook"):
         check.add("heartbeat", "the heartbeat is a dead man's switch webhook: use webhook")
-    return Routing(environment, tuple(parsed), catch_all, heartbeat, timing), sorted(set(check.problems))
+    routing = Routing(environment, tuple(parsed), catch_all, heartbeat, timing, tuple(service_pages))
+    return routing, sorted(set(check.problems))
 
 
 def _timing(value: Any, check: _Checker) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
@@ -268,6 +294,74 @@ def _timing(value: Any, check: _Checker) -> tuple[tuple[str, tuple[tuple[str, st
         out.append((kind, tuple(merged.items())))
     return tuple(out)
 
+
+# OpsGenie's end of support (Atlassian): existing receivers keep working, new stacks use PagerDuty.
+OPSGENIE_END_OF_SUPPORT = "2027-04-05"
+
+
+def routing_warnings(routing: Routing) -> list[str]:
+    """Suspicious-but-legal routing: receivers of a pager that reaches its end of support."""
+    receivers = [r for _, page, ticket in routing.teams for r in (page, ticket)]
+    receivers += [r for _, _, r in routing.service_pages] + [routing.catch_all, routing.heartbeat]
+    return [
+        f"reliability:alerting: receiver {r.name} uses OpsGenie, which reaches its end of support on "
+        f"{OPSGENIE_END_OF_SUPPORT}: move the team to PagerDuty (reliability:oncall creates its service "
+        "and routing key)"
+        for r in sorted(receivers, key=lambda r: r.name) if r.kind == "opsgenie"
+    ]
+
+
+def managed_key(team: str, service: str | None = None) -> str:
+    """The alertingCredentials name under which the stack stores a PagerDuty integration's routing key."""
+    return f"pagerduty.{team}" + (f".{service}" if service else "")
+
+
+def managed_teams(oncall: Any) -> dict[str, tuple[str, ...]]:
+    """Team -> services with a PagerDuty service of their own, from a raw `reliability:oncall` value
+    (`{enabled, servicesPer, teams: {TEAM: {services}}}`); nothing when it is off or malformed
+    (reliability/incidents/oncall.py validates it and names the bad field)."""
+    if not isinstance(oncall, Mapping) or oncall.get("enabled") is not True:
+        return {}
+    teams = oncall.get("teams")
+    per_service = oncall.get("servicesPer", "service") == "service"
+    out: dict[str, tuple[str, ...]] = {}
+    for team, spec in (teams.items() if isinstance(teams, Mapping) else ()):
+        services = spec.get("services") if isinstance(spec, Mapping) else None
+        listed = tuple(sorted(s for s in services if isinstance(s, str))) if isinstance(services, list) else ()
+        out[str(team)] = listed if per_service else ()
+    return out
+
+
+def with_managed_pages(
+    alerting: Mapping[str, Any], teams: Mapping[str, tuple[str, ...]]
+) -> tuple[dict[str, Any], list[str]]:
+    """`alerting` with the pages of stack-managed PagerDuty teams filled in, and the problems found.
+
+    `teams` maps each team whose PagerDuty service the stack creates to the services that have
+    a PagerDuty service of their own (empty: one service for the whole team). The team's page
+    receiver (and each such service's) is then a PagerDuty receiver whose routing key the stack
+    writes into the credentials Secret itself, so a hand-written `page` for that team is refused.
+    """
+    out = dict(alerting)
+    given = alerting.get("teams")
+    given = given if isinstance(given, Mapping) else {}
+    merged: dict[str, Any] = {team: dict(routes) if isinstance(routes, Mapping) else routes
+                              for team, routes in given.items()}
+    problems = []
+    for team, services in sorted(teams.items()):
+        routes = merged.setdefault(team, {})
+        if not isinstance(routes, dict):
+            continue
+        for key in ("page", "pageServices"):
+            if key in routes:
+                problems.append(f"reliability:alerting.teams.{team}.{key}: remove it: the pages of {team} go to "
+                                f"the PagerDuty service the stack creates (reliability:oncall.teams.{team})")
+        routes["page"] = {"pagerduty": {"routingKey": managed_key(team)}}
+        if services:
+            routes["pageServices"] = {s: {"pagerduty": {"routingKey": managed_key(team, s)}} for s in services}
+    if merged:
+        out["teams"] = merged
+    return out, problems
 
 
 def unrouted(services: Iterable[Any], routing: Routing, stack_file: str) -> list[tuple[Any, str]]:

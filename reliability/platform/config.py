@@ -22,8 +22,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from ..alerting.routing import CREDENTIAL_NAME, parse_routing
+from ..alerting.routing import CREDENTIAL_NAME, managed_key, managed_teams, parse_routing, with_managed_pages
 from ..durations import Duration
+from ..incidents.oncall import OnCall, environment_problems
 from . import distributions, placeholders
 from .distributions import Distribution
 
@@ -209,6 +210,7 @@ KEYS = (
     *SECTIONS,
     "alerting",
     "alertingCredentials",
+    "oncall",
     "grafanaAdminPassword",
 )
 SECRET_KEYS = ("alertingCredentials", "grafanaAdminPassword")
@@ -239,10 +241,12 @@ class StackConfig(BaseModel):
     loadtest: Toggle
     # Alert routing: {teams: {<team>: {page, ticket}}, catchAll, heartbeat}, see reliability/alerting/routing.py.
     alerting: dict[str, Any] = Field(default_factory=dict)
+    # PagerDuty on-call the stack creates (reliability/incidents/oncall.py); its teams' pages are in `alerting`.
+    oncall: OnCall = Field(default_factory=OnCall)
     # Secret Outputs (pulumi.Output[dict[str, str]] / Output[str] | None); never plain text.
     alerting_credentials: Any = Field(default=None, exclude=True)
     grafana_admin_password: Any = Field(default=None, exclude=True)
-    credential_keys: tuple[str, ...] = ()
+    credential_keys: tuple[str, ...] = ()  # alertingCredentials and the routing keys of `oncall`
 
     @property
     def is_cloud(self) -> bool:
@@ -406,9 +410,25 @@ def parse(
         secrets["alertingCredentials"] = creds
         fields["credential_keys"] = tuple(sorted(creds))
 
+    oncall = _decode("oncall", ours["oncall"], dict, problems) if "oncall" in ours else {}
+    managed: dict[str, tuple[str, ...]] = {}
+    try:
+        fields["oncall"] = OnCall.model_validate(oncall or {})
+        managed = fields["oncall"].managed()
+        problems.extend(environment_problems(fields["oncall"], env) if env else [])
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems("oncall", exc))
+        managed = managed_teams(oncall)  # as far as it reads: no second "missing page" for the same mistake
+    managed_keys = [managed_key(team, service) for team, services in managed.items() for service in (None, *services)]
+    problems += [f"{PROJECT}:alertingCredentials.{key}: the stack writes this routing key itself "
+                 "(reliability:oncall): remove it" for key in managed_keys if key in (creds or {})]
+    fields["credential_keys"] = tuple(sorted({*(creds or {}), *managed_keys}))
+
     alerting = _decode("alerting", ours["alerting"], dict, problems) if "alerting" in ours else {}
     if alerting is not None and env is not None:
-        problems.extend(check_alerting(alerting, env, tuple(sorted(creds or {}))))
+        alerting, managed_problems = with_managed_pages(alerting, managed)
+        problems.extend(managed_problems)
+        problems.extend(check_alerting(alerting, env, fields["credential_keys"]))
         fields["alerting"] = alerting
     password = ours.get("grafanaAdminPassword") or ""
     if password:

@@ -206,6 +206,8 @@ def _mock_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]
         out["result"] = "mock-password"
     elif typ == "kubernetes:helm.sh/v4:Chart":
         out["resources"] = []
+    elif typ == "pagerduty:index/serviceIntegration:ServiceIntegration":
+        out["integrationKey"] = f"mock-routing-key-{name}"
     return out
 
 
@@ -220,6 +222,9 @@ def _make_mocks() -> Any:
             if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
                 names = [f"mock-zone-{c}" for c in "abcdef"]
                 return {"names": names, "zoneIds": names, "id": "zones"}, []
+            if args.token == "pagerduty:index/getUser:getUser":  # users exist already; looked up by email
+                email = str(args.args.get("email", ""))
+                return {"id": f"P{email.split('@')[0].upper()}", "email": email, "name": email}, []
             raise RenderError(f"the program calls {args.token}, which the offline render does not mock")
 
     return Mocks()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from reliability.incidents.runbooks import render_runbook, runbook_file
 from reliability.slo.compile import compile_paths
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent
+GRAFANA = "http://localhost:3000"  # `sre runbooks generate`'s default
 
 CASES: dict[str, dict] = {
     "examples": {"paths": ["slo-specs"], "env": None},
@@ -27,4 +29,6 @@ def render(case: str) -> dict[str, str]:
         os.chdir(cwd)
     if output is None:
         raise AssertionError("\n".join(map(str, result.problems.errors)))
-    return output.files
+    # `sre runbooks generate` output, beside the compiler's (the runbooks come from the same model).
+    runbooks = {f"runbooks/{runbook_file(s)}": render_runbook(s, output.catalogs, GRAFANA) for s in output.services}
+    return {**output.files, **runbooks}

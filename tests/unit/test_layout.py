@@ -19,11 +19,12 @@ SHARED = {"durations", "problems", "yamlio"}  # helpers everyone may reach
 ALLOWED: dict[str, tuple[set[str], bool]] = {
     "slo": (set(), False),
     "alerting": (set(), False),
-    "platform": ({"alerting", "slo"}, True),
+    "incidents": ({"alerting", "slo"}, False),
+    "platform": ({"alerting", "slo", "incidents"}, True),
     "policy": ({"alerting"}, True),
     "bench": ({"slo", "platform", "budgets"}, True),
     "budgets": ({"slo"}, False),
-    "cli": ({"slo", "alerting", "platform", "policy", "bench", "budgets"}, True),
+    "cli": ({"slo", "alerting", "platform", "policy", "bench", "budgets", "incidents"}, True),
 }
 PULUMI = ("pulumi", "pulumi_kubernetes", "pulumi_aws", "pulumi_random", "pulumi_policy")
 

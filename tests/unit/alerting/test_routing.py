@@ -14,7 +14,7 @@ import yaml
 
 from components.program import defaults
 from reliability.alerting.generate import alertmanager_config
-from reliability.alerting.routing import SECRETS_DIR, parse_routing
+from reliability.alerting.routing import SECRETS_DIR, parse_routing, routing_warnings
 from reliability.platform.config import parse
 from reliability.platform.render import stack_input
 
@@ -63,6 +63,11 @@ ROUTES = [
       for t in ("payments", "fulfilment", "search", "platform")],
     *[(s, "team=payments severity=warning", "payments-ticket") for s in STACKS],  # a team's other alerts
     *[(s, "alertname=KubeAPIDown team=platform severity=critical", "platform-page") for s in STACKS],
+    # prod: a service with a PagerDuty service of its own (reliability:oncall, servicesPer: service) pages it.
+    ("prod", "team=payments severity=page service=checkout-api slo=availability", "payments-page-checkout-api"),
+    ("prod", "team=search severity=critical service=search-api", "search-page-search-api"),
+    ("prod", "team=payments severity=ticket service=checkout-api slo=availability", "payments-ticket"),
+    ("staging", "team=payments severity=page service=checkout-api slo=availability", "payments-page"),
 ]
 
 
@@ -88,9 +93,13 @@ def test_local_and_dev_never_page_a_pager() -> None:
 
 def test_prod_pages_pagers_and_credentials_are_files() -> None:
     prod = receivers("prod")
+    # prod's pages go to the PagerDuty services reliability:oncall creates; their keys are files too.
     assert prod["payments-page"]["pagerduty_configs"][0]["routing_key_file"] == (
-        f"{SECRETS_DIR}/alertmanager-credentials/payments-page")
-    assert prod["search-page"]["opsgenie_configs"][0] == {
+        f"{SECRETS_DIR}/alertmanager-credentials/pagerduty.payments")
+    assert prod["payments-page-checkout-api"]["pagerduty_configs"][0]["routing_key_file"] == (
+        f"{SECRETS_DIR}/alertmanager-credentials/pagerduty.payments.checkout-api")
+    staging = receivers("staging")
+    assert staging["search-page"]["opsgenie_configs"][0] == {
         "api_key_file": f"{SECRETS_DIR}/alertmanager-credentials/search-page", "priority": "P1", "send_resolved": True}
     assert prod["payments-ticket"]["slack_configs"][0]["api_url_file"].endswith("/payments-ticket")
     heartbeat = prod["heartbeat"]["webhook_configs"][0]
@@ -269,3 +278,26 @@ def test_the_program_refuses_a_generated_config_its_check_rejects(monkeypatch: p
         render("dev")
     assert str(info.value).startswith("the generated alertmanager.yaml for 'dev' is invalid:\n")
     assert "route.receiver: undefined receiver 'nobody'" in str(info.value)
+
+
+def test_opsgenie_receivers_warn_of_the_end_of_support() -> None:
+    stack_in = stack_input("staging")
+    cfg, _ = parse("staging", stack_in.values, stack_in.secret_keys, defaults())
+    routing, problems = parse_routing(cfg.alerting, cfg.environment, cfg.credential_keys)
+    assert problems == []
+    assert routing_warnings(routing) == [
+        "reliability:alerting: receiver search-page uses OpsGenie, which reaches its end of support on 2027-04-05: "
+        "move the team to PagerDuty (reliability:oncall creates its service and routing key)"]
+    prod = stack_input("prod")
+    cfg, _ = parse("prod", prod.values, prod.secret_keys, defaults())
+    assert routing_warnings(parse_routing(cfg.alerting, "prod", cfg.credential_keys)[0]) == []
+
+
+def test_the_render_says_it_too(caplog: pytest.LogCaptureFixture) -> None:
+    from reliability.platform.render import render
+
+    with caplog.at_level("WARNING"):
+        render("staging")
+    assert [r.getMessage() for r in caplog.records if "OpsGenie" in r.getMessage()] == [
+        "reliability:alerting: receiver search-page uses OpsGenie, which reaches its end of support on 2027-04-05: "
+        "move the team to PagerDuty (reliability:oncall creates its service and routing key)"]

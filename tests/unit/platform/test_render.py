@@ -54,6 +54,7 @@ def test_component_types(stack):
     expected = COMMON_COMPONENTS | {cluster}
     expected |= set() if stack == "local" else {"reliability:storage:Buckets"}
     expected |= {"reliability:chaos:ChaosMesh"} if stack != "prod" else set()
+    expected |= {"reliability:incidents:OnCallTeam"} if stack == "prod" else set()  # reliability:oncall
     assert types == expected
 
 
