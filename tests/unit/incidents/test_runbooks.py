@@ -60,27 +60,29 @@ def _break(repo: Path, old: str, new: str) -> None:
 @pytest.mark.parametrize("old,new,expected", [
     # a missing file
     ("https://runbooks.example.com/checkout-api#latency", "https://runbooks.example.com/checkout#latency",
-     "slo-specs/checkout-api.yaml:35: latency: runbook_url: 'https://runbooks.example.com/checkout#latency': no "
+     "slo-specs/checkout-api.yaml:{line}: latency: runbook_url: 'https://runbooks.example.com/checkout#latency': no "
      "runbook at docs/runbooks/checkout (https://runbooks.example.com maps to docs/runbooks): write it, or run "
      "`sre runbooks generate` to start one"),
     # a missing anchor
     ("https://runbooks.example.com/checkout-api#latency", "https://runbooks.example.com/checkout-api#slowness",
-     "slo-specs/checkout-api.yaml:35: latency: runbook_url: 'https://runbooks.example.com/checkout-api#slowness': "
+     "slo-specs/checkout-api.yaml:{line}: latency: runbook_url: 'https://runbooks.example.com/checkout-api#slowness': "
      "docs/runbooks/checkout-api.md has no heading with anchor #slowness: add the heading or fix the link"),
     # a malformed URL
     ("https://runbooks.example.com/checkout-api#latency", "https://wiki_example/checkout",
-     "slo-specs/checkout-api.yaml:35: latency: runbook_url: 'https://wiki_example/checkout' is not a well-formed "
+     "slo-specs/checkout-api.yaml:{line}: latency: runbook_url: 'https://wiki_example/checkout' is not a well-formed "
      "URL (https://host/path#anchor)"),
     ("https://runbooks.example.com/checkout-api#latency", "http://wiki.example.com/checkout",
-     "slo-specs/checkout-api.yaml:35: latency: runbook_url: 'http://wiki.example.com/checkout' is not https: "
+     "slo-specs/checkout-api.yaml:{line}: latency: runbook_url: 'http://wiki.example.com/checkout' is not https: "
      "on-call opens it from a phone, at night; use https://"),
 ])
 def test_check_names_the_file_line_and_fix(repo: Path, capsys: pytest.CaptureFixture[str], old: str, new: str,
                                            expected: str) -> None:
+    lines = (repo / "slo-specs/checkout-api.yaml").read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if old in text)  # the latency SLO's runbook_url
     _break(repo, old, new)
     assert main(["runbooks", "check", "--base", BASE]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err == [expected, "1 dangling runbook_url(s) of 7 checked"]
+    assert err == [expected.format(line=line), "1 dangling runbook_url(s) of 7 checked"]
 
 
 def test_foreign_https_urls_pass(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
