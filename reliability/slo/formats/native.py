@@ -161,7 +161,8 @@ def _map_slo(
     service_labels: tuple[tuple[str, str], ...], service_runbook: str, service_env: dict[str, Any],
     catalogs: Mapping[Duration, WindowCatalog], env: str | None,
 ) -> SLO | None:
-    objective = build.objective(raw.get("objective"), ctx, (*path, "objective"))
+    low_intended = build.LOW_OBJECTIVE in build.field_list(raw, "intended")
+    objective = build.objective(raw.get("objective"), ctx, (*path, "objective"), low_intended=low_intended)
     period = build.period(raw.get("period"), ctx, (*path, "period"), catalogs)
     base = catalogs[period].base if period else min((c.base for c in catalogs.values()), default=Duration(300_000))
     sli = _sli(raw.get("sli"), ctx, (*path, "sli"), base)
@@ -176,7 +177,7 @@ def _map_slo(
         if not isinstance(override, dict):
             continue
         epath = (*path, "environments", env_name)
-        env_objective = (build.objective(override["objective"], ctx, (*epath, "objective"))
+        env_objective = (build.objective(override["objective"], ctx, (*epath, "objective"), low_intended=low_intended)
                          if "objective" in override else None)
         env_period = (build.period(override["period"], ctx, (*epath, "period"), catalogs)
                       if "period" in override else None)
@@ -199,7 +200,9 @@ def _map_slo(
         period = chosen["period"] or period
         alerting = _alerting((raw.get("environments") or {}).get(env, {}).get("alerting"), ctx,
                              (*path, "environments", str(env), "alerting"), alerting)
-    build.check_burn_thresholds(objective, catalogs[period], ctx, (*path, "objective"))
+    build.check_burn_thresholds(objective, catalogs[period], ctx, (*path, "objective"),
+                                {"page": alerting.page.enabled, "ticket": alerting.ticket.enabled},
+                                "alerting.page.enabled: false")
     labels = tuple(sorted((dict(service_labels) | dict(own_labels)).items()))
     return SLO(
         service=service, name=ctx.slo or "", description=str(raw.get("description", "")),

@@ -100,8 +100,17 @@ CASES = {
         "F:19: latency: slos[1].sli.latency.threshold: 'fast' is not allowed here: "
         "use a duration in ms or s, such as 300ms or 0.3s",
     ]),
-    "threshold zero": (edit(19, "        threshold: 0"), [
-        "F:19: latency: slos[1].sli.latency.threshold: must be greater than 0, got 0",
+    "threshold zero": (edit(19, "        threshold: 0ms"), [
+        "F:19: latency: slos[1].sli.latency.threshold: must be greater than 0, got '0ms'",
+    ]),
+    # 250 would be read as 250 seconds: no such bucket, every request slow, a page on deploy.
+    "threshold without a unit": (edit(19, "        threshold: 250"), [
+        "F:19: latency: slos[1].sli.latency.threshold: 250 has no unit: write 250ms (0.25s) or 250s (250000ms), "
+        "whichever of the histogram's bucket boundaries (its le values) you mean",
+    ]),
+    "threshold without a unit, below one": (edit(19, "        threshold: 0.3"), [
+        "F:19: latency: slos[1].sli.latency.threshold: 0.3 has no unit: write 0.3s (300ms) or 0.3ms (0.0003s), "
+        "whichever of the histogram's bucket boundaries (its le values) you mean",
     ]),
     "histogram not a selector": (edit(18, "        histogram: 'sum(rate(x[5m]))'"), [
         "F:18: latency: slos[1].sli.latency.histogram: expected a histogram selector such as "
@@ -192,13 +201,6 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
     assert "team: 'Pay Team' is not allowed here" in errors[0]
     assert "slos[0].objective: must be greater than 0" in errors[1]
     assert "slos[1].period: '1x' is not allowed here" in errors[2]
-
-
-def test_a_ratio_written_as_objective_warns(tmp_path: Path) -> None:
-    errors, warnings = problems_for(tmp_path, edit(8, "    objective: 0.999"))
-    assert errors == []
-    assert warnings[0] == ("F:8: availability: slos[0].objective: warning: objective 0.999% is very low: "
-                           "objectives are percentages, did you mean 99.9?")
 
 
 def test_cli_exit_code_and_format(tmp_path: Path) -> None:
