@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from ..alerting.routing import CREDENTIAL_NAME, parse_routing
+from ..alerting.routing import CREDENTIAL_NAME, parse_routing, set_secret_command
 from ..durations import Duration
 
 PROJECT = "reliability"
@@ -378,10 +378,10 @@ def parse(
         secrets["grafanaAdminPassword"] = password
     for key in SECRET_KEYS:
         if key in secrets and f"{PROJECT}:{key}" not in secret_keys:
-            problems.append(
-                f"{PROJECT}:{key}: must be encrypted: set it with "
-                f"`pulumi config set --secret --path '{key}...'`"
-            )
+            # grafanaAdminPassword is one string; alertingCredentials a map set entry by entry.
+            how = (set_secret_command(key) if key == "grafanaAdminPassword"
+                   else "` and `".join(set_secret_command(key, name) for name in sorted(secrets[key])))
+            problems.append(f"{PROJECT}:{key}: must be encrypted: set it with `{how}`")
 
     cluster = fields.get("cluster")
     if env == "local" and ours.get("cluster") not in (None, "{}", {}):

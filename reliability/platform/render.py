@@ -41,6 +41,7 @@ from typing import Any
 import yaml
 
 from ..alerting.generate import alertmanager_config
+from ..alerting.routing import set_secret_command
 from ..yamlio import dump, dump_json
 from . import PROJECT_DIR
 from .config import PROJECT, SECRET_KEYS, ConfigError, parse
@@ -138,7 +139,7 @@ def stack_input(stack: str, project_dir: Path = PROJECT_DIR) -> StackInput:
         if full.split(":", 1)[1] in SECRET_KEYS and secret:
             # Pulumi marks the whole key secret when one leaf is: a plain sibling would pass unseen.
             plain_secrets += [f"{leaf}: must be encrypted like its siblings: set it with "
-                              f"`pulumi config set --secret --path '{leaf.split(':', 1)[1]}' VALUE`"
+                              f"`{set_secret_command(*leaf.split(':', 1)[1].split('.', 1))}`"
                               for leaf in _plain_leaves(value, full)]
     if plain_secrets:
         raise ConfigError(stack, plain_secrets)

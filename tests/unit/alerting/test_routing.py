@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -123,7 +124,7 @@ ROUTING_PROBLEMS = [
     ("prod", {"teams": {"payments": {"page": {"pagerduty": {"routingKey": "typo"}}, "ticket": {"slack": {
         "channel": "#p", "webhook": "k"}}}}},
      "reliability:alerting.teams.payments.page.pagerduty.routingKey: no credential 'typo' in alertingCredentials: "
-     "set it with `pulumi config set --secret --path 'alertingCredentials.typo' VALUE`"),
+     "set it with `pulumi config set --secret --path alertingCredentials.typo`"),
     ("staging", {"teams": {"payments": {"page": {"pagerduty": {"routingKey": "k"}}, "ticket": {"opsgenie": {
         "apiKey": "k"}}}}},
      "reliability:alerting.teams.payments.ticket.opsgenie: tickets go to chat (slack or webhook), never to a pager"),
@@ -223,7 +224,16 @@ def test_validate_env_names_the_spec_the_team_and_the_env(tmp_path: Path) -> Non
     errors = [line for line in proc.stderr.splitlines() if ": warning: " not in line]
     assert errors == [
         "slo-specs/order-worker.yaml:8: -: team: team 'fulfilment' has no alert routing in environment 'dev': "
-        f"add reliability:alerting.teams.fulfilment to {stacks}/Pulumi.dev.yaml",
+        f"add reliability:alerting.teams.fulfilment to {stacks}/Pulumi.dev.yaml (the YAML to add is printed below)",
+        f"to route fulfilment in {stacks}/Pulumi.dev.yaml, add to its reliability:alerting teams "
+        "(receivers shaped like the file's other teams; adjust them):",
+        "config:",
+        "  reliability:alerting:",
+        "    teams:",
+        "      fulfilment:",
+        # Shaped like fulfillment (the first team of the file), whose chat credential exists already.
+        "        page: {slack: {channel: '#fulfilment-dev', webhook: fulfilment-chat}}",
+        "        ticket: {slack: {channel: '#fulfilment-dev', webhook: fulfilment-chat}}",
         "1 problem(s) in 4 file(s)",
     ]
     ok = subprocess.run([sys.executable, "-m", "reliability", "slo", "validate", "slo-specs", "--env", "prod"],
@@ -269,3 +279,84 @@ def test_the_program_refuses_a_generated_config_its_check_rejects(monkeypatch: p
         render("dev")
     assert str(info.value).startswith("the generated alertmanager.yaml for 'dev' is invalid:\n")
     assert "route.receiver: undefined receiver 'nobody'" in str(info.value)
+
+
+NEW_TEAM_SPEC = """\
+apiVersion: reliability-as-code/v1
+kind: ServiceLevelObjectives
+service: cart-api
+team: checkout
+runbook_url: https://runbooks.example.com/cart-api
+slos:
+  - name: availability
+    objective: 99.9
+    sli: {ratio: {errors: 'http_requests_total{job="cart",code=~"5.."}', total: 'http_requests_total{job="cart"}'}}
+"""
+
+
+def test_validate_every_env_prints_the_yaml_and_credential_commands_per_stack(tmp_path: Path) -> None:
+    (tmp_path / "cart.yaml").write_text(NEW_TEAM_SPEC)
+    proc = subprocess.run([sys.executable, "-m", "reliability", "slo", "validate", str(tmp_path), "--env", "all"],
+                          capture_output=True, text=True, cwd=REPO, check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    # One problem per stack, all in one run; then the exact YAML per stack file.
+    assert [line.split(": add ")[0] for line in lines if ": team: " in line] == [
+        f"{tmp_path}/cart.yaml:4: -: team: team 'checkout' has no alert routing in environment '{env}'"
+        for env in ("dev", "local", "prod", "staging")]
+    prod = lines.index("to route checkout in stacks/Pulumi.prod.yaml, add to its reliability:alerting teams "
+                       "(receivers shaped like the file's other teams; adjust them):")
+    assert lines[prod + 1:prod + 10] == [
+        "config:",
+        "  reliability:alerting:",
+        "    teams:",
+        "      checkout:",
+        "        page: {pagerduty: {routingKey: checkout-page}}",
+        "        ticket: {slack: {channel: '#checkout-alerts', webhook: checkout-ticket}}",
+        "then store each credential encrypted (Pulumi prompts for the value, so it stays out of shell history):",
+        "  pulumi config set --secret --path alertingCredentials.checkout-page --stack prod    "
+        "# the PagerDuty routing key",
+        "  pulumi config set --secret --path alertingCredentials.checkout-ticket --stack prod  "
+        "# the Slack webhook URL",
+    ]
+    local = lines.index("to route checkout in stacks/Pulumi.local.yaml, add to its reliability:alerting teams "
+                        "(receivers shaped like the file's other teams; adjust them):")
+    assert lines[local + 4:local + 6] == ["      checkout:", "        ticket: {}"]
+    assert not lines[local + 6].startswith("then store")  # local notifies nobody: no credential to set
+    # The added YAML is what the stack file needs: pasted in, every environment passes.
+    stacks = tmp_path / "stacks"
+    shutil.copytree(REPO / "stacks", stacks)
+    for env in ("dev", "local", "prod", "staging"):
+        start = lines.index(f"to route checkout in stacks/Pulumi.{env}.yaml, add to its reliability:alerting teams "
+                            "(receivers shaped like the file's other teams; adjust them):")
+        block = [line for line in lines[start + 5:start + 7] if line.startswith("        ")]
+        path = stacks / f"Pulumi.{env}.yaml"
+        text = path.read_text().replace("    teams:\n", "    teams:\n      checkout:\n"
+                                        + "".join(f"{b}\n" for b in block), 1)
+        # What the printed `pulumi config set --secret --path` commands add to the file.
+        for name in re.findall(rf"alertingCredentials\.(\S+) --stack {env} ", proc.stderr):
+            text = text.replace("  reliability:alertingCredentials:\n", "  reliability:alertingCredentials:\n"
+                                f"    {name}: {{secure: v1:placeholder}}\n", 1)
+        path.write_text(text)
+    ok = subprocess.run([sys.executable, "-m", "reliability", "slo", "validate", str(tmp_path / "cart.yaml"),
+                         "--env", "all", "--stacks-dir", str(stacks)], capture_output=True, text=True, cwd=REPO,
+                        check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines() == [f"ok for {env}: 1 SLO(s) in 1 service(s), 1 file(s)"
+                                      for env in ("dev", "local", "prod", "staging")]
+
+
+def test_several_envs_are_all_checked_and_compile_refuses_them(tmp_path: Path) -> None:
+    (tmp_path / "cart.yaml").write_text(NEW_TEAM_SPEC)
+    proc = subprocess.run([sys.executable, "-m", "reliability", "slo", "validate", str(tmp_path), "--env", "dev",
+                           "--env", "prod"], capture_output=True, text=True, cwd=REPO, check=False)
+    assert proc.returncode == 2
+    assert "in environment 'dev'" in proc.stderr and "in environment 'prod'" in proc.stderr
+    out = tmp_path / "out"
+    compiled = subprocess.run([sys.executable, "-m", "reliability", "slo", "compile", "slo-specs", "--env", "dev",
+                               "--env", "prod", "--out", str(out)], capture_output=True, text=True, cwd=REPO,
+                              check=False)
+    assert compiled.returncode == 2
+    assert compiled.stderr == ("sre slo compile: --env names 2 environments (dev, prod): an output folder holds one "
+                               "environment's rules; compile once per environment, each to its own --out\n")
+    assert not out.exists()

@@ -130,7 +130,7 @@ WEBHOOK = "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX
         (lambda t: t.replace('payments-chat: {secure: "v1:placeholder:set-with-pulumi-config-set-secret"}',
                              f"payments-chat: {WEBHOOK}"),
          "reliability:alertingCredentials.payments-chat: must be encrypted like its siblings: set it with "
-         "`pulumi config set --secret --path 'alertingCredentials.payments-chat' VALUE`"),
+         "`pulumi config set --secret --path alertingCredentials.payments-chat`"),
         # A credential pasted where its name belongs: refused without repeating it.
         (lambda t: t.replace("webhook: payments-chat", f"webhook: {WEBHOOK}"),
          "expected the name of an alertingCredentials entry, not the credential itself (value not shown)"),

@@ -121,9 +121,18 @@ def test_several_bad_keys_are_reported_together():
             "reliability:alertingCredentials: must be encrypted",
         ),
         (
+            good("dev", alertingCredentials={"payments-page": "key", "search.page": "key"}),
+            "dev",
+            "reliability:alertingCredentials: must be encrypted: set it with `pulumi config set --secret --path "
+            "alertingCredentials.payments-page` and `pulumi config set --secret --path "
+            "'alertingCredentials[\"search.page\"]'`",
+        ),
+        # A string, not a map: no --path (it used to print the malformed --path 'grafanaAdminPassword...').
+        (
             good("dev", grafanaAdminPassword="hunter2"),
             "dev",
-            "reliability:grafanaAdminPassword: must be encrypted",
+            "reliability:grafanaAdminPassword: must be encrypted: set it with "
+            "`pulumi config set --secret grafanaAdminPassword`",
         ),
         (good("dev", retention="30d"), "dev", "reliability:retention: expected an object, got '30d'"),
         # No coercion: YAML `true` or a quoted "2" is a mistake, not a replica count.
