@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..problems import did_you_mean
+
 CONFIG_SECRET = "alertmanager-config"
 CONFIG_KEY = "alertmanager.yaml"
 CREDENTIALS_SECRET = "alertmanager-credentials"
@@ -228,6 +230,8 @@ def parse_routing(alerting: Mapping[str, Any], environment: str,
         teams = {}
     for team in sorted(teams):
         routes = teams[team] if isinstance(teams[team], Mapping) else {}
+        for key in sorted(set(routes) - {"page", "ticket"}):
+            check.add(f"teams.{team}.{key}", f"unknown key{did_you_mean(str(key), ('page', 'ticket'))}")
         ticket = check.receiver(f"{team}-ticket", routes.get("ticket"), f"teams.{team}.ticket", allow_none=local) \
             if "ticket" in routes else None
         if ticket is None:

@@ -92,8 +92,9 @@ def suggested_routes(team: str, config: Mapping[str, Any]) -> dict[str, Any]:
     """Routes for `team` shaped like the stack's first routed team (its name swapped), else per-env defaults."""
     alerting = config.get("reliability:alerting")
     teams = alerting.get("teams") if isinstance(alerting, Mapping) else None
+    teams = teams if isinstance(teams, Mapping) else {}
     environment = str(config.get("reliability:environment", ""))
-    for known in sorted(teams or {}):
+    for known in sorted(teams):
         if isinstance(teams[known], Mapping):
             return _renamed(teams[known], known, team)
     return _default_routes(team, environment)

@@ -7,7 +7,6 @@ import sys
 
 from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, group, print_problems
 
-
 ALL_ENVS = "all"
 
 

@@ -16,13 +16,15 @@ import json
 import re
 from collections.abc import Mapping
 from ipaddress import IPv4Network
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from ..alerting.routing import CREDENTIAL_NAME, parse_routing, set_secret_command
 from ..durations import Duration
+from ..problems import did_you_mean
+from .configproblems import ordered, pydantic_problems
 
 PROJECT = "reliability"
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
@@ -110,6 +112,7 @@ class Storage(Section):
 class Retention(Section):
     """How long each signal is kept; Prometheus keeps `prometheus` locally, Thanos the rest."""
 
+    DURATIONS: ClassVar[bool] = True  # every field is a duration (for the wording of problems)
     prometheus: str
     metrics_raw: str
     metrics_5m: str = Field(alias="metrics5m")
@@ -263,21 +266,14 @@ def deep_merge(base: Any, override: Any) -> Any:
     return override
 
 
-def _loc(key: str, loc: tuple[Any, ...]) -> str:
-    path = key
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return f"{PROJECT}:{path}"
-
-
-def _pydantic_problems(key: str, exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors():
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        out.append(f"{_loc(key, err['loc'])}: {msg}")
-    return out
+# A good value per object key, for the message when a key is given a plain value.
+_EXAMPLES = {
+    "retention": ": write each signal's duration, such as {prometheus: 15d, logs: 30d}",
+    "replicas": ": write a count per component, such as {prometheus: 2, alertmanager: 3}",
+    "chaos": ": write {enabled: true} or {enabled: false}",
+    "loadtest": ": write {enabled: true} or {enabled: false}",
+    "alerting": ": write {teams: {...}, catchAll: {...}, heartbeat: {...}}",
+}
 
 
 def _decode(key: str, raw: Any, want: type, problems: list[str]) -> Any:
@@ -288,18 +284,19 @@ def _decode(key: str, raw: Any, want: type, problems: list[str]) -> Any:
         try:
             raw = json.loads(raw)
         except ValueError:
-            problems.append(f"{PROJECT}:{key}: expected an object, got '{raw}'")
+            problems.append(f"{PROJECT}:{key}: expected a mapping, got {json.dumps(raw)}{_EXAMPLES.get(key, '')}")
             return None
     if not isinstance(raw, dict):
-        problems.append(f"{PROJECT}:{key}: expected an object, got {json.dumps(raw)}")
+        problems.append(f"{PROJECT}:{key}: expected a mapping, got {json.dumps(raw)}{_EXAMPLES.get(key, '')}")
         return None
     return raw
 
 
 def check_alerting(value: Mapping[str, Any], environment: str, credential_keys: tuple[str, ...]) -> list[str]:
     """The `alerting` key: routing for this environment (see reliability/alerting/routing.py)."""
-    problems = [f"{PROJECT}:alerting.{key}: unknown key (expected teams, catchAll, heartbeat, timing)"
-                for key in sorted(set(value) - {"teams", "catchAll", "heartbeat", "timing"})]
+    known = ("teams", "catchAll", "heartbeat", "timing")
+    problems = [f"{PROJECT}:alerting.{key}: unknown key{did_you_mean(key, known)}"
+                for key in sorted(set(value) - set(known))]
     teams = value.get("teams", {})
     if isinstance(teams, Mapping):
         problems += [f"{PROJECT}:alerting.teams.{team}: team name must match {TEAM_NAME.pattern}"
@@ -332,7 +329,7 @@ def parse(
     problems: list[str] = []
     ours = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{PROJECT}:")}
     for key in sorted(set(ours) - set(KEYS)):
-        problems.append(f"{PROJECT}:{key}: unknown key (declared keys: {', '.join(sorted(KEYS))})")
+        problems.append(f"{PROJECT}:{key}: unknown key{did_you_mean(key, KEYS, 'declared keys')}")
 
     env = ours.get("environment")
     if env not in ENVIRONMENTS:
@@ -356,7 +353,7 @@ def parse(
         try:
             fields[key] = model.model_validate(merged)
         except ValidationError as exc:
-            problems.extend(_pydantic_problems(key, exc))
+            problems.extend(pydantic_problems(key, model, exc))
 
     secrets: dict[str, Any] = {}
     creds = (
@@ -399,8 +396,21 @@ def parse(
             )
 
     if problems:
-        raise ConfigError(stack, sorted(set(problems)))
+        raise ConfigError(stack, ordered(problems))
     return StackConfig(**fields), secrets
+
+
+def _located(error: ConfigError) -> ConfigError:
+    """The problems with the stack file's name and lines, where that file can be read."""
+    from . import PROJECT_DIR
+    from .configproblems import locate
+    from .stackfiles import read_stack_file
+
+    path = PROJECT_DIR / "stacks" / f"Pulumi.{error.stack}.yaml"
+    data = read_stack_file(path, "")[0] if path.is_file() else None
+    if data is None:
+        return error
+    return ConfigError(error.stack, locate(error.problems, data, str(path.relative_to(PROJECT_DIR))))
 
 
 def from_pulumi(defaults: Mapping[str, Any]) -> StackConfig:
@@ -413,7 +423,7 @@ def from_pulumi(defaults: Mapping[str, Any]) -> StackConfig:
     try:
         cfg, secrets = parse(pulumi.get_stack(), values, secret_keys, defaults)
     except ConfigError as exc:
-        raise pulumi.RunError(str(exc)) from None
+        raise pulumi.RunError(str(_located(exc))) from None
     creds = secrets.get("alertingCredentials", {})
     password = secrets.get("grafanaAdminPassword")
     return cfg.model_copy(

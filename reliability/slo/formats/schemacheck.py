@@ -7,7 +7,6 @@ that field, with a suggestion for typos.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -17,7 +16,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from ...problems import Location, Problems, join_path
+from ...problems import Location, Problems, did_you_mean, join_path
 from ...yamlio import Document, line_at
 from ..build import unitless_threshold
 
@@ -96,9 +95,7 @@ def _messages(error: ValidationError) -> Iterable[tuple[tuple[str | int, ...], s
         for key in instance:
             if key in known:
                 continue
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            suffix = f" (did you mean '{close[0]}'?)" if close else f" (known fields: {', '.join(sorted(known))})"
-            yield (*path, key), f"unknown field '{key}'{suffix}"
+            yield (*path, key), f"unknown field '{key}'{did_you_mean(str(key), known, 'known fields')}"
         return
     if validator == "required":
         # A schema's own `errorMessage` (as editors read it) says why the field is needed.
