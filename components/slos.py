@@ -80,12 +80,13 @@ def compile_specs(cfg: StackConfig, namespace: str) -> CompiledSlos:
     warning = short_history(result.services, cfg.retention.prometheus, env)
     if warning:
         pulumi.log.warn(warning)
+    services = dashboards.with_dashboard_links(result.services, result.catalogs, cfg.grafana_url)
     return CompiledSlos(
         [
             prometheusrule.prometheus_rule(service, rules.service_rules(service, result.catalogs), namespace)
-            for service in result.services
+            for service in services
         ],
-        dashboards.all_dashboards(result.services, result.catalogs) if result.services else [],
+        dashboards.all_dashboards(services, result.catalogs) if services else [],
         alertmanager_yaml,
     )
 

@@ -81,7 +81,16 @@ def cmd_slo_compile(args: argparse.Namespace) -> int:
     except OutputRefused as exc:
         print(f"sre slo compile: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    result, output = compile_paths(args.paths, env=args.env, windows=args.windows, namespace=args.namespace)
+    from ..platform.config import URL
+    from ..platform.stackfiles import grafana_url
+
+    url = args.grafana_url or grafana_url(args.env, args.stacks_dir)
+    if not URL.match(url):
+        print(f"sre slo compile: --grafana-url {url!r} is not an http(s) URL such as https://grafana.example.com",
+              file=sys.stderr)
+        return EXIT_INPUT
+    result, output = compile_paths(args.paths, env=args.env, windows=args.windows, namespace=args.namespace,
+                                   grafana_url=url)
     from ..platform.environments import check_spec_environments
 
     check_spec_environments(result.environment_refs, args.stacks_dir, result.problems)
@@ -150,6 +159,9 @@ def register(sub: Subparsers) -> None:
     compile_.add_argument("--out", required=True, metavar="DIR",
                           help="replaced as a whole: a new or empty folder, or a previous compile output")
     compile_.add_argument("--namespace", default="monitoring", help="namespace of the PrometheusRule objects")
+    compile_.add_argument("--grafana-url", metavar="URL",
+                          help="Grafana the alerts' dashboard_url links point to (default: the --env stack's "
+                               "reliability:grafanaUrl, else http://localhost:3000)")
     compile_.set_defaults(func=cmd_slo_compile)
 
     test = command(

@@ -37,6 +37,8 @@ BUCKET_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$")
 AWS_PRINCIPAL = re.compile(r"^arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
 K8S_VERSION = re.compile(r"^1\.\d{2}$")
 REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+DEFAULT_GRAFANA_URL = "http://localhost:3000"
 
 
 class Section(BaseModel):
@@ -200,6 +202,7 @@ KEYS = (
     "environment",
     "kubeContext",
     "sloSpecs",
+    "grafanaUrl",
     *SECTIONS,
     "alerting",
     "alertingCredentials",
@@ -217,6 +220,7 @@ class StackConfig(BaseModel):
     environment: Literal["local", "dev", "staging", "prod"]
     kube_context: str = ""
     slo_specs: str = "slo-specs"
+    grafana_url: str = DEFAULT_GRAFANA_URL  # alerts' dashboard_url links point here
     cluster: Cluster
     storage: Storage
     retention: Retention
@@ -343,9 +347,13 @@ def parse(
         )
 
     fields: dict[str, Any] = {"stack": stack, "environment": env}
-    for key, attr in (("kubeContext", "kube_context"), ("sloSpecs", "slo_specs")):
+    for key, attr in (("kubeContext", "kube_context"), ("sloSpecs", "slo_specs"), ("grafanaUrl", "grafana_url")):
         if key in ours:
             fields[attr] = _decode(key, ours[key], str, problems)
+    if not URL.match(str(fields.get("grafana_url", DEFAULT_GRAFANA_URL))):
+        problems.append(f"{PROJECT}:grafanaUrl: expected an http(s) URL such as https://grafana.example.com, "
+                        f"got {json.dumps(fields['grafana_url'])}")
+        fields.pop("grafana_url")
     env_defaults = defaults.get(env or "local", {})
     for key, model in SECTIONS.items():
         given = _decode(key, ours[key], dict, problems) if key in ours else {}

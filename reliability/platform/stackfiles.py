@@ -50,3 +50,16 @@ def read_stack_file(path: Path, shown: str) -> tuple[dict[str, Any] | None, Prob
                          f"unknown key '{key}'{did_you_mean(str(key), STACK_FILE_KEYS)}: nothing under it is read")
     _duplicate_keys(data, shown, problems)
     return (None if problems else dict(data)), problems
+
+
+def grafana_url(env: str | None, stacks_dir: str | Path) -> str:
+    """The `reliability:grafanaUrl` of an environment's stack file (the default when unset or unreadable),
+    so `sre slo compile --env ENV` links alerts to the same Grafana as that stack's deploy."""
+    from .config import DEFAULT_GRAFANA_URL, PROJECT
+
+    path = Path(stacks_dir) / f"Pulumi.{env}.yaml"
+    if env is None or not path.is_file():
+        return DEFAULT_GRAFANA_URL
+    data, _ = read_stack_file(path, str(path))
+    value = ((data or {}).get("config") or {}).get(f"{PROJECT}:grafanaUrl")
+    return value if isinstance(value, str) and value else DEFAULT_GRAFANA_URL

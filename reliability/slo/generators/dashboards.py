@@ -87,6 +87,7 @@ OVERVIEW_UID = "slos-overview"  # "slos-", never "slo-<service>": no service can
 OVERVIEW_TITLE = "SLO overview"
 OVERVIEW_FOLDER = "SLOs"
 TAG = "slo"
+SLI_CHART = "SLI and objective"  # the first chart of each SLO's row, where alerts' dashboard_url points
 # The alert state panels' values.
 OK, TICKET, PAGE = 0, 1, 2
 _FOLDER_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
@@ -275,7 +276,7 @@ def _slo_panels(layout: Layout, slo: SLO, catalog: WindowCatalog, links: Sequenc
 
     charts = [
         timeseries(
-            "SLI and objective", PROMETHEUS,
+            SLI_CHART, PROMETHEUS,
             [Target(f"1 - {naming.error_ratio(base)}{match}", f"SLI ({base})"),
              Target(f"1 - {naming.error_ratio(period)}{match}", f"SLI ({period})"),
              Target(f"{naming.OBJECTIVE}{match}", "objective")],
@@ -466,4 +467,36 @@ def all_dashboards(services: Sequence[Service], catalogs: dict[Duration, WindowC
     check_uids(services)
     out = [service_dashboard(s, catalogs) for s in sorted(services, key=lambda s: s.name)]
     out.append(overview_dashboard(services))
+    return out
+
+
+# ------------------------------------------------------------------ links from alerts
+
+DASHBOARD_URL = "dashboard_url"
+
+
+def with_dashboard_links(services: Sequence[Service], catalogs: dict[Duration, WindowCatalog],
+                         grafana_url: str) -> list[Service]:
+    """The services with a `dashboard_url` annotation on every SLO's alerts (unless the spec sets one).
+
+    It opens the service's dashboard in `grafana_url` on the SLO's SLI chart (`viewPanel`, the
+    first chart of the SLO's row; Esc shows the whole row), over the last 6 hours: what a
+    responder looks at first, next to the runbook.
+    """
+    base = grafana_url.rstrip("/")
+    out = []
+    for service in services:
+        model = service_dashboard(service, catalogs).model
+        # One SLI chart per SLO, in the dashboard's order of SLOs (by name).
+        charts = [p["id"] for p in model["panels"] if p["title"] == SLI_CHART]
+        chart_of = dict(zip(sorted(slo.name for slo in service.slos), charts, strict=True))
+        slos = []
+        for slo in service.slos:
+            annotations = dict(slo.alerting.annotations)
+            url = (f"{base}/d/{dashboard_uid(service.name)}/?orgId=1&from=now-6h&to=now"
+                   f"&viewPanel={chart_of[slo.name]}")
+            annotations.setdefault(DASHBOARD_URL, url)
+            alerting = replace(slo.alerting, annotations=tuple(sorted(annotations.items())))
+            slos.append(replace(slo, alerting=alerting))
+        out.append(replace(service, slos=tuple(slos)))
     return out

@@ -360,3 +360,19 @@ def test_several_envs_are_all_checked_and_compile_refuses_them(tmp_path: Path) -
     assert compiled.stderr == ("sre slo compile: --env names 2 environments (dev, prod): an output folder holds one "
                                "environment's rules; compile once per environment, each to its own --out\n")
     assert not out.exists()
+
+
+def test_chat_titles_lead_with_the_severity_and_link_the_dashboard() -> None:
+    from reliability.alerting.generate import config
+
+    # dev sends a team's pages and tickets to one channel: the title must tell them apart.
+    dev = yaml.safe_load((REPO / "stacks" / "Pulumi.dev.yaml").read_text())["config"]
+    routing, problems = parse_routing(dev["reliability:alerting"], "dev")
+    assert problems == []
+    receivers = {r["name"]: r for r in config(routing)["receivers"]}
+    [slack] = receivers["payments-page"]["slack_configs"]
+    assert slack["title"] == ("[{{ .Status | toUpper }}]{{ if .CommonLabels.severity }} "
+                              "{{ .CommonLabels.severity | toUpper }}{{ end }} {{ .CommonLabels.service }} "
+                              "{{ .CommonLabels.slo }}: {{ .CommonLabels.alertname }}")
+    assert "{{ if .Annotations.dashboard_url }}Dashboard: {{ .Annotations.dashboard_url }}\n{{ end }}" in slack["text"]
+    assert receivers["payments-ticket"]["slack_configs"][0]["title"] == slack["title"]

@@ -139,6 +139,8 @@ def test_several_bad_keys_are_reported_together():
         (good("dev", retention={"prometheus": 30}), "dev", "reliability:retention.prometheus: expected a duration "
          "with its unit, got 30: write a duration such as 30d"),
         (good("dev", alertng={}), "dev", "reliability:alertng: unknown key (did you mean 'alerting'?)"),
+        (good("dev", grafanaUrl="grafana.example.com"), "dev", "reliability:grafanaUrl: expected an http(s) URL "
+         "such as https://grafana.example.com, got \"grafana.example.com\""),
         # No coercion: YAML `true` or a quoted "2" is a mistake, not a replica count.
         (good("dev", replicas={"prometheus": True}), "dev", "reliability:replicas.prometheus: expected a whole "
          "number such as 2, got true"),
