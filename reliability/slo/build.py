@@ -197,10 +197,14 @@ def _same_labels(kind: str, part: Query, total: Query, ctx: Ctx, path: tuple[str
     return False
 
 
-def latency_sli(histogram_text: Any, threshold: Any, ctx: Ctx, path: tuple[str | int, ...]) -> RatioSLI | None:
+def latency_sli(histogram_text: Any, threshold: Any, ctx: Ctx, path: tuple[str | int, ...],
+                buckets: Any = None) -> RatioSLI | None:
+    """`buckets`: the histogram's `le` values in seconds, where the spec gives them; the threshold must be one."""
     if ctx.bad(path):
         return None
     seconds = threshold_seconds(threshold, ctx, (*path, "threshold"))
+    if seconds is not None and isinstance(buckets, list) and not ctx.bad((*path, "buckets")):
+        seconds = _on_a_boundary(seconds, buckets, threshold, ctx, path)
     try:
         hist = promql.histogram(histogram_text) if isinstance(histogram_text, str) else None
     except promql.QueryError as exc:
@@ -230,6 +234,29 @@ def threshold_seconds(value: Any, ctx: Ctx, path: tuple[str | int, ...]) -> Deci
         ctx.error(path, f"must be greater than 0, got {value!r}")
         return None
     return seconds.normalize()
+
+
+def _on_a_boundary(seconds: Decimal, buckets: list[Any], threshold: Any, ctx: Ctx,
+                   path: tuple[str | int, ...]) -> Decimal | None:
+    """The threshold, if it is one of the bucket boundaries; else an error naming the nearest ones.
+
+    A threshold between two boundaries selects no `_bucket` series at all: the SLI would read
+    every request as slow (or, with `good`, the ratio as 0), and nothing else would notice.
+    """
+    bounds = sorted({b for b in (to_decimal(v) for v in buckets) if b is not None and b > 0})
+    if not bounds or seconds in bounds:
+        return seconds
+    below = [b for b in bounds if b < seconds][-1:]
+    above = [b for b in bounds if b > seconds][:1]
+    nearest = " or ".join(_duration_text(b) for b in (*below, *above))
+    ctx.error((*path, "threshold"), f"{threshold} is not one of the histogram's bucket boundaries "
+                                    f"({', '.join(format_decimal(b) for b in bounds)} seconds), so it selects no "
+                                    f"series and every request would count as slow: use {nearest}")
+    return None
+
+
+def _duration_text(seconds: Decimal) -> str:
+    return f"{format_decimal(seconds * 1000)}ms" if seconds < 1 else f"{format_decimal(seconds)}s"
 
 
 def unitless_threshold(value: Any) -> str:

@@ -66,7 +66,8 @@ def _sli(value: Any, ctx: Ctx, path: tuple[str | int, ...], base: Duration) -> A
         return build.ratio_sli(errors, good, total, ctx, (*rpath, "errors" if "errors" in ratio else "good"))
     if "latency" in value and isinstance(value["latency"], dict):
         lat = value["latency"]
-        return build.latency_sli(lat.get("histogram"), lat.get("threshold"), ctx, (*path, "latency"))
+        return build.latency_sli(lat.get("histogram"), lat.get("threshold"), ctx, (*path, "latency"),
+                                 buckets=lat.get("buckets"))
     if "raw" in value and isinstance(value["raw"], dict):
         return build.raw_sli(value["raw"].get("error_ratio"), ctx, (*path, "raw", "error_ratio"), base)
     return None

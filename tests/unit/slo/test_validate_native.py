@@ -112,6 +112,19 @@ CASES = {
         "F:19: latency: slos[1].sli.latency.threshold: 0.3 has no unit: write 0.3s (300ms) or 0.3ms (0.0003s), "
         "whichever of the histogram's bucket boundaries (its le values) you mean",
     ]),
+    # Given the histogram's layout, a threshold between two boundaries (no series) is caught.
+    "threshold between bucket boundaries": (edit(19, "        threshold: 300ms\n        buckets: [0.1, 0.25, 0.5, 1]"), [
+        "F:19: latency: slos[1].sli.latency.threshold: 300ms is not one of the histogram's bucket boundaries "
+        "(0.1, 0.25, 0.5, 1 seconds), so it selects no series and every request would count as slow: "
+        "use 250ms or 500ms",
+    ]),
+    "threshold above every bucket boundary": (edit(19, "        threshold: 2s\n        buckets: [0.1, 0.25, 1]"), [
+        "F:19: latency: slos[1].sli.latency.threshold: 2s is not one of the histogram's bucket boundaries "
+        "(0.1, 0.25, 1 seconds), so it selects no series and every request would count as slow: use 1s",
+    ]),
+    "bucket boundaries not numbers": (edit(19, "        threshold: 300ms\n        buckets: [100ms]"), [
+        "F:20: latency: slos[1].sli.latency.buckets[0]: expected a number, got the string '100ms'",
+    ]),
     "histogram not a selector": (edit(18, "        histogram: 'sum(rate(x[5m]))'"), [
         "F:18: latency: slos[1].sli.latency.histogram: expected a histogram selector such as "
         "http_request_duration_seconds{job=\"api\"}",
@@ -185,6 +198,9 @@ def problems_for(tmp_path: Path, text: str) -> tuple[list[str], list[str]]:
 def test_good_fixture_is_valid(tmp_path: Path) -> None:
     errors, warnings = problems_for(tmp_path, GOOD)
     assert errors == [] and warnings == []
+    # The same threshold on a boundary of the declared layout (0.30 is 300ms).
+    errors, _ = problems_for(tmp_path, edit(19, "        threshold: 300ms\n        buckets: [0.1, 0.30, 1]"))
+    assert errors == []
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
