@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from ..problems import Location, Problems
+from ..yamlio import line_at, load_documents
 from .routing import CHAT_ONLY_ENVIRONMENTS, parse_routing, set_secret_command, unrouted
 
 # What each credential setting holds, for the comment after its `pulumi config set` line.
@@ -35,33 +36,42 @@ class MissingTeams:
     teams: list[str] = field(default_factory=list)
 
 
-def _stack_config(path: Path, problems: Problems) -> dict[str, Any] | None:
+def _stack_config(path: Path, problems: Problems) -> tuple[Any, dict[str, Any]] | None:
+    """The stack file (with its lines) and its `config:` mapping."""
     if not path.exists():
         problems.add(Location(str(path), 1), None, None,
                      "no stack file for this environment: pass --stacks-dir or an --env that has a stack")
         return None
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        problems.add(Location(str(path), 1), None, None, f"YAML error: {exc}")
+    found = Problems()
+    docs = load_documents(path.read_text(encoding="utf-8"), str(path), found)
+    if found:
+        problems.extend(found.items)
         return None
+    data = docs[0].data if docs else {}
     config = data.get("config") if isinstance(data, dict) else None
-    return config if isinstance(config, dict) else {}
+    return data, config if isinstance(config, dict) else {}
+
+
+def _line(data: Any, problem: str) -> int:
+    """The line of the key a `reliability:alerting.PATH: message` problem is about (its deepest existing part)."""
+    path = problem.split(": ", 1)[0].removeprefix("reliability:").split(".")
+    return line_at(data, ("config", f"reliability:{path[0]}", *path[1:]))
 
 
 def check_teams(services: list[Any], env: str, stacks_dir: str, problems: Problems) -> MissingTeams | None:
     """Add a problem per spec whose team this stack does not route; return those teams for the hint."""
     path = Path(stacks_dir) / f"Pulumi.{env}.yaml"
-    config = _stack_config(path, problems)
-    if config is None:
+    loaded = _stack_config(path, problems)
+    if loaded is None:
         return None
+    data, config = loaded
     alerting = config.get("reliability:alerting") or {}
     environment = str(config.get("reliability:environment", env))
     credentials = config.get("reliability:alertingCredentials")
     routing, routing_problems = parse_routing(alerting if isinstance(alerting, dict) else {}, environment,
                                               list(credentials) if isinstance(credentials, dict) else None)
     for message in routing_problems:
-        problems.add(Location(str(path), 1), None, None, message)
+        problems.add(Location(str(path), _line(data, message)), None, None, message)
     missing = MissingTeams(env, str(path), config)
     for service, message in unrouted(services, routing, str(path)):
         problems.add(service.team_source or service.source, None, "team",

@@ -376,3 +376,23 @@ def test_chat_titles_lead_with_the_severity_and_link_the_dashboard() -> None:
                               "{{ .CommonLabels.slo }}: {{ .CommonLabels.alertname }}")
     assert "{{ if .Annotations.dashboard_url }}Dashboard: {{ .Annotations.dashboard_url }}\n{{ end }}" in slack["text"]
     assert receivers["payments-ticket"]["slack_configs"][0]["title"] == slack["title"]
+
+
+def test_validate_env_names_the_line_of_a_routing_problem(tmp_path: Path) -> None:
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    text = (REPO / "stacks" / "Pulumi.dev.yaml").read_text()
+    broken = text.replace('        ticket: {slack: {channel: "#payments-dev"', '        tickets: {slack: {channel: "#payments-dev"')
+    assert broken != text
+    (stacks / "Pulumi.dev.yaml").write_text(broken)
+    payments = broken.splitlines().index("      payments:") + 1
+    proc = subprocess.run([sys.executable, "-m", "reliability", "slo", "validate", "slo-specs", "--env", "dev",
+                           "--stacks-dir", str(stacks)], capture_output=True, text=True, cwd=REPO, check=False)
+    assert proc.returncode == 2
+    assert [line for line in proc.stderr.splitlines() if ": warning: " not in line] == [
+        f"{stacks}/Pulumi.dev.yaml:{payments}: -: -: reliability:alerting.teams.payments: missing ticket: "
+        "where this team's tickets go (slack or webhook)",
+        f"{stacks}/Pulumi.dev.yaml:{payments + 2}: -: -: reliability:alerting.teams.payments.tickets: unknown key "
+        "(did you mean 'ticket'?)",
+        "2 problem(s) in 4 file(s)",
+    ]
