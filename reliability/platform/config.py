@@ -277,6 +277,8 @@ _EXAMPLES = {
     "chaos": ": write {enabled: true} or {enabled: false}",
     "loadtest": ": write {enabled: true} or {enabled: false}",
     "alerting": ": write {teams: {...}, catchAll: {...}, heartbeat: {...}}",
+    "alertingCredentials": ": write NAME: secret entries, each set with "
+                           "`pulumi config set --secret --path alertingCredentials.NAME`",
 }
 
 
@@ -284,14 +286,17 @@ def _decode(key: str, raw: Any, want: type, problems: list[str]) -> Any:
     """Config arrives as strings (objects as JSON text); decode to the declared type."""
     if want is str:
         return raw if isinstance(raw, str) else json.dumps(raw)
+    # A secret key's value is never repeated: it may be the credential itself.
+    got = "(value not shown)" if key in SECRET_KEYS else f"got {json.dumps(raw)}"
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except ValueError:
-            problems.append(f"{PROJECT}:{key}: expected a mapping, got {json.dumps(raw)}{_EXAMPLES.get(key, '')}")
+            problems.append(f"{PROJECT}:{key}: expected a mapping, {got}{_EXAMPLES.get(key, '')}")
             return None
     if not isinstance(raw, dict):
-        problems.append(f"{PROJECT}:{key}: expected a mapping, got {json.dumps(raw)}{_EXAMPLES.get(key, '')}")
+        got = "(value not shown)" if key in SECRET_KEYS else f"got {json.dumps(raw)}"
+        problems.append(f"{PROJECT}:{key}: expected a mapping, {got}{_EXAMPLES.get(key, '')}")
         return None
     return raw
 

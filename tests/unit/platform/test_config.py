@@ -139,6 +139,10 @@ def test_several_bad_keys_are_reported_together():
         (good("dev", retention={"prometheus": 30}), "dev", "reliability:retention.prometheus: expected a duration "
          "with its unit, got 30: write a duration such as 30d"),
         (good("dev", alertng={}), "dev", "reliability:alertng: unknown key (did you mean 'alerting'?)"),
+        # A credential pasted as the whole key: refused without repeating it.
+        (good("dev", alertingCredentials="hooks.slack.com/T0/B0/XXXX"), "dev", "reliability:alertingCredentials: "
+         "expected a mapping, (value not shown): write NAME: secret entries, each set with "
+         "`pulumi config set --secret --path alertingCredentials.NAME`"),
         (good("dev", grafanaUrl="grafana.example.com"), "dev", "reliability:grafanaUrl: expected an http(s) URL "
          "such as https://grafana.example.com, got \"grafana.example.com\""),
         # No coercion: YAML `true` or a quoted "2" is a mistake, not a replica count.
@@ -169,3 +173,8 @@ def test_the_program_raises_run_error_before_creating_anything():
         run_program(StackInput("dev", values), monitor)
     assert "reliability:replicas.loki" in str(info.value) and "reliability:volumes.loki" in str(info.value)
     assert monitor.registered == []
+
+
+def test_no_problem_repeats_a_secret():
+    found = problems(good("dev", alertingCredentials="hooks.slack.com/T0/B0/XXXX", grafanaAdminPassword="hunter2"))
+    assert found and not [p for p in found if "XXXX" in p or "hunter2" in p]
