@@ -18,7 +18,7 @@ from reliability.slo.grafana import UID_MAX_LENGTH, check_uid, targets_of
 from reliability.slo.promql import selectors
 
 from ...conftest import REFERENCE, reference
-from .helpers import compile_examples, compile_text
+from .helpers import REPO, compile_examples, compile_text
 
 SPEC = """\
 apiVersion: reliability-as-code/v1
@@ -279,3 +279,14 @@ def test_units_and_the_sli_axis_a_responder_can_read(examples: Output) -> None:
     # Every Prometheus panel reads the datasource picker.
     assert {p["datasource"]["uid"] for p in model["panels"] if p.get("datasource", {}).get("type") == "prometheus"} \
         == {"${datasource}"}
+
+
+def test_a_99_99_objective_gets_enough_decimals_to_tell_it_from_100(tmp_path: Path) -> None:
+    spec = (REPO / "slo-specs" / "feature-flags.yaml").read_text()
+    assert "objective: 99.5" in spec
+    output = compile_text(tmp_path, spec.replace("objective: 99.5", "objective: 99.99", 1))
+    model = dash(output, "slo-feature-flags")
+    [sli] = [p for p in model["panels"] if p["title"].startswith("SLI over ")]
+    assert sli["fieldConfig"]["defaults"]["decimals"] == 3  # 99.990%, not 100.0%
+    [chart] = panels(model, "SLI and objective")
+    assert (chart["fieldConfig"]["defaults"]["min"], chart["fieldConfig"]["defaults"]["decimals"]) == (0.999, 3)
