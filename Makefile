@@ -31,7 +31,11 @@ node-tools: $(NODE_TOOLS)
 test: install tools node-tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-up: install
+# The prerequisites are checked with the system Python first (standard library only), so a missing
+# Pulumi CLI or cluster is said at once, not after the two-minute install.
+up:
+	@$(PYTHON) -m reliability.platform.up
+	@$(MAKE) --no-print-directory install
 	$(BIN)/sre up --stack local
 
 bench: install

@@ -80,18 +80,27 @@ def compile_specs(cfg: StackConfig, namespace: str) -> CompiledSlos:
     warning = short_history(result.services, cfg.retention.prometheus, env)
     if warning:
         pulumi.log.warn(warning)
+    services = dashboards.with_dashboard_links(result.services, result.catalogs, cfg.grafana_url)
     return CompiledSlos(
         [
             prometheusrule.prometheus_rule(service, rules.service_rules(service, result.catalogs), namespace)
-            for service in result.services
+            for service in services
         ],
-        dashboards.all_dashboards(result.services, result.catalogs) if result.services else [],
+        dashboards.all_dashboards(services, result.catalogs) if services else [],
         alertmanager_yaml,
     )
 
 
+# Where an error budget must cover the whole SLO period. local and dev keep a short history on
+# purpose (cost): their budgets cover at most the retention, as docs/operations.md says, so a
+# warning on every run there would only teach people to ignore warnings.
+FULL_BUDGET_ENVIRONMENTS = ("staging", "prod")
+
+
 def short_history(services: list[Any], retention: str, environment: str) -> str | None:
     """A warning when Prometheus keeps less history than an SLO period: rules see only what it keeps."""
+    if environment not in FULL_BUDGET_ENVIRONMENTS:
+        return None
     kept = Duration.parse(retention)
     short = sorted(f"{service.name}/{slo.name} ({slo.period})" for service in services for slo in service.slos
                    if slo.period > kept)

@@ -8,6 +8,7 @@ and exits 2.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -84,3 +85,10 @@ def join_path(*parts: str | int) -> str:
         else:
             out = part
     return out
+
+
+def did_you_mean(key: str, known: Iterable[str], what: str = "known keys") -> str:
+    """` (did you mean 'x'?)` for a typo of a known name, else ` (known keys: a, b)`."""
+    names = sorted(known)
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else f" ({what}: {', '.join(names)})"

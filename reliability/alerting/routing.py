@@ -34,11 +34,16 @@ Receiver spec in the stack config (exactly one kind, or `{}`):
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..problems import did_you_mean
+
+# What a team of `alerting.teams` may hold (`pageServices` is written by `reliability:oncall`).
+TEAM_KEYS = ("page", "pageServices", "ticket")
 CONFIG_SECRET = "alertmanager-config"
 CONFIG_KEY = "alertmanager.yaml"
 CREDENTIALS_SECRET = "alertmanager-credentials"
@@ -70,6 +75,20 @@ _AUTH_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 
 # Names of alertingCredentials entries: each becomes a file name in the credentials Secret.
 CREDENTIAL_NAME = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+def set_secret_command(key: str, entry: str | None = None, stack: str | None = None) -> str:
+    """The `pulumi config set --secret` line for a secret key, or one entry of a secret map, quoted for a shell.
+
+    No value on the line: Pulumi prompts for it, which keeps the secret out of shell history.
+    An entry name with a '.' is written `["name"]`, which --path would otherwise split.
+    """
+    if entry is None:
+        command = f"pulumi config set --secret {shlex.quote(key)}"
+    else:
+        path = f"{key}.{entry}" if re.fullmatch(r"[A-Za-z0-9_-]+", entry) else f'{key}["{entry}"]'
+        command = f"pulumi config set --secret --path {shlex.quote(path)}"
+    return command + (f" --stack {shlex.quote(stack)}" if stack else "")
 
 
 def credential_file(key: str) -> str:
@@ -129,12 +148,12 @@ class _Checker:
         if not CREDENTIAL_NAME.match(value):
             # Most likely the credential itself (a webhook URL, a key): never repeat it in a log.
             self.add(where, "expected the name of an alertingCredentials entry, not the credential itself "
-                            "(value not shown): store it with `pulumi config set --secret --path "
-                            "'alertingCredentials.NAME' VALUE` and put NAME here")
+                            f"(value not shown): store it with `{set_secret_command('alertingCredentials', 'NAME')}` "
+                            "and put NAME here")
             return ""
         if self.credentials is not None and value not in self.credentials:
             self.add(where, f"no credential '{value}' in alertingCredentials: set it with "
-                            f"`pulumi config set --secret --path 'alertingCredentials.{value}' VALUE`")
+                            f"`{set_secret_command('alertingCredentials', value)}`")
         return value
 
     def receiver(self, name: str, spec: Any, where: str, *, allow_none: bool) -> Receiver:
@@ -221,6 +240,8 @@ def parse_routing(alerting: Mapping[str, Any], environment: str,
         teams = {}
     for team in sorted(teams):
         routes = teams[team] if isinstance(teams[team], Mapping) else {}
+        for key in sorted(set(routes) - set(TEAM_KEYS)):
+            check.add(f"teams.{team}.{key}", f"unknown key{did_you_mean(str(key), TEAM_KEYS)}")
         ticket = check.receiver(f"{team}-ticket", routes.get("ticket"), f"teams.{team}.ticket", allow_none=local) \
             if "ticket" in routes else None
         if ticket is None:
@@ -239,8 +260,6 @@ def parse_routing(alerting: Mapping[str, Any], environment: str,
                       f"{environment} must not page anyone: pages go to chat here (slack or webhook)")
         if ticket.pages:
             check.add(f"teams.{team}.ticket.{ticket.kind}", "tickets go to chat (slack or webhook), never to a pager")
-        for key in sorted(set(routes) - {"page", "ticket", "pageServices"}):
-            check.add(f"teams.{team}.{key}", "unknown key (expected page, ticket, pageServices)")
         services = routes.get("pageServices", {})
         if not isinstance(services, Mapping):
             check.add(f"teams.{team}.pageServices", "expected a mapping of service name to a pager receiver")

@@ -7,53 +7,90 @@ import sys
 
 from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, group, print_problems
 
-
-def env_refused(args: argparse.Namespace) -> bool:
-    """Refuse an --env that names no environment (before reading any spec)."""
-    from ..platform.environments import unknown_env_message
+ALL_ENVS = "all"
 
 
-    message = unknown_env_message(args.env, args.stacks_dir)
-    if message:
-        print(f"sre slo {args.slo_command}: {message}", file=sys.stderr)
-    return message is not None
+def chosen_envs(args: argparse.Namespace) -> list[str | None] | None:
+    """The environments `--env` names (`all`: every stack), or None after printing why one is refused.
+
+    Unknown names are refused before any spec is read: they would compile with no override applied.
+    """
+    from ..platform.environments import known_environments, unknown_env_message
+
+    if not args.env:
+        return [None]
+    names: list[str] = []
+    for env in args.env:
+        expanded = list(known_environments(args.stacks_dir)[0]) if env == ALL_ENVS else [env]
+        names += [name for name in expanded if name not in names]
+    for env in names:
+        message = unknown_env_message(env, args.stacks_dir)
+        if message:
+            print(f"sre slo {args.slo_command}: {message}", file=sys.stderr)
+            return None
+    return list(names)
 
 
 def cmd_slo_validate(args: argparse.Namespace) -> int:
+    from ..alerting.teams import check_teams, route_teams_hint
+    from ..platform.environments import check_spec_environments
+    from ..problems import Problems
     from ..slo.load import load
 
-    if env_refused(args):
+    envs = chosen_envs(args)
+    if envs is None:
         return EXIT_INPUT
-    result = load(args.paths, env=args.env, windows=args.windows)
-    problems = result.problems
-    from ..platform.environments import check_spec_environments
-
-    check_spec_environments(result.environment_refs, args.stacks_dir, result.problems)
-    if args.env and not problems:
-        from ..alerting.teams import check_teams
-
-        check_teams(result.services, args.env, args.stacks_dir, problems)
+    problems, hints, counts, files = Problems(), [], [], 0
+    for env in envs:
+        result = load(args.paths, env=env, windows=args.windows)
+        check_spec_environments(result.environment_refs, args.stacks_dir, result.problems)
+        if env is not None and not result.problems:
+            missing = check_teams(result.services, env, args.stacks_dir, result.problems)
+            if missing:
+                hints.append(route_teams_hint(missing))
+        problems.extend(result.problems.items)
+        counts.append((env, sum(len(s.slos) for s in result.services), len(result.services)))
+        files = len(result.files)
     print_problems(problems)
+    for hint in hints:
+        print(hint, file=sys.stderr)
     if problems:
-        print(f"{len(problems.errors)} problem(s) in {len(result.files)} file(s)", file=sys.stderr)
+        print(f"{len(problems.errors)} problem(s) in {files} file(s)", file=sys.stderr)
         return EXIT_INPUT
-    count = sum(len(s.slos) for s in result.services)
-    print(f"ok: {count} SLO(s) in {len(result.services)} service(s), {len(result.files)} file(s)")
+    for env, slos, services in counts:
+        where = f" for {env}" if len(counts) > 1 else ""
+        print(f"ok{where}: {slos} SLO(s) in {services} service(s), {files} file(s)")
     return EXIT_OK
 
 
 def cmd_slo_compile(args: argparse.Namespace) -> int:
     from ..slo.compile import OUTPUT_NAMES, OutputRefused, check_output_dir, compile_paths, write_output
 
-    if env_refused(args):
+    envs = chosen_envs(args)
+    if envs is None:
         return EXIT_INPUT
+    if len(envs) > 1:
+        print(f"sre slo compile: --env names {len(envs)} environments ({', '.join(map(str, envs))}): an output "
+              "folder holds one environment's rules; compile once per environment, each to its own --out",
+              file=sys.stderr)
+        return EXIT_INPUT
+    args.env = envs[0]
     inputs = [*args.paths, *(args.windows or [])]
     try:
         check_output_dir(args.out, OUTPUT_NAMES, inputs)  # before compiling: say it at once
     except OutputRefused as exc:
         print(f"sre slo compile: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    result, output = compile_paths(args.paths, env=args.env, windows=args.windows, namespace=args.namespace)
+    from ..platform.config import URL
+    from ..platform.stackfiles import grafana_url
+
+    url = args.grafana_url or grafana_url(args.env, args.stacks_dir)
+    if not URL.match(url):
+        print(f"sre slo compile: --grafana-url {url!r} is not an http(s) URL such as https://grafana.example.com",
+              file=sys.stderr)
+        return EXIT_INPUT
+    result, output = compile_paths(args.paths, env=args.env, windows=args.windows, namespace=args.namespace,
+                                   grafana_url=url)
     from ..platform.environments import check_spec_environments
 
     check_spec_environments(result.environment_refs, args.stacks_dir, result.problems)
@@ -94,16 +131,20 @@ def register(sub: Subparsers) -> None:
 
     def spec_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders")
-        p.add_argument("--env", help="apply this environment's overrides (a stack name)")
+        p.add_argument("--env", action="append", metavar="ENV",
+                       help="apply this environment's overrides (a stack name); validate takes several, "
+                            "or all for every stack")
         p.add_argument("--windows", action="append", metavar="DIR", help="extra burn-rate window catalogs")
         p.add_argument("--stacks-dir", default="stacks",
                        help="where Pulumi.<env>.yaml live: the environments --env and specs may name")
 
     validate = command(
         slo_sub, "validate", help="check specs; exit 2 listing every problem",
-        description="Check SLO specs without writing anything. With --env, also apply that environment's "
-                    "overrides and check that every owner team has alert routing in its stack file.",
-        examples=("sre slo validate slo-specs/", "sre slo validate slo-specs/ --env prod"),
+        description="Check SLO specs without writing anything. With --env (repeatable, or all), also apply "
+                    "each environment's overrides and check that every owner team has alert routing in its "
+                    "stack file; for a team without, print the YAML to add and the commands for its credentials.",
+        examples=("sre slo validate slo-specs/", "sre slo validate slo-specs/ --env all",
+                  "sre slo validate slo-specs/ --env dev --env prod"),
     )
     spec_args(validate)
     validate.set_defaults(func=cmd_slo_validate)
@@ -118,6 +159,9 @@ def register(sub: Subparsers) -> None:
     compile_.add_argument("--out", required=True, metavar="DIR",
                           help="replaced as a whole: a new or empty folder, or a previous compile output")
     compile_.add_argument("--namespace", default="monitoring", help="namespace of the PrometheusRule objects")
+    compile_.add_argument("--grafana-url", metavar="URL",
+                          help="Grafana the alerts' dashboard_url links point to (default: the --env stack's "
+                               "reliability:grafanaUrl, else http://localhost:3000)")
     compile_.set_defaults(func=cmd_slo_compile)
 
     test = command(

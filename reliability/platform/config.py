@@ -17,15 +17,24 @@ import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from ipaddress import IPv4Network
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from ..alerting.routing import CREDENTIAL_NAME, managed_key, managed_teams, parse_routing, with_managed_pages
+from ..alerting.routing import (
+    CREDENTIAL_NAME,
+    managed_key,
+    managed_teams,
+    parse_routing,
+    set_secret_command,
+    with_managed_pages,
+)
 from ..durations import Duration
 from ..incidents.oncall import OnCall, environment_problems
+from ..problems import did_you_mean
 from . import distributions, placeholders
+from .configproblems import ordered, pydantic_problems
 from .distributions import Distribution
 
 PROJECT = "reliability"
@@ -39,6 +48,8 @@ BUCKET_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$")
 AWS_PRINCIPAL = re.compile(r"^arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
 K8S_VERSION = re.compile(r"^1\.\d{2}$")
 REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+DEFAULT_GRAFANA_URL = "http://localhost:3000"
 
 
 class Section(BaseModel):
@@ -118,6 +129,7 @@ class Storage(Section):
 class Retention(Section):
     """How long each signal is kept; Prometheus keeps `prometheus` locally, Thanos the rest."""
 
+    DURATIONS: ClassVar[bool] = True  # every field is a duration (for the wording of problems)
     prometheus: str
     metrics_raw: str
     metrics_5m: str = Field(alias="metrics5m")
@@ -207,6 +219,7 @@ KEYS = (
     "kubeContext",
     "kubeDistribution",
     "sloSpecs",
+    "grafanaUrl",
     *SECTIONS,
     "alerting",
     "alertingCredentials",
@@ -231,6 +244,7 @@ class StackConfig(BaseModel):
     # local only: which kind of local cluster (storage class, runtime socket, node mounts).
     distribution: Distribution | None = None
     slo_specs: str = "slo-specs"
+    grafana_url: str = DEFAULT_GRAFANA_URL  # alerts' dashboard_url links point here
     cluster: Cluster
     storage: Storage
     retention: Retention
@@ -282,43 +296,42 @@ def deep_merge(base: Any, override: Any) -> Any:
     return override
 
 
-def _loc(key: str, loc: tuple[Any, ...]) -> str:
-    path = key
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return f"{PROJECT}:{path}"
-
-
-def _pydantic_problems(key: str, exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors():
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        out.append(f"{_loc(key, err['loc'])}: {msg}")
-    return out
+# A good value per object key, for the message when a key is given a plain value.
+_EXAMPLES = {
+    "retention": ": write each signal's duration, such as {prometheus: 15d, logs: 30d}",
+    "replicas": ": write a count per component, such as {prometheus: 2, alertmanager: 3}",
+    "chaos": ": write {enabled: true} or {enabled: false}",
+    "loadtest": ": write {enabled: true} or {enabled: false}",
+    "alerting": ": write {teams: {...}, catchAll: {...}, heartbeat: {...}}",
+    "alertingCredentials": ": write NAME: secret entries, each set with "
+                           "`pulumi config set --secret --path alertingCredentials.NAME`",
+}
 
 
 def _decode(key: str, raw: Any, want: type, problems: list[str]) -> Any:
     """Config arrives as strings (objects as JSON text); decode to the declared type."""
     if want is str:
         return raw if isinstance(raw, str) else json.dumps(raw)
+    # A secret key's value is never repeated: it may be the credential itself.
+    got = "(value not shown)" if key in SECRET_KEYS else f"got {json.dumps(raw)}"
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except ValueError:
-            problems.append(f"{PROJECT}:{key}: expected an object, got '{raw}'")
+            problems.append(f"{PROJECT}:{key}: expected a mapping, {got}{_EXAMPLES.get(key, '')}")
             return None
     if not isinstance(raw, dict):
-        problems.append(f"{PROJECT}:{key}: expected an object, got {json.dumps(raw)}")
+        got = "(value not shown)" if key in SECRET_KEYS else f"got {json.dumps(raw)}"
+        problems.append(f"{PROJECT}:{key}: expected a mapping, {got}{_EXAMPLES.get(key, '')}")
         return None
     return raw
 
 
 def check_alerting(value: Mapping[str, Any], environment: str, credential_keys: tuple[str, ...]) -> list[str]:
     """The `alerting` key: routing for this environment (see reliability/alerting/routing.py)."""
-    problems = [f"{PROJECT}:alerting.{key}: unknown key (expected teams, catchAll, heartbeat, timing)"
-                for key in sorted(set(value) - {"teams", "catchAll", "heartbeat", "timing"})]
+    known = ("teams", "catchAll", "heartbeat", "timing")
+    problems = [f"{PROJECT}:alerting.{key}: unknown key{did_you_mean(key, known)}"
+                for key in sorted(set(value) - set(known))]
     teams = value.get("teams", {})
     if isinstance(teams, Mapping):
         problems += [f"{PROJECT}:alerting.teams.{team}: team name must match {TEAM_NAME.pattern}"
@@ -361,7 +374,7 @@ def parse(
     problems: list[str] = []
     ours = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{PROJECT}:")}
     for key in sorted(set(ours) - set(KEYS)):
-        problems.append(f"{PROJECT}:{key}: unknown key (declared keys: {', '.join(sorted(KEYS))})")
+        problems.append(f"{PROJECT}:{key}: unknown key{did_you_mean(key, KEYS, 'declared keys')}")
 
     env = ours.get("environment")
     if env not in ENVIRONMENTS:
@@ -375,10 +388,14 @@ def parse(
         )
 
     fields: dict[str, Any] = {"stack": stack, "environment": env}
-    for key, attr in (("kubeContext", "kube_context"), ("sloSpecs", "slo_specs")):
+    for key, attr in (("kubeContext", "kube_context"), ("sloSpecs", "slo_specs"), ("grafanaUrl", "grafana_url")):
         if key in ours:
             fields[attr] = _decode(key, ours[key], str, problems)
     fields["example"] = _flag("example", ours.get("example", False), problems)
+    if not URL.match(str(fields.get("grafana_url", DEFAULT_GRAFANA_URL))):
+        problems.append(f"{PROJECT}:grafanaUrl: expected an http(s) URL such as https://grafana.example.com, "
+                        f"got {json.dumps(fields['grafana_url'])}")
+        fields.pop("grafana_url")
     env_defaults = defaults.get(env or "local", {})
     setting = _decode("kubeDistribution", ours["kubeDistribution"], str, problems) if "kubeDistribution" in ours else ""
     if env == "local":
@@ -397,7 +414,7 @@ def parse(
         try:
             fields[key] = model.model_validate(merged)
         except ValidationError as exc:
-            problems.extend(_pydantic_problems(key, exc))
+            problems.extend(pydantic_problems(key, model, exc))
 
     secrets: dict[str, Any] = {}
     creds = (
@@ -417,7 +434,7 @@ def parse(
         managed = fields["oncall"].managed()
         problems.extend(environment_problems(fields["oncall"], env) if env else [])
     except ValidationError as exc:
-        problems.extend(_pydantic_problems("oncall", exc))
+        problems.extend(pydantic_problems("oncall", OnCall, exc))
         managed = managed_teams(oncall)  # as far as it reads: no second "missing page" for the same mistake
     managed_keys = [managed_key(team, service) for team, services in managed.items() for service in (None, *services)]
     problems += [f"{PROJECT}:alertingCredentials.{key}: the stack writes this routing key itself "
@@ -435,10 +452,10 @@ def parse(
         secrets["grafanaAdminPassword"] = password
     for key in SECRET_KEYS:
         if key in secrets and f"{PROJECT}:{key}" not in secret_keys:
-            problems.append(
-                f"{PROJECT}:{key}: must be encrypted: set it with "
-                f"`pulumi config set --secret --path '{key}...'`"
-            )
+            # grafanaAdminPassword is one string; alertingCredentials a map set entry by entry.
+            how = (set_secret_command(key) if key == "grafanaAdminPassword"
+                   else "` and `".join(set_secret_command(key, name) for name in sorted(secrets[key])))
+            problems.append(f"{PROJECT}:{key}: must be encrypted: set it with `{how}`")
 
     cluster = fields.get("cluster")
     if env == "local" and ours.get("cluster") not in (None, "{}", {}):
@@ -465,7 +482,7 @@ def parse(
             )
 
     if problems:
-        raise ConfigError(stack, sorted(set(problems)))
+        raise ConfigError(stack, ordered(problems))
     return StackConfig(**fields), secrets
 
 
@@ -481,6 +498,19 @@ def deploy_refusal(cfg: StackConfig, offline: bool) -> str | None:
     )
 
 
+def _located(error: ConfigError) -> ConfigError:
+    """The problems with the stack file's name and lines, where that file can be read."""
+    from . import PROJECT_DIR
+    from .configproblems import locate
+    from .stackfiles import read_stack_file
+
+    path = PROJECT_DIR / "stacks" / f"Pulumi.{error.stack}.yaml"
+    data = read_stack_file(path, "")[0] if path.is_file() else None
+    if data is None:
+        return error
+    return ConfigError(error.stack, locate(error.problems, data, str(path.relative_to(PROJECT_DIR))))
+
+
 def from_pulumi(defaults: Mapping[str, Any]) -> StackConfig:
     """Read the running stack's config; a bad key raises pulumi.RunError (no resource is created yet)."""
     import pulumi
@@ -491,7 +521,7 @@ def from_pulumi(defaults: Mapping[str, Any]) -> StackConfig:
     try:
         cfg, secrets = parse(pulumi.get_stack(), values, secret_keys, defaults)
     except ConfigError as exc:
-        raise pulumi.RunError(str(exc)) from None
+        raise pulumi.RunError(str(_located(exc))) from None
     refusal = deploy_refusal(cfg, OFFLINE.get())
     if refusal:
         raise pulumi.RunError(refusal)

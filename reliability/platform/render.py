@@ -41,9 +41,11 @@ from typing import Any
 import yaml
 
 from ..alerting.generate import alertmanager_config
+from ..alerting.routing import set_secret_command
 from ..yamlio import dump, dump_json
 from . import PROJECT_DIR
 from .config import OFFLINE, PROJECT, SECRET_KEYS, ConfigError, parse
+from .configproblems import locate
 from .stackfiles import read_stack_file, stack_names
 
 # The top-level names a render writes into --out; a folder holding anything else is refused.
@@ -69,6 +71,12 @@ class StackInput:
     stack: str
     values: dict[str, str]
     secret_keys: set[str] = field(default_factory=set)
+    file: str = ""  # the stack file as messages name it, and its parsed text (with lines), for `locate`
+    data: Any = None
+
+    def located(self, error: ConfigError) -> ConfigError:
+        """The same problems, each prefixed with the stack file and the line it is about."""
+        return ConfigError(error.stack, locate(error.problems, self.data, self.file) if self.file else error.problems)
 
 
 # ------------------------------------------------------------------ stack config as the CLI passes it
@@ -127,7 +135,7 @@ def stack_input(stack: str, project_dir: Path = PROJECT_DIR) -> StackInput:
     data, problems = read_stack_file(path, str(path.relative_to(project_dir)))
     if data is None:
         raise ConfigError(stack, [f"{p.location}: {p.message}" for p in problems.errors])
-    result = StackInput(stack, {})
+    result = StackInput(stack, {}, file=str(path.relative_to(project_dir)), data=data)
     plain_secrets: list[str] = []
     for key, value in (data.get("config") or {}).items():
         full = _namespaced(key)
@@ -138,10 +146,10 @@ def stack_input(stack: str, project_dir: Path = PROJECT_DIR) -> StackInput:
         if full.split(":", 1)[1] in SECRET_KEYS and secret:
             # Pulumi marks the whole key secret when one leaf is: a plain sibling would pass unseen.
             plain_secrets += [f"{leaf}: must be encrypted like its siblings: set it with "
-                              f"`pulumi config set --secret --path '{leaf.split(':', 1)[1]}' VALUE`"
+                              f"`{set_secret_command(*leaf.split(':', 1)[1].split('.', 1))}`"
                               for leaf in _plain_leaves(value, full)]
     if plain_secrets:
-        raise ConfigError(stack, plain_secrets)
+        raise result.located(ConfigError(stack, plain_secrets))
     for key, decl in (project.get("config") or {}).items():
         full = _namespaced(key)
         if full in result.values or not isinstance(decl, Mapping):
@@ -463,7 +471,10 @@ def render(
     if specs_key in stack_in.values and not os.path.isabs(stack_in.values[specs_key]):
         stack_in.values[specs_key] = os.fspath(project_dir / stack_in.values[specs_key])
     stack_in.values.update(overrides or {})
-    cfg, _ = parse(stack, stack_in.values, stack_in.secret_keys, defaults())  # ConfigError before the engine
+    try:
+        cfg, _ = parse(stack, stack_in.values, stack_in.secret_keys, defaults())  # before the engine
+    except ConfigError as exc:
+        raise stack_in.located(exc) from None
     files = build(run_program(stack_in))
     # The exact config Alertmanager runs with (credentials are file paths); the Secret that
     # carries it shows as "[secret]" in resources.json, as every Secret's data does.

@@ -11,8 +11,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..problems import Location, Problems
-from ..yamlio import load_documents
+from ..problems import Location, Problems, did_you_mean
+from ..yamlio import line_at, load_documents
+
+# The top-level keys of a Pulumi stack file (Pulumi docs: project and stack settings).
+STACK_FILE_KEYS = ("config", "encryptedkey", "encryptionsalt", "environment", "secretsprovider")
 
 
 def stack_names(stacks_dir: str | Path) -> list[str]:
@@ -41,5 +44,22 @@ def read_stack_file(path: Path, shown: str) -> tuple[dict[str, Any] | None, Prob
     if not isinstance(data, Mapping) or not isinstance(data.get("config", {}), (Mapping, type(None))):
         problems.add(Location(shown, 1), None, None, "expected a mapping with a `config:` mapping")
         return None, problems
+    for key in data:
+        if key not in STACK_FILE_KEYS:
+            problems.add(Location(shown, line_at(data, (key,))), None, None,
+                         f"unknown key '{key}'{did_you_mean(str(key), STACK_FILE_KEYS)}: nothing under it is read")
     _duplicate_keys(data, shown, problems)
     return (None if problems else dict(data)), problems
+
+
+def grafana_url(env: str | None, stacks_dir: str | Path) -> str:
+    """The `reliability:grafanaUrl` of an environment's stack file (the default when unset or unreadable),
+    so `sre slo compile --env ENV` links alerts to the same Grafana as that stack's deploy."""
+    from .config import DEFAULT_GRAFANA_URL, PROJECT
+
+    path = Path(stacks_dir) / f"Pulumi.{env}.yaml"
+    if env is None or not path.is_file():
+        return DEFAULT_GRAFANA_URL
+    data, _ = read_stack_file(path, str(path))
+    value = ((data or {}).get("config") or {}).get(f"{PROJECT}:grafanaUrl")
+    return value if isinstance(value, str) and value else DEFAULT_GRAFANA_URL

@@ -84,6 +84,17 @@ def pulumi_env(env: Mapping[str, str], project_dir: Path) -> dict[str, str]:
     return out
 
 
+def preflight(env: Mapping[str, str], project_dir: Path) -> tuple[str, str]:
+    """The Pulumi CLI and the current kube context, or Missing saying how to get what is not there."""
+    pulumi = shutil.which("pulumi", path=env.get("PATH"))
+    if not pulumi:
+        raise Missing(
+            f"the Pulumi CLI is not on PATH: install it ({PULUMI_INSTALL}), "
+            "e.g. `curl -fsSL https://get.pulumi.com | sh`, then run `make up` again"
+        )
+    return pulumi, current_context(env, project_dir)
+
+
 def up(
     stack: str = "local",
     yes: bool = True,
@@ -91,14 +102,8 @@ def up(
     project_dir: Path = PROJECT_DIR,
 ) -> int:
     env = dict(os.environ if env is None else env)
-    pulumi = shutil.which("pulumi", path=env.get("PATH"))
     try:
-        if not pulumi:
-            raise Missing(
-                f"the Pulumi CLI is not on PATH: install it ({PULUMI_INSTALL}), "
-                "e.g. `curl -fsSL https://get.pulumi.com | sh`, then run `make up` again"
-            )
-        context = current_context(env, project_dir)
+        pulumi, context = preflight(env, project_dir)
     except Missing as exc:
         print(f"sre up: {exc}", file=sys.stderr)
         return EXIT_INPUT
@@ -125,3 +130,13 @@ def up(
             print(f"sre up: `pulumi {' '.join(step[1:3])}` failed (see above)", file=sys.stderr)
             return EXIT_FAILED
     return EXIT_OK
+
+
+if __name__ == "__main__":
+    # `make up` runs this with the system Python before the two-minute install: it needs only
+    # the standard library, so a missing Pulumi CLI or cluster is said at once.
+    try:
+        preflight(os.environ, PROJECT_DIR)
+    except Missing as exc:
+        print(f"make up: {exc}", file=sys.stderr)
+        sys.exit(EXIT_INPUT)

@@ -76,10 +76,19 @@ def to_decimal(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def objective(value: Any, ctx: Ctx, path: tuple[str | int, ...], *, as_ratio: bool = False) -> Decimal | None:
+# The spec's `intended` entry that accepts an objective below 1%.
+LOW_OBJECTIVE = "low-objective"
+
+
+def objective(
+    value: Any, ctx: Ctx, path: tuple[str | int, ...], *, as_ratio: bool = False,
+    low_intended: bool = False, low_fix: str = f"add `intended: [{LOW_OBJECTIVE}]` to this SLO",
+) -> Decimal | None:
     """Check an objective and return it as a ratio (0.999).
 
     `as_ratio` is for formats that write targets as ratios (OpenSLO `target: 0.999`).
+    An objective below 1% is nearly always a ratio written where a percentage belongs,
+    and its alerts can never fire: refused unless `low_intended`; `low_fix` says how to opt in.
     """
     if ctx.bad(path):
         return None
@@ -94,9 +103,9 @@ def objective(value: Any, ctx: Ctx, path: tuple[str | int, ...], *, as_ratio: bo
         else:
             ctx.error(path, f"must be greater than 0 and less than 100 (a percentage such as 99.9), got {value}")
         return None
-    if not as_ratio and percent < 1:
-        ctx.warn(path, f"objective {value}% is very low: objectives are percentages, "
-                       f"did you mean {format_decimal(percent * 100)}?")
+    if not as_ratio and percent < 1 and not low_intended:
+        ctx.error(path, f"objective {value}% is very low: objectives are percentages, "
+                        f"did you mean {format_decimal(percent * 100)}? (if {value}% is intended, {low_fix})")
     return (percent / 100).normalize()
 
 
@@ -128,9 +137,14 @@ def period(
 
 
 def query(
-    text: Any, ctx: Ctx, path: tuple[str | int, ...], base: Duration, *, selector_ok: bool = True
+    text: Any, ctx: Ctx, path: tuple[str | int, ...], base: Duration, *, selector_ok: bool = True,
+    placeholder: str = WINDOW,
 ) -> Query | None:
-    """A PromQL SLI query: a plain counter selector, or a template with {{window}}."""
+    """A PromQL SLI query: a plain counter selector, or a template with {{window}}.
+
+    `placeholder` is the spelling a hint tells the user to write: Sloth rejects `{{window}}`
+    and wants `{{.window}}`.
+    """
     if ctx.bad(path):
         return None
     if not isinstance(text, str) or not text.strip():
@@ -147,7 +161,7 @@ def query(
             ctx.error(path, str(exc))
             return None
         hint = " or give a plain counter selector" if selector_ok else ""
-        ctx.error(path, f"query has no {{{{window}}}} placeholder: write ranges as [{{{{window}}}}]{hint}")
+        ctx.error(path, f"query has no {placeholder} placeholder: write ranges as [{placeholder}]{hint}")
         return None
     try:
         promql.check_template(normalized, base)
@@ -183,10 +197,14 @@ def _same_labels(kind: str, part: Query, total: Query, ctx: Ctx, path: tuple[str
     return False
 
 
-def latency_sli(histogram_text: Any, threshold: Any, ctx: Ctx, path: tuple[str | int, ...]) -> RatioSLI | None:
+def latency_sli(histogram_text: Any, threshold: Any, ctx: Ctx, path: tuple[str | int, ...],
+                buckets: Any = None) -> RatioSLI | None:
+    """`buckets`: the histogram's `le` values in seconds, where the spec gives them; the threshold must be one."""
     if ctx.bad(path):
         return None
     seconds = threshold_seconds(threshold, ctx, (*path, "threshold"))
+    if seconds is not None and isinstance(buckets, list) and not ctx.bad((*path, "buckets")):
+        seconds = _on_a_boundary(seconds, buckets, threshold, ctx, path)
     try:
         hist = promql.histogram(histogram_text) if isinstance(histogram_text, str) else None
     except promql.QueryError as exc:
@@ -203,27 +221,61 @@ def latency_sli(histogram_text: Any, threshold: Any, ctx: Ctx, path: tuple[str |
 
 
 def threshold_seconds(value: Any, ctx: Ctx, path: tuple[str | int, ...]) -> Decimal | None:
-    if isinstance(value, str):
-        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s)\s*", value)
-        if not match:
-            ctx.error(path, f"expected a bucket boundary such as 300ms or 0.3s, got {value!r}")
-            return None
-        number = Decimal(match.group(1))
-        seconds = number / 1000 if match.group(2) == "ms" else number
-    else:
-        number_or_none = to_decimal(value)
-        if number_or_none is None:
-            ctx.error(path, f"expected a bucket boundary such as 300ms or 0.3s, got {value!r}")
-            return None
-        seconds = number_or_none
+    if not isinstance(value, str) and to_decimal(value) is not None:
+        ctx.error(path, unitless_threshold(value))
+        return None
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s)\s*", value) if isinstance(value, str) else None
+    if not match:
+        ctx.error(path, f"expected a bucket boundary such as 300ms or 0.3s, got {value!r}")
+        return None
+    number = Decimal(match.group(1))
+    seconds = number / 1000 if match.group(2) == "ms" else number
     if seconds <= 0:
         ctx.error(path, f"must be greater than 0, got {value!r}")
         return None
     return seconds.normalize()
 
 
-def raw_sli(text: Any, ctx: Ctx, path: tuple[str | int, ...], base: Duration) -> RawSLI | None:
-    built = query(text, ctx, path, base, selector_ok=False)
+def _on_a_boundary(seconds: Decimal, buckets: list[Any], threshold: Any, ctx: Ctx,
+                   path: tuple[str | int, ...]) -> Decimal | None:
+    """The threshold, if it is one of the bucket boundaries; else an error naming the nearest ones.
+
+    A threshold between two boundaries selects no `_bucket` series at all: the SLI would read
+    every request as slow (or, with `good`, the ratio as 0), and nothing else would notice.
+    """
+    bounds = sorted({b for b in (to_decimal(v) for v in buckets) if b is not None and b > 0})
+    if not bounds or seconds in bounds:
+        return seconds
+    below = [b for b in bounds if b < seconds][-1:]
+    above = [b for b in bounds if b > seconds][:1]
+    nearest = " or ".join(_duration_text(b) for b in (*below, *above))
+    ctx.error((*path, "threshold"), f"{threshold} is not one of the histogram's bucket boundaries "
+                                    f"({', '.join(format_decimal(b) for b in bounds)} seconds), so it selects no "
+                                    f"series and every request would count as slow: use {nearest}")
+    return None
+
+
+def _duration_text(seconds: Decimal) -> str:
+    return f"{format_decimal(seconds * 1000)}ms" if seconds < 1 else f"{format_decimal(seconds)}s"
+
+
+def unitless_threshold(value: Any) -> str:
+    """The fix for a threshold written as a bare number: 250 is 250 seconds to Prometheus, 250ms to most people.
+
+    A wrong guess selects a bucket that does not exist, so every request counts as slow;
+    the likelier reading is offered first.
+    """
+    number = to_decimal(value) or Decimal(0)
+    as_ms = f"{format_decimal(number)}ms ({format_decimal(number / 1000)}s)"
+    as_s = f"{format_decimal(number)}s ({format_decimal(number * 1000)}ms)"
+    first, second = (as_ms, as_s) if number >= 1 else (as_s, as_ms)
+    return (f"{format_decimal(number)} has no unit: write {first} or {second}, "
+            "whichever of the histogram's bucket boundaries (its le values) you mean")
+
+
+def raw_sli(text: Any, ctx: Ctx, path: tuple[str | int, ...], base: Duration,
+            placeholder: str = WINDOW) -> RawSLI | None:
+    built = query(text, ctx, path, base, selector_ok=False, placeholder=placeholder)
     return RawSLI(built) if built else None
 
 
@@ -290,14 +342,26 @@ def camel(*parts: str) -> str:
     return name if name and not name[0].isdigit() else f"SLO{name}"
 
 
-def check_burn_thresholds(objective_ratio: Decimal, catalog: WindowCatalog, ctx: Ctx,
-                          path: tuple[str | int, ...]) -> None:
-    """Warn where a burn-rate threshold can never be reached (it would exceed a 100% error ratio)."""
+def check_burn_thresholds(objective_ratio: Decimal, catalog: WindowCatalog, ctx: Ctx, path: tuple[str | int, ...],
+                          enabled: Mapping[str, bool], page_off: str | None) -> None:
+    """Warn where a burn-rate window can never be reached (it would need more than 100% errors);
+    refuse an SLO whose page can never fire at all.
+
+    CI must not go green on a page that cannot page: the fix is a higher objective, or
+    switching the page off in the spec (`page_off` says how in this format), which says
+    tickets alone are intended. `enabled` is keyed by severity; disabled alerts are not checked.
+    """
     budget = 1 - objective_ratio
-    for window in catalog.windows:
-        if window.burn_rate * budget >= 1:
-            ctx.warn(
-                path,
-                f"the {window.severity} alert over {window.long} can never fire: a {format_decimal(window.burn_rate)}x "
-                f"burn of a {format_decimal(budget * 100)}% budget needs more than 100% errors",
-            )
+    unreachable = [w for w in catalog.windows if w.burn_rate * budget >= 1 and enabled.get(w.severity, True)]
+    pages = catalog.by_severity("page")
+    if pages and enabled.get("page", True) and all(w in unreachable for w in pages):
+        lowest = min(w.burn_rate for w in pages)
+        fix = f", or set {page_off} if tickets are enough" if page_off else ""
+        ctx.error(path, f"the page alert can never fire: even its slowest burn rate, {format_decimal(lowest)}x "
+                        f"a {format_decimal(budget * 100)}% budget, needs more than 100% errors; "
+                        f"raise the objective{fix}")
+        unreachable = [w for w in unreachable if w.severity != "page"]
+    for window in unreachable:
+        ctx.warn(path, f"the {window.severity} alert over {window.long} can never fire: "
+                       f"a {format_decimal(window.burn_rate)}x burn of a {format_decimal(budget * 100)}% budget "
+                       "needs more than 100% errors")

@@ -87,7 +87,11 @@ def compile_services(
     namespace: str = prometheusrule.DEFAULT_NAMESPACE,
     with_tests: bool = True,
     with_dashboards: bool = True,
+    grafana_url: str | None = None,
 ) -> Output:
+    """`grafana_url`: where responders open Grafana; every alert then links its SLO's dashboard there."""
+    if grafana_url:
+        services = dashboards.with_dashboard_links(services, catalogs, grafana_url)
     out = Output(services=list(services), catalogs=dict(catalogs))
     if with_dashboards:
         dashboards.check_uids(out.services)
@@ -111,11 +115,12 @@ def compile_services(
 
 
 def compile_paths(paths: list[str], env: str | None = None, windows: list[str] | None = None,
-                  namespace: str = prometheusrule.DEFAULT_NAMESPACE) -> tuple[LoadResult, Output | None]:
+                  namespace: str = prometheusrule.DEFAULT_NAMESPACE,
+                  grafana_url: str | None = None) -> tuple[LoadResult, Output | None]:
     result = load(paths, env=env, windows=windows)
     if result.problems:
         return result, None
-    output = compile_services(result.services, result.catalogs, namespace)
+    output = compile_services(result.services, result.catalogs, namespace, grafana_url=grafana_url)
     return result, output
 
 

@@ -447,6 +447,31 @@ class Annotation:
 
 
 @dataclass(frozen=True)
+class DatasourceVariable:
+    """A datasource picker (`${name}` in panels): one dashboard for Thanos Query or a single Prometheus."""
+
+    name: str
+    label: str
+    type: str
+    default: str  # the uid selected until someone picks another
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "current": {"selected": True, "text": self.default, "value": self.default},
+            "hide": 0,
+            "includeAll": False,
+            "label": self.label,
+            "multi": False,
+            "name": self.name,
+            "options": [],
+            "query": self.type,
+            "refresh": 1,
+            "regex": "",
+            "type": "datasource",
+        }
+
+
+@dataclass(frozen=True)
 class Dashboard:
     uid: str
     title: str
@@ -454,7 +479,7 @@ class Dashboard:
     description: str = ""
     tags: tuple[str, ...] = ()
     links: tuple[Link | TaggedDashboards, ...] = ()
-    variables: tuple[QueryVariable, ...] = ()
+    variables: tuple[DatasourceVariable | QueryVariable, ...] = ()
     annotations: tuple[Annotation, ...] = ()
     time_from: str = "now-24h"
     refresh: str = "1m"

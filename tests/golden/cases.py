@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from reliability.incidents.runbooks import render_runbook, runbook_file
+from reliability.platform.stackfiles import grafana_url
 from reliability.slo.compile import compile_paths
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,7 +25,9 @@ def render(case: str) -> dict[str, str]:
     cwd = os.getcwd()
     os.chdir(REPO)  # inputs are named relative to the repository, as users run it
     try:
-        result, output = compile_paths(options["paths"], env=options["env"])
+        # As `sre slo compile --env ENV` does: alerts link to that stack's Grafana.
+        result, output = compile_paths(options["paths"], env=options["env"],
+                                       grafana_url=grafana_url(options["env"], "stacks"))
     finally:
         os.chdir(cwd)
     if output is None:

@@ -68,7 +68,8 @@ def _sli(value: Any, ctx: Ctx, path: tuple[str | int, ...], base: Duration) -> A
         return build.ratio_sli(errors, good, total, ctx, (*rpath, "errors" if "errors" in ratio else "good"))
     if "latency" in value and isinstance(value["latency"], dict):
         lat = value["latency"]
-        return build.latency_sli(lat.get("histogram"), lat.get("threshold"), ctx, (*path, "latency"))
+        return build.latency_sli(lat.get("histogram"), lat.get("threshold"), ctx, (*path, "latency"),
+                                 buckets=lat.get("buckets"))
     if "raw" in value and isinstance(value["raw"], dict):
         return build.raw_sli(value["raw"].get("error_ratio"), ctx, (*path, "raw", "error_ratio"), base)
     return None
@@ -182,7 +183,8 @@ def _map_slo(
     service_labels: tuple[tuple[str, str], ...], service_runbook: str, service_env: dict[str, Any],
     catalogs: Mapping[Duration, WindowCatalog], env: str | None,
 ) -> SLO | None:
-    objective = build.objective(raw.get("objective"), ctx, (*path, "objective"))
+    low_intended = build.LOW_OBJECTIVE in build.field_list(raw, "intended")
+    objective = build.objective(raw.get("objective"), ctx, (*path, "objective"), low_intended=low_intended)
     period = build.period(raw.get("period"), ctx, (*path, "period"), catalogs)
     base = catalogs[period].base if period else min((c.base for c in catalogs.values()), default=Duration(300_000))
     sli = _sli(raw.get("sli"), ctx, (*path, "sli"), base)
@@ -197,7 +199,7 @@ def _map_slo(
         if not isinstance(override, dict):
             continue
         epath = (*path, "environments", env_name)
-        env_objective = (build.objective(override["objective"], ctx, (*epath, "objective"))
+        env_objective = (build.objective(override["objective"], ctx, (*epath, "objective"), low_intended=low_intended)
                          if "objective" in override else None)
         env_period = (build.period(override["period"], ctx, (*epath, "period"), catalogs)
                       if "period" in override else None)
@@ -220,7 +222,9 @@ def _map_slo(
         period = chosen["period"] or period
         alerting = _alerting((raw.get("environments") or {}).get(env, {}).get("alerting"), ctx,
                              (*path, "environments", str(env), "alerting"), alerting)
-    build.check_burn_thresholds(objective, catalogs[period], ctx, (*path, "objective"))
+    build.check_burn_thresholds(objective, catalogs[period], ctx, (*path, "objective"),
+                                {"page": alerting.page.enabled, "ticket": alerting.ticket.enabled},
+                                "alerting.page.enabled: false")
     labels = tuple(sorted((dict(service_labels) | dict(own_labels)).items()))
     return SLO(
         service=service, name=ctx.slo or "", description=str(raw.get("description", "")),

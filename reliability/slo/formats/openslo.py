@@ -425,7 +425,8 @@ def _slo(doc: Document, ctx: Ctx, name: str, spec: dict[str, Any], target: Any, 
          sli: Any, team: str, tier: str, runbook: str, opath: tuple[str | int, ...]) -> SLO:
     service = str(spec["service"])
     period = catalog.period
-    build.check_burn_thresholds(target, catalog, ctx, opath)
+    # OpenSLO has no switch for our page alert: the fix is a higher target or our own format.
+    build.check_burn_thresholds(target, catalog, ctx, opath, {}, None)
     return SLO(
         service=service, name=name, description=str(spec.get("description", "")), objective=target,
         period=period, sli=sli, team=team, tier=tier, labels=(),

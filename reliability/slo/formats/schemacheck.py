@@ -7,7 +7,6 @@ that field, with a suggestion for typos.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -17,11 +16,14 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from ...problems import Location, Problems, join_path
+from ...problems import Location, Problems, did_you_mean, join_path
 from ...yamlio import Document, line_at
+from ..build import unitless_threshold
 
 SCHEMA_DIR = Path(__file__).parent.parent / "schema"
 
+# A latency threshold: a number with its unit (a bare number gets its own message, see the type check).
+_THRESHOLD_PATTERN = "^[0-9]+(\\.[0-9]+)?(ms|s)$"
 # Readable descriptions of the patterns the schemas use.
 _PATTERN_HINTS = {
     "^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$":
@@ -33,7 +35,7 @@ _PATTERN_HINTS = {
     "^([0-9]+(ms|[smhdwy]))+$": "use a duration such as 5m, 1h, 7d or 30d",
     "^[a-zA-Z_][a-zA-Z0-9_]*$": "use a Prometheus label name: letters, digits and '_', not starting with a digit",
     "^[A-Za-z_][A-Za-z0-9_]*$": "use letters, digits and '_', not starting with a digit",
-    "^[0-9]+(\\.[0-9]+)?(ms|s)$": "use a duration in ms or s, such as 300ms or 0.3s",
+    _THRESHOLD_PATTERN: "use a duration in ms or s, such as 300ms or 0.3s",
     "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$":
         "use an RFC 1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit",
 }
@@ -93,9 +95,7 @@ def _messages(error: ValidationError) -> Iterable[tuple[tuple[str | int, ...], s
         for key in instance:
             if key in known:
                 continue
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            suffix = f" (did you mean '{close[0]}'?)" if close else f" (known fields: {', '.join(sorted(known))})"
-            yield (*path, key), f"unknown field '{key}'{suffix}"
+            yield (*path, key), f"unknown field '{key}'{did_you_mean(str(key), known, 'known fields')}"
         return
     if validator == "required":
         # A schema's own `errorMessage` (as editors read it) says why the field is needed.
@@ -104,6 +104,10 @@ def _messages(error: ValidationError) -> Iterable[tuple[tuple[str | int, ...], s
             yield (*path, key), schema.get("errorMessage") or f"missing required field '{key}'"
         return
     if validator == "type":
+        if schema.get("pattern") == _THRESHOLD_PATTERN and isinstance(instance, (int, float)) \
+                and not isinstance(instance, bool):
+            yield path, unitless_threshold(instance)
+            return
         yield path, f"expected {_expected(value)}, {_got(instance)}"
         return
     if validator == "pattern":

@@ -24,6 +24,9 @@ from ..model import SLO, Alerting, Service
 from ..windows import WindowCatalog
 from . import schemacheck
 
+# The placeholder as Sloth spells it; hints in a Sloth file must use it (Sloth rejects `{{window}}`).
+SLOTH_WINDOW = "{{.window}}"
+
 PROMETHEUS_V1 = "prometheus/v1"
 K8S_API_VERSION = "sloth.slok.dev/v1"
 UNOWNED = "unowned"
@@ -112,7 +115,10 @@ def _map_slo(
     tier: str, service_labels: tuple[tuple[str, str], ...], catalogs: Mapping[Duration, WindowCatalog],
     spec_format: str,
 ) -> SLO | None:
-    objective = build.objective(raw.get("objective"), ctx, (*path, "objective"))
+    # Sloth's format has no field to say a tiny objective is meant; our format has `intended`.
+    objective = build.objective(raw.get("objective"), ctx, (*path, "objective"),
+                                low_fix="write this SLO in the reliability-as-code/v1 format with "
+                                        f"`intended: [{build.LOW_OBJECTIVE}]`")
     period = build.period(None, ctx, (*path, "objective"), catalogs)  # Sloth's default period: 30d
     base = catalogs[period].base if period else Duration(300_000)
     if "plugins" in raw:
@@ -122,13 +128,13 @@ def _map_slo(
     if isinstance(sli_raw.get("events"), dict):
         events, epath = sli_raw["events"], (*path, "sli", "events")
         errors = build.query(events.get(keys["error_query"]), ctx, (*epath, keys["error_query"]), base,
-                             selector_ok=False)
+                             selector_ok=False, placeholder=SLOTH_WINDOW)
         total = build.query(events.get(keys["total_query"]), ctx, (*epath, keys["total_query"]), base,
-                            selector_ok=False)
+                            selector_ok=False, placeholder=SLOTH_WINDOW)
         sli = build.ratio_sli(errors, None, total, ctx, (*epath, keys["error_query"]))
     elif isinstance(sli_raw.get("raw"), dict):
         sli = build.raw_sli(sli_raw["raw"].get(keys["error_ratio_query"]), ctx,
-                            (*path, "sli", "raw", keys["error_ratio_query"]), base)
+                            (*path, "sli", "raw", keys["error_ratio_query"]), base, placeholder=SLOTH_WINDOW)
     elif "plugin" in sli_raw and not ctx.bad((*path, "sli")):
         ctx.error((*path, "sli", "plugin"), "Sloth SLI plugins are not supported: write the SLI as sli.events "
                                             "(error and total queries) or sli.raw")
@@ -153,7 +159,9 @@ def _map_slo(
         ctx.warn(apath, "no runbook: add annotations.runbook_url so pages link to what to do")
     if objective is None or period is None or sli is None:
         return None
-    build.check_burn_thresholds(objective, catalogs[period], ctx, (*path, "objective"))
+    build.check_burn_thresholds(objective, catalogs[period], ctx, (*path, "objective"),
+                                {"page": page.enabled, "ticket": ticket.enabled},
+                                f"alerting.{keys['page_alert']}.disable: true")
     return SLO(
         service=service, name=ctx.slo or "", description=str(raw.get("description", "")),
         objective=objective, period=period, sli=sli, team=team, tier=tier,

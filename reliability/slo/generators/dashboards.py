@@ -25,6 +25,9 @@ sortable table (team, service, SLO, objective, SLI, budget remaining, status;
 worst budget first; a click on the service opens its dashboard), and below it
 one row per team, repeated over the `team` variable.
 
+Every Prometheus query reads the `datasource` variable (default: the provisioned
+Thanos Query), so the same dashboard works against a single Prometheus too.
+
 Dashboard uids derive from the service name only (`dashboard_uid`), never from
 the title, so renaming or moving a service's dashboard updates it in place.
 """
@@ -49,6 +52,7 @@ from ..grafana import (
     Dashboard,
     DashboardError,
     DataSource,
+    DatasourceVariable,
     Layout,
     Link,
     Override,
@@ -70,7 +74,11 @@ from ..windows import WindowCatalog
 from .rules import alert_enabled, no_data_alert_name, quote, selector, threshold_for
 
 # The datasource uids Grafana is provisioned with (components/grafana.py; a test keeps them in step).
-PROMETHEUS = DataSource("prometheus", "prometheus")
+PROVISIONED_PROMETHEUS = DataSource("prometheus", "prometheus")  # Thanos Query, in our stacks
+# Panels read the dashboard's datasource variable, which defaults to the provisioned one:
+# the same dashboard then works against Thanos or a single Prometheus picked in the top bar.
+DATASOURCE = DatasourceVariable("datasource", "Prometheus", "prometheus", PROVISIONED_PROMETHEUS.uid)
+PROMETHEUS = DataSource("prometheus", "${datasource}")
 LOKI = DataSource("loki", "loki")
 TEMPO = DataSource("tempo", "tempo")
 
@@ -79,6 +87,7 @@ OVERVIEW_UID = "slos-overview"  # "slos-", never "slo-<service>": no service can
 OVERVIEW_TITLE = "SLO overview"
 OVERVIEW_FOLDER = "SLOs"
 TAG = "slo"
+SLI_CHART = "SLI and objective"  # the first chart of each SLO's row, where alerts' dashboard_url points
 # The alert state panels' values.
 OK, TICKET, PAGE = 0, 1, 2
 _FOLDER_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
@@ -131,6 +140,11 @@ def _alert_state(match: str, by: str = "") -> str:
 
 def _match(slo: SLO) -> str:
     return selector(slo)[1:-1]
+
+
+def _sli_axis_min(slo: SLO) -> float:
+    """Ten error budgets below 100%: the objective line sits a tenth of the way down, visible through a dip."""
+    return float(max(Decimal(0), 1 - 10 * slo.error_budget))
 
 
 def _percent_decimals(objective: Decimal) -> int:
@@ -262,17 +276,20 @@ def _slo_panels(layout: Layout, slo: SLO, catalog: WindowCatalog, links: Sequenc
 
     charts = [
         timeseries(
-            "SLI and objective", PROMETHEUS,
+            SLI_CHART, PROMETHEUS,
             [Target(f"1 - {naming.error_ratio(base)}{match}", f"SLI ({base})"),
              Target(f"1 - {naming.error_ratio(period)}{match}", f"SLI ({period})"),
              Target(f"{naming.OBJECTIVE}{match}", "objective")],
-            width=6, height=8, unit="percentunit", decimals=decimals,
+            width=6, height=8, unit="percentunit", decimals=decimals, min=_sli_axis_min(slo), max=1,
             overrides=[Override("byFrameRefID", "C", (
                 ("color", {"fixedColor": "red", "mode": "fixed"}),
                 ("custom.lineStyle", {"dash": [10, 10], "fill": "dash"}),
             ))],
             description=f"The SLI over {base} (what users see now) and over {period} (what the SLO is "
-                        f"judged on) against the objective of {objective}%.",
+                        f"judged on) against the objective of {objective}%. The axis starts at "
+                        f"{format_decimal(Decimal(str(_sli_axis_min(slo))) * 100)}% so a short dip does not "
+                        "squash the objective line into 100%; deeper dips run off the bottom (the stat shows "
+                        "the value).",
         )
     ]
     charts += [_burn_panel(slo, catalog, sev, 6) for sev in ("page", "ticket") if catalog.by_severity(sev)]
@@ -281,7 +298,7 @@ def _slo_panels(layout: Layout, slo: SLO, catalog: WindowCatalog, links: Sequenc
             f"Events per second ({base})", PROMETHEUS,
             [Target(f"{naming.requests_rate(base)}{match}", "all"),
              Target(f"{naming.errors_rate(base)}{match}", "bad")],
-            width=6, height=8, unit="short", min=0,
+            width=6, height=8, unit="reqps", min=0,
             description="All events and bad events per second, as the SLI counts them.",
         ))
     layout.line([_resize(panel, w) for panel, w in zip(charts, even_widths(len(charts)), strict=True)])
@@ -315,6 +332,7 @@ def service_dashboard(service: Service, catalogs: dict[Duration, WindowCatalog])
         ),
         annotations=(Annotation("Firing SLO alerts", PROMETHEUS, f'ALERTS{{alertstate="firing",{service_match}}}',
                                 "{{alertname}} ({{severity}})", ("slo", "severity")),),
+        variables=(DATASOURCE,),
         time_from="now-7d",
     )
     return GeneratedDashboard(uid, dashboard.title, folder, service.team, dashboard.to_dict())
@@ -429,7 +447,7 @@ def overview_dashboard(services: Sequence[Service]) -> GeneratedDashboard:
         tags=(TAG,),
         panels=tuple(layout.placed),
         links=(TaggedDashboards("SLO dashboards", (TAG,)),),
-        variables=(QueryVariable("team", "Team", PROMETHEUS, naming.INFO, "team"),),
+        variables=(DATASOURCE, QueryVariable("team", "Team", PROMETHEUS, naming.INFO, "team")),
     )
     return GeneratedDashboard(OVERVIEW_UID, dashboard.title, OVERVIEW_FOLDER, "", dashboard.to_dict())
 
@@ -449,4 +467,36 @@ def all_dashboards(services: Sequence[Service], catalogs: dict[Duration, WindowC
     check_uids(services)
     out = [service_dashboard(s, catalogs) for s in sorted(services, key=lambda s: s.name)]
     out.append(overview_dashboard(services))
+    return out
+
+
+# ------------------------------------------------------------------ links from alerts
+
+DASHBOARD_URL = "dashboard_url"
+
+
+def with_dashboard_links(services: Sequence[Service], catalogs: dict[Duration, WindowCatalog],
+                         grafana_url: str) -> list[Service]:
+    """The services with a `dashboard_url` annotation on every SLO's alerts (unless the spec sets one).
+
+    It opens the service's dashboard in `grafana_url` on the SLO's SLI chart (`viewPanel`, the
+    first chart of the SLO's row; Esc shows the whole row), over the last 6 hours: what a
+    responder looks at first, next to the runbook.
+    """
+    base = grafana_url.rstrip("/")
+    out = []
+    for service in services:
+        model = service_dashboard(service, catalogs).model
+        # One SLI chart per SLO, in the dashboard's order of SLOs (by name).
+        charts = [p["id"] for p in model["panels"] if p["title"] == SLI_CHART]
+        chart_of = dict(zip(sorted(slo.name for slo in service.slos), charts, strict=True))
+        slos = []
+        for slo in service.slos:
+            annotations = dict(slo.alerting.annotations)
+            url = (f"{base}/d/{dashboard_uid(service.name)}/?orgId=1&from=now-6h&to=now"
+                   f"&viewPanel={chart_of[slo.name]}")
+            annotations.setdefault(DASHBOARD_URL, url)
+            alerting = replace(slo.alerting, annotations=tuple(sorted(annotations.items())))
+            slos.append(replace(slo, alerting=alerting))
+        out.append(replace(service, slos=tuple(slos)))
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -132,7 +133,7 @@ ROUTING_PROBLEMS = [
     ("prod", {"teams": {"payments": {"page": {"pagerduty": {"routingKey": "typo"}}, "ticket": {"slack": {
         "channel": "#p", "webhook": "k"}}}}},
      "reliability:alerting.teams.payments.page.pagerduty.routingKey: no credential 'typo' in alertingCredentials: "
-     "set it with `pulumi config set --secret --path 'alertingCredentials.typo' VALUE`"),
+     "set it with `pulumi config set --secret --path alertingCredentials.typo`"),
     ("staging", {"teams": {"payments": {"page": {"pagerduty": {"routingKey": "k"}}, "ticket": {"opsgenie": {
         "apiKey": "k"}}}}},
      "reliability:alerting.teams.payments.ticket.opsgenie: tickets go to chat (slack or webhook), never to a pager"),
@@ -232,7 +233,16 @@ def test_validate_env_names_the_spec_the_team_and_the_env(tmp_path: Path) -> Non
     errors = [line for line in proc.stderr.splitlines() if ": warning: " not in line]
     assert errors == [
         "slo-specs/order-worker.yaml:8: -: team: team 'fulfilment' has no alert routing in environment 'dev': "
-        f"add reliability:alerting.teams.fulfilment to {stacks}/Pulumi.dev.yaml",
+        f"add reliability:alerting.teams.fulfilment to {stacks}/Pulumi.dev.yaml (the YAML to add is printed below)",
+        f"to route fulfilment in {stacks}/Pulumi.dev.yaml, add to its reliability:alerting teams "
+        "(receivers shaped like the file's other teams; adjust them):",
+        "config:",
+        "  reliability:alerting:",
+        "    teams:",
+        "      fulfilment:",
+        # Shaped like fulfillment (the first team of the file), whose chat credential exists already.
+        "        page: {slack: {channel: '#fulfilment-dev', webhook: fulfilment-chat}}",
+        "        ticket: {slack: {channel: '#fulfilment-dev', webhook: fulfilment-chat}}",
         "1 problem(s) in 4 file(s)",
     ]
     ok = subprocess.run([sys.executable, "-m", "reliability", "slo", "validate", "slo-specs", "--env", "prod"],
@@ -301,3 +311,118 @@ def test_the_render_says_it_too(caplog: pytest.LogCaptureFixture) -> None:
     assert [r.getMessage() for r in caplog.records if "OpsGenie" in r.getMessage()] == [
         "reliability:alerting: receiver search-page uses OpsGenie, which reaches its end of support on 2027-04-05: "
         "move the team to PagerDuty (reliability:oncall creates its service and routing key)"]
+NEW_TEAM_SPEC = """\
+apiVersion: reliability-as-code/v1
+kind: ServiceLevelObjectives
+service: cart-api
+team: checkout
+runbook_url: https://runbooks.example.com/cart-api
+slos:
+  - name: availability
+    objective: 99.9
+    sli: {ratio: {errors: 'http_requests_total{job="cart",code=~"5.."}', total: 'http_requests_total{job="cart"}'}}
+"""
+
+
+def test_validate_every_env_prints_the_yaml_and_credential_commands_per_stack(tmp_path: Path) -> None:
+    (tmp_path / "cart.yaml").write_text(NEW_TEAM_SPEC)
+    proc = subprocess.run([sys.executable, "-m", "reliability", "slo", "validate", str(tmp_path), "--env", "all"],
+                          capture_output=True, text=True, cwd=REPO, check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    # One problem per stack, all in one run; then the exact YAML per stack file.
+    assert [line.split(": add ")[0] for line in lines if ": team: " in line] == [
+        f"{tmp_path}/cart.yaml:4: -: team: team 'checkout' has no alert routing in environment '{env}'"
+        for env in ("dev", "local", "prod", "staging")]
+    prod = lines.index("to route checkout in stacks/Pulumi.prod.yaml, add to its reliability:alerting teams "
+                       "(receivers shaped like the file's other teams; adjust them):")
+    assert lines[prod + 1:prod + 10] == [
+        "config:",
+        "  reliability:alerting:",
+        "    teams:",
+        "      checkout:",
+        "        page: {pagerduty: {routingKey: checkout-page}}",
+        "        ticket: {slack: {channel: '#checkout-alerts', webhook: checkout-ticket}}",
+        "then store each credential encrypted (Pulumi prompts for the value, so it stays out of shell history):",
+        "  pulumi config set --secret --path alertingCredentials.checkout-page --stack prod    "
+        "# the PagerDuty routing key",
+        "  pulumi config set --secret --path alertingCredentials.checkout-ticket --stack prod  "
+        "# the Slack webhook URL",
+    ]
+    local = lines.index("to route checkout in stacks/Pulumi.local.yaml, add to its reliability:alerting teams "
+                        "(receivers shaped like the file's other teams; adjust them):")
+    assert lines[local + 4:local + 6] == ["      checkout:", "        ticket: {}"]
+    assert not lines[local + 6].startswith("then store")  # local notifies nobody: no credential to set
+    # The added YAML is what the stack file needs: pasted in, every environment passes.
+    stacks = tmp_path / "stacks"
+    shutil.copytree(REPO / "stacks", stacks)
+    for env in ("dev", "local", "prod", "staging"):
+        start = lines.index(f"to route checkout in stacks/Pulumi.{env}.yaml, add to its reliability:alerting teams "
+                            "(receivers shaped like the file's other teams; adjust them):")
+        block = [line for line in lines[start + 5:start + 7] if line.startswith("        ")]
+        path = stacks / f"Pulumi.{env}.yaml"
+        text = path.read_text().replace("    teams:\n", "    teams:\n      checkout:\n"
+                                        + "".join(f"{b}\n" for b in block), 1)
+        # What the printed `pulumi config set --secret --path` commands add to the file.
+        for name in re.findall(rf"alertingCredentials\.(\S+) --stack {env} ", proc.stderr):
+            text = text.replace("  reliability:alertingCredentials:\n", "  reliability:alertingCredentials:\n"
+                                f"    {name}: {{secure: v1:placeholder}}\n", 1)
+        path.write_text(text)
+    ok = subprocess.run([sys.executable, "-m", "reliability", "slo", "validate", str(tmp_path / "cart.yaml"),
+                         "--env", "all", "--stacks-dir", str(stacks)], capture_output=True, text=True, cwd=REPO,
+                        check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines() == [f"ok for {env}: 1 SLO(s) in 1 service(s), 1 file(s)"
+                                      for env in ("dev", "local", "prod", "staging")]
+
+
+def test_several_envs_are_all_checked_and_compile_refuses_them(tmp_path: Path) -> None:
+    (tmp_path / "cart.yaml").write_text(NEW_TEAM_SPEC)
+    proc = subprocess.run([sys.executable, "-m", "reliability", "slo", "validate", str(tmp_path), "--env", "dev",
+                           "--env", "prod"], capture_output=True, text=True, cwd=REPO, check=False)
+    assert proc.returncode == 2
+    assert "in environment 'dev'" in proc.stderr and "in environment 'prod'" in proc.stderr
+    out = tmp_path / "out"
+    compiled = subprocess.run([sys.executable, "-m", "reliability", "slo", "compile", "slo-specs", "--env", "dev",
+                               "--env", "prod", "--out", str(out)], capture_output=True, text=True, cwd=REPO,
+                              check=False)
+    assert compiled.returncode == 2
+    assert compiled.stderr == ("sre slo compile: --env names 2 environments (dev, prod): an output folder holds one "
+                               "environment's rules; compile once per environment, each to its own --out\n")
+    assert not out.exists()
+
+
+def test_chat_titles_lead_with_the_severity_and_link_the_dashboard() -> None:
+    from reliability.alerting.generate import config
+
+    # dev sends a team's pages and tickets to one channel: the title must tell them apart.
+    dev = yaml.safe_load((REPO / "stacks" / "Pulumi.dev.yaml").read_text())["config"]
+    routing, problems = parse_routing(dev["reliability:alerting"], "dev")
+    assert problems == []
+    receivers = {r["name"]: r for r in config(routing)["receivers"]}
+    [slack] = receivers["payments-page"]["slack_configs"]
+    assert slack["title"] == ("[{{ .Status | toUpper }}]{{ if .CommonLabels.severity }} "
+                              "{{ .CommonLabels.severity | toUpper }}{{ end }} {{ .CommonLabels.service }} "
+                              "{{ .CommonLabels.slo }}: {{ .CommonLabels.alertname }}")
+    assert "{{ if .Annotations.dashboard_url }}Dashboard: {{ .Annotations.dashboard_url }}\n{{ end }}" in slack["text"]
+    assert receivers["payments-ticket"]["slack_configs"][0]["title"] == slack["title"]
+
+
+def test_validate_env_names_the_line_of_a_routing_problem(tmp_path: Path) -> None:
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    text = (REPO / "stacks" / "Pulumi.dev.yaml").read_text()
+    broken = text.replace('        ticket: {slack: {channel: "#payments-dev"', '        tickets: {slack: {channel: "#payments-dev"')
+    assert broken != text
+    (stacks / "Pulumi.dev.yaml").write_text(broken)
+    payments = broken.splitlines().index("      payments:") + 1
+    proc = subprocess.run([sys.executable, "-m", "reliability", "slo", "validate", "slo-specs", "--env", "dev",
+                           "--stacks-dir", str(stacks)], capture_output=True, text=True, cwd=REPO, check=False)
+    assert proc.returncode == 2
+    assert [line for line in proc.stderr.splitlines() if ": warning: " not in line] == [
+        f"{stacks}/Pulumi.dev.yaml:{payments}: -: -: reliability:alerting.teams.payments: missing ticket: "
+        "where this team's tickets go (slack or webhook)",
+        f"{stacks}/Pulumi.dev.yaml:{payments + 2}: -: -: reliability:alerting.teams.payments.tickets: unknown key "
+        "(did you mean 'ticket'?)",
+        "2 problem(s) in 4 file(s)",
+    ]

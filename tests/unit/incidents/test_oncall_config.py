@@ -151,7 +151,8 @@ def test_validate_names_an_on_call_service_that_no_spec_of_the_team_has(tmp_path
     prod.write_text(prod.read_text().replace("services: [checkout-api]", "services: [checkout-api, checkout]"))
     monkeypatch.chdir(tmp_path)
     assert main(["slo", "validate", "slo-specs", "--env", "prod"]) == 0  # the specs may be a subset
+    line = prod.read_text().splitlines().index("        services: [checkout-api, checkout]") + 1
     assert capsys.readouterr().err.splitlines() == [
-        "stacks/Pulumi.prod.yaml:1: -: reliability:oncall.teams.payments.services: warning: 'checkout' is not an SLO'd "
+        f"stacks/Pulumi.prod.yaml:{line}: -: reliability:oncall.teams.payments.services: warning: 'checkout' is not an SLO'd "
         "service of team payments here (its services: checkout-api): its PagerDuty service would never be "
         "paged; fix the name or remove it"]

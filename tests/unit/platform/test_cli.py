@@ -130,7 +130,7 @@ WEBHOOK = "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX
         (lambda t: t.replace('payments-chat: {secure: "v1:placeholder:set-with-pulumi-config-set-secret"}',
                              f"payments-chat: {WEBHOOK}"),
          "reliability:alertingCredentials.payments-chat: must be encrypted like its siblings: set it with "
-         "`pulumi config set --secret --path 'alertingCredentials.payments-chat' VALUE`"),
+         "`pulumi config set --secret --path alertingCredentials.payments-chat`"),
         # A credential pasted where its name belongs: refused without repeating it.
         (lambda t: t.replace("webhook: payments-chat", f"webhook: {WEBHOOK}"),
          "expected the name of an alertingCredentials entry, not the credential itself (value not shown)"),
@@ -145,6 +145,51 @@ def test_bad_stack_files_exit_2_naming_the_problem_without_echoing_secrets(tmp_p
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     assert "XXXXXXXX" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def line_of(project: Path, text: str) -> int:
+    """The 1-based line of the dev stack file that starts with `text`."""
+    lines = (project / "stacks" / "Pulumi.dev.yaml").read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if line.startswith(text))
+
+
+def test_stack_config_errors_name_the_file_line_key_value_and_fix(tmp_path):
+    project = project_with_dev_text(tmp_path, lambda t: t.replace(
+        "  reliability:alerting:\n",
+        "  reliability:alertng: {}\n  reliability:retention: {prometheus: 30}\n"
+        "  reliability:replicas: {loki: two}\n  reliability:alerting:\n", 1).replace(
+        '        ticket: {slack: {channel: "#payments-dev"', '        tickets: {slack: {channel: "#payments-dev"'))
+    result = sre("render", "--stack", "dev", "--out", str(tmp_path / "out"), "--project-dir", str(project))
+    assert result.returncode == 2, result.stderr
+    f = "stacks/Pulumi.dev.yaml"
+    payments = line_of(project, "      payments:")
+    assert result.stderr.splitlines() == [
+        "sre render: invalid config for stack 'dev' (5 problem(s)):",
+        # Unknown keys first, each with what was meant: a missing line after is often their consequence.
+        f"  {f}:{line_of(project, '  reliability:alertng')}: reliability:alertng: unknown key "
+        "(did you mean 'alerting'?)",
+        f"  {f}:{payments + 2}: reliability:alerting.teams.payments.tickets: unknown key (did you mean 'ticket'?)",
+        # Then by line.
+        f"  {f}:{line_of(project, '  reliability:retention')}: reliability:retention.prometheus: expected a "
+        "duration with its unit, got 30: write a duration such as 30d",
+        f"  {f}:{line_of(project, '  reliability:replicas')}: reliability:replicas.loki: expected a whole number "
+        'such as 2, got "two"',
+        f"  {f}:{payments}: reliability:alerting.teams.payments: missing ticket: where this team's tickets go "
+        "(slack or webhook)",
+        f"nothing written to {tmp_path / 'out'}",
+    ]
+
+
+def test_a_misspelt_config_key_of_the_stack_file_is_named_not_its_consequences(tmp_path):
+    project = project_with_dev_text(tmp_path, lambda t: t.replace("\nconfig:\n", "\nconfg:\n"))
+    result = sre("render", "--stack", "dev", "--out", str(tmp_path / "out"), "--project-dir", str(project))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "sre render: invalid config for stack 'dev' (1 problem(s)):",
+        f"  stacks/Pulumi.dev.yaml:{line_of(project, 'confg:')}: unknown key 'confg' (did you mean 'config'?): "
+        "nothing under it is read",
+        f"nothing written to {tmp_path / 'out'}",
+    ]
 
 
 RENDERED = {"resources.json": "[]\n", "manifests/Namespace-_cluster-x.yaml": "kind: Namespace\n",

@@ -76,20 +76,20 @@ def test_several_bad_keys_are_reported_together():
             alerting={"teams": {"Payments": {"page": {}}}, "pager": {}, **ROUTING},
         )
     )
-    assert found == sorted(
-        [
-            "reliability:alerting.pager: unknown key (expected teams, catchAll, heartbeat, timing)",
-            "reliability:alerting.teams.Payments: team name must match ^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$",
-            "reliability:alerting.teams.Payments: missing ticket: where this team's tickets go (slack or webhook)",
-            "reliability:alerting.teams.Payments.page: no receiver: give one of pagerduty, opsgenie, slack or "
-            "webhook (an empty receiver only notifies nobody, which only local may do)",
-            f"reliability:color: unknown key (declared keys: {', '.join(sorted(KEYS))})",
-            "reliability:replicas.prometheus: Input should be greater than or equal to 1",
-            "reliability:resources.grafana.cpu: String should match pattern '^(\\d+m|\\d+(\\.\\d+)?)$'",
-            "reliability:retention.colour: unknown key",
-            "reliability:retention.logs: 'forever' is not a duration like 5m, 1h or 30d",
-        ]
-    )
+    # Unknown keys first, with a did-you-mean or the known keys; each value shown with a good example.
+    assert found == [
+        "reliability:alerting.pager: unknown key (known keys: catchAll, heartbeat, teams, timing)",
+        f"reliability:color: unknown key (declared keys: {', '.join(sorted(KEYS))})",
+        "reliability:retention.colour: unknown key (known keys: logs, metrics1h, metrics5m, metricsRaw, "
+        "prometheus, traces)",
+        "reliability:alerting.teams.Payments.page: no receiver: give one of pagerduty, opsgenie, slack or "
+        "webhook (an empty receiver only notifies nobody, which only local may do)",
+        "reliability:alerting.teams.Payments: missing ticket: where this team's tickets go (slack or webhook)",
+        "reliability:alerting.teams.Payments: team name must match ^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$",
+        "reliability:replicas.prometheus: must be at least 1, got 0",
+        'reliability:resources.grafana.cpu: "lots" is not valid here: write a CPU amount such as 250m or 1',
+        "reliability:retention.logs: 'forever' is not a duration like 5m, 1h or 30d",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -128,15 +128,35 @@ def test_several_bad_keys_are_reported_together():
             "reliability:alertingCredentials: must be encrypted",
         ),
         (
+            good("dev", alertingCredentials={"payments-page": "key", "search.page": "key"}),
+            "dev",
+            "reliability:alertingCredentials: must be encrypted: set it with `pulumi config set --secret --path "
+            "alertingCredentials.payments-page` and `pulumi config set --secret --path "
+            "'alertingCredentials[\"search.page\"]'`",
+        ),
+        # A string, not a map: no --path (it used to print the malformed --path 'grafanaAdminPassword...').
+        (
             good("dev", grafanaAdminPassword="hunter2"),
             "dev",
-            "reliability:grafanaAdminPassword: must be encrypted",
+            "reliability:grafanaAdminPassword: must be encrypted: set it with "
+            "`pulumi config set --secret grafanaAdminPassword`",
         ),
-        (good("dev", retention="30d"), "dev", "reliability:retention: expected an object, got '30d'"),
+        (good("dev", retention="30d"), "dev", "reliability:retention: expected a mapping, got \"30d\": write each "
+         "signal's duration, such as {prometheus: 15d, logs: 30d}"),
+        (good("dev", retention={"prometheus": 30}), "dev", "reliability:retention.prometheus: expected a duration "
+         "with its unit, got 30: write a duration such as 30d"),
+        (good("dev", alertng={}), "dev", "reliability:alertng: unknown key (did you mean 'alerting'?)"),
+        # A credential pasted as the whole key: refused without repeating it.
+        (good("dev", alertingCredentials="hooks.slack.com/T0/B0/XXXX"), "dev", "reliability:alertingCredentials: "
+         "expected a mapping, (value not shown): write NAME: secret entries, each set with "
+         "`pulumi config set --secret --path alertingCredentials.NAME`"),
+        (good("dev", grafanaUrl="grafana.example.com"), "dev", "reliability:grafanaUrl: expected an http(s) URL "
+         "such as https://grafana.example.com, got \"grafana.example.com\""),
         # No coercion: YAML `true` or a quoted "2" is a mistake, not a replica count.
-        (good("dev", replicas={"prometheus": True}), "dev", "reliability:replicas.prometheus: Input should be a "
-         "valid integer"),
-        (good("dev", replicas={"loki": "2"}), "dev", "reliability:replicas.loki: Input should be a valid integer"),
+        (good("dev", replicas={"prometheus": True}), "dev", "reliability:replicas.prometheus: expected a whole "
+         "number such as 2, got true"),
+        (good("dev", replicas={"loki": "2"}), "dev", "reliability:replicas.loki: expected a whole number such as 2, "
+         "got \"2\""),
     ],
 )
 def test_one_field_broken(values, stack, message):
@@ -160,3 +180,8 @@ def test_the_program_raises_run_error_before_creating_anything():
         run_program(StackInput("dev", values), monitor)
     assert "reliability:replicas.loki" in str(info.value) and "reliability:volumes.loki" in str(info.value)
     assert monitor.registered == []
+
+
+def test_no_problem_repeats_a_secret():
+    found = problems(good("dev", alertingCredentials="hooks.slack.com/T0/B0/XXXX", grafanaAdminPassword="hunter2"))
+    assert found and not [p for p in found if "XXXX" in p or "hunter2" in p]

@@ -117,3 +117,29 @@ def test_a_failing_pulumi_step_stops_and_exits_1(setup, capsys):
     tool(bin_dir, "kubectl", KUBECTL_BODY)
     assert up("local", env=env, project_dir=project) == 1
     assert "`pulumi up --yes` failed" in capsys.readouterr().err
+
+
+def test_make_up_checks_before_installing(setup):
+    """`make up` says what is missing at once, with the system Python, before the two-minute install."""
+    import shutil
+    import subprocess
+
+    from ...conftest import skip_or_fail
+    from .conftest import REPO
+
+    bin_dir, _, _, env = setup
+    tool(bin_dir, "kubectl", KUBECTL_BODY)  # a cluster, but no Pulumi CLI
+    system_python = shutil.which("python3", path="/usr/bin:/bin")
+    make = shutil.which("make")
+    if not system_python or not make:
+        skip_or_fail("needs /usr/bin/python3 and make")
+    (bin_dir / "make").symlink_to(make)
+    run = subprocess.run([make, "--no-print-directory", "-C", str(REPO), "up", f"PYTHON={system_python}"],
+                         env=env, capture_output=True, text=True, check=False)
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[0] == (
+        "make up: the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/), "
+        "e.g. `curl -fsSL https://get.pulumi.com | sh`, then run `make up` again")
+    dry = subprocess.run([make, "--no-print-directory", "-n", "-C", str(REPO), "up"], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    assert dry[0].endswith("-m reliability.platform.up")  # the check comes before the install

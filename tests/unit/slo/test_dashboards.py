@@ -18,7 +18,7 @@ from reliability.slo.grafana import UID_MAX_LENGTH, check_uid, targets_of
 from reliability.slo.promql import selectors
 
 from ...conftest import REFERENCE, reference
-from .helpers import compile_examples, compile_text
+from .helpers import REPO, compile_examples, compile_text
 
 SPEC = """\
 apiVersion: reliability-as-code/v1
@@ -60,7 +60,7 @@ def assert_contract_only(output: Output) -> None:
         exprs = [t["expr"] for _, t in targets_of(dash.model)]
         exprs += [a["expr"] for a in dash.model["annotations"]["list"]]
         exprs += [v["query"]["query"].removeprefix("label_values(").split(",")[0] for v in
-                  dash.model["templating"]["list"]]
+                  dash.model["templating"]["list"] if v["type"] == "query"]
         for expr in exprs:
             for name in metric_names(expr):
                 assert name in CONTRACT or any(p.match(name) for p in CONTRACT_PATTERNS), (dash.uid, name, expr)
@@ -117,16 +117,22 @@ def test_every_query_parses_and_selects_its_slo(examples: Output) -> None:
 
 def test_datasource_uids_exist_in_grafana() -> None:
     provisioned = {(d["type"], d["uid"]) for d in datasources("thanos", "loki", "tempo")["datasources"]}
-    for source in (dashboards.PROMETHEUS, dashboards.LOKI, dashboards.TEMPO):
+    for source in (dashboards.PROVISIONED_PROMETHEUS, dashboards.LOKI, dashboards.TEMPO):
         assert (source.type, source.uid) in provisioned
     for generated in compile_examples().dashboards:
         model = generated.model
+        # Prometheus queries go through the datasource variable, whose default Grafana has.
+        [picker] = [v for v in model["templating"]["list"] if v["type"] == "datasource"]
+        assert (picker["name"], picker["query"]) == ("datasource", "prometheus")
+        assert ("prometheus", picker["current"]["value"]) in provisioned
+        resolved = {"${datasource}": picker["current"]["value"]}
         refs = [p["datasource"] for p in model["panels"] if "datasource" in p]
         refs += [t["datasource"] for _, t in targets_of(model)]
         refs += [a["datasource"] for a in model["annotations"]["list"]]
-        refs += [v["datasource"] for v in model["templating"]["list"]]
+        refs += [v["datasource"] for v in model["templating"]["list"] if "datasource" in v]
+        assert {r["uid"] for r in refs if r["type"] == "prometheus"} == {"${datasource}"}, generated.uid
         for ref in refs:
-            assert (ref["type"], ref["uid"]) in provisioned, (generated.uid, ref)
+            assert (ref["type"], resolved.get(ref["uid"], ref["uid"])) in provisioned, (generated.uid, ref)
         for link in model["links"]:
             if link["url"].startswith("/explore"):
                 pane = explore_pane(link["url"])
@@ -237,7 +243,8 @@ def test_raw_slis_have_no_event_rates(tmp_path: Path) -> None:
 
 def test_overview_is_a_sortable_table_grouped_by_team(examples: Output) -> None:
     model = dash(examples, "slos-overview")
-    [variable] = model["templating"]["list"]
+    datasource, variable = model["templating"]["list"]
+    assert datasource["name"] == "datasource"
     assert (variable["name"], variable["definition"], variable["includeAll"]) == \
         ("team", "label_values(slo:info, team)", True)
     [table] = [p for p in model["panels"] if p["type"] == "table"]
@@ -258,3 +265,28 @@ def test_overview_links_services_whose_uid_is_not_the_plain_name(tmp_path: Path)
     uid = dashboards.dashboard_uid("shop.api")
     assert uid != "slo-shop.api"
     assert f'"dashboard", "{uid}", "service", "shop\\\\.api"' in table["targets"][0]["expr"]
+
+
+def test_units_and_the_sli_axis_a_responder_can_read(examples: Output) -> None:
+    model = dash(examples, "slo-checkout-api")
+    # Events are requests per second, not a bare "short" number.
+    assert [p["fieldConfig"]["defaults"]["unit"] for p in panels(model, "Events per second (5m)")] == ["reqps"] * 2
+    # The SLI axis spans ten budgets below 100%: availability 99.9% -> 99%..100%, latency 99.5% -> 95%..100%,
+    # so the objective line stays a tenth of the way down through a dip instead of merging into 100%.
+    axes = [(p["fieldConfig"]["defaults"]["min"], p["fieldConfig"]["defaults"]["max"],
+             p["fieldConfig"]["defaults"]["decimals"]) for p in panels(model, "SLI and objective")]
+    assert axes == [(0.99, 1, 2), (0.95, 1, 2)]
+    # Every Prometheus panel reads the datasource picker.
+    assert {p["datasource"]["uid"] for p in model["panels"] if p.get("datasource", {}).get("type") == "prometheus"} \
+        == {"${datasource}"}
+
+
+def test_a_99_99_objective_gets_enough_decimals_to_tell_it_from_100(tmp_path: Path) -> None:
+    spec = (REPO / "slo-specs" / "feature-flags.yaml").read_text()
+    assert "objective: 99.5" in spec
+    output = compile_text(tmp_path, spec.replace("objective: 99.5", "objective: 99.99", 1))
+    model = dash(output, "slo-feature-flags")
+    [sli] = [p for p in model["panels"] if p["title"].startswith("SLI over ")]
+    assert sli["fieldConfig"]["defaults"]["decimals"] == 3  # 99.990%, not 100.0%
+    [chart] = panels(model, "SLI and objective")
+    assert (chart["fieldConfig"]["defaults"]["min"], chart["fieldConfig"]["defaults"]["decimals"]) == (0.999, 3)

@@ -55,6 +55,7 @@ def test_generated_rules_check_and_tests_pass(examples: Path) -> None:
     ok, report = run_checks(str(examples))  # promtool check rules + promtool test rules, as `sre slo test`
     assert ok, report
     assert "promtool check rules: 4 file(s) ok" in report and "promtool test rules: 4 file(s) ok" in report
+    assert "no scenario tests" not in report  # every example SLO is exercised
 
 
 def test_every_example_slo_has_the_four_scenarios(examples: Path) -> None:
@@ -182,3 +183,22 @@ def test_a_time_scaled_catalog_gets_tests_on_its_own_clock(tmp_path: Path) -> No
     tool("promtool")
     ok, report = run_checks(str(tmp_path / "out"))
     assert ok, report
+
+
+def test_slo_test_names_the_slos_it_has_no_scenario_tests_for(tmp_path: Path) -> None:
+    tool("promtool")
+    # A templated annotation cannot be predicted, so compile writes no tests for that SLO (and warns).
+    spec = SPEC + """\
+  - name: latency
+    objective: 99
+    sli: {latency: {histogram: 'http_request_duration_seconds{job="shop"}', threshold: 300ms}}
+    alerting: {annotations: {summary: 'burning at {{ $value }}'}}
+"""
+    write_output(compile_text(tmp_path, spec).files, str(tmp_path / "out"))
+    ok, report = run_checks(str(tmp_path / "out"))
+    assert ok, report
+    assert report.splitlines()[-3:] == [
+        "promtool check rules: 1 file(s) ok",
+        "promtool test rules: 1 file(s) ok",
+        "warning: no scenario tests for 1 SLO(s): shop/latency (`sre slo compile` printed why for each)",
+    ]

@@ -242,7 +242,7 @@ slos:
       latency: {histogram: 'http_request_duration_seconds_bucket{job="api", le="9"}', threshold: THRESHOLD}
 """
     exprs = {}
-    for threshold in ("300ms", "0.3s", "0.30", "0.3"):
+    for threshold in ("300ms", "0.3s", "0.30s", "300.0ms"):
         recs = records(rules_of(compile_text(tmp_path, base.replace("THRESHOLD", threshold))), "latency")
         exprs[threshold] = recs["slo:sli_errors:rate5m"]["expr"]
     assert len(set(exprs.values())) == 1

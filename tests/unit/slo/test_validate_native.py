@@ -100,8 +100,30 @@ CASES = {
         "F:19: latency: slos[1].sli.latency.threshold: 'fast' is not allowed here: "
         "use a duration in ms or s, such as 300ms or 0.3s",
     ]),
-    "threshold zero": (edit(19, "        threshold: 0"), [
-        "F:19: latency: slos[1].sli.latency.threshold: must be greater than 0, got 0",
+    "threshold zero": (edit(19, "        threshold: 0ms"), [
+        "F:19: latency: slos[1].sli.latency.threshold: must be greater than 0, got '0ms'",
+    ]),
+    # 250 would be read as 250 seconds: no such bucket, every request slow, a page on deploy.
+    "threshold without a unit": (edit(19, "        threshold: 250"), [
+        "F:19: latency: slos[1].sli.latency.threshold: 250 has no unit: write 250ms (0.25s) or 250s (250000ms), "
+        "whichever of the histogram's bucket boundaries (its le values) you mean",
+    ]),
+    "threshold without a unit, below one": (edit(19, "        threshold: 0.3"), [
+        "F:19: latency: slos[1].sli.latency.threshold: 0.3 has no unit: write 0.3s (300ms) or 0.3ms (0.0003s), "
+        "whichever of the histogram's bucket boundaries (its le values) you mean",
+    ]),
+    # Given the histogram's layout, a threshold between two boundaries (no series) is caught.
+    "threshold between bucket boundaries": (edit(19, "        threshold: 300ms\n        buckets: [0.1, 0.25, 0.5, 1]"), [
+        "F:19: latency: slos[1].sli.latency.threshold: 300ms is not one of the histogram's bucket boundaries "
+        "(0.1, 0.25, 0.5, 1 seconds), so it selects no series and every request would count as slow: "
+        "use 250ms or 500ms",
+    ]),
+    "threshold above every bucket boundary": (edit(19, "        threshold: 2s\n        buckets: [0.1, 0.25, 1]"), [
+        "F:19: latency: slos[1].sli.latency.threshold: 2s is not one of the histogram's bucket boundaries "
+        "(0.1, 0.25, 1 seconds), so it selects no series and every request would count as slow: use 1s",
+    ]),
+    "bucket boundaries not numbers": (edit(19, "        threshold: 300ms\n        buckets: [100ms]"), [
+        "F:20: latency: slos[1].sli.latency.buckets[0]: expected a number, got the string '100ms'",
     ]),
     "histogram not a selector": (edit(18, "        histogram: 'sum(rate(x[5m]))'"), [
         "F:18: latency: slos[1].sli.latency.histogram: expected a histogram selector such as "
@@ -176,6 +198,9 @@ def problems_for(tmp_path: Path, text: str) -> tuple[list[str], list[str]]:
 def test_good_fixture_is_valid(tmp_path: Path) -> None:
     errors, warnings = problems_for(tmp_path, GOOD)
     assert errors == [] and warnings == []
+    # The same threshold on a boundary of the declared layout (0.30 is 300ms).
+    errors, _ = problems_for(tmp_path, edit(19, "        threshold: 300ms\n        buckets: [0.1, 0.30, 1]"))
+    assert errors == []
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -192,13 +217,6 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
     assert "team: 'Pay Team' is not allowed here" in errors[0]
     assert "slos[0].objective: must be greater than 0" in errors[1]
     assert "slos[1].period: '1x' is not allowed here" in errors[2]
-
-
-def test_a_ratio_written_as_objective_warns(tmp_path: Path) -> None:
-    errors, warnings = problems_for(tmp_path, edit(8, "    objective: 0.999"))
-    assert errors == []
-    assert warnings[0] == ("F:8: availability: slos[0].objective: warning: objective 0.999% is very low: "
-                           "objectives are percentages, did you mean 99.9?")
 
 
 def test_cli_exit_code_and_format(tmp_path: Path) -> None:
