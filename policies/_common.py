@@ -298,3 +298,11 @@ def seconds(text: Any) -> float | None:
     if not _DURATION.match(text):
         return None
     return sum(float(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(text))
+
+
+# ------------------------------------------------------------------ published controls
+
+
+def cite(*control_ids: str) -> str:
+    """The controls a message is about, as it starts: `[CIS EKS 5.3.1, FSBP EKS.3]` (see controls.yaml)."""
+    return "[" + ", ".join(control_ids) + "]"

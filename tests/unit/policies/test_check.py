@@ -130,10 +130,11 @@ def alert_without_runbook(r: Resources) -> None:
 
 BAD = [
     ("unencrypted bucket", "prod", unencrypted_bucket,
-     ["s3-bucket-encrypted: aws:s3/bucket:Bucket reliability-storage-thanos: no BucketServerSideEncryptionConfiguration: "
-      "add one with sseAlgorithm aws:kms (or AES256)"]),
+     ["s3-bucket-encrypted: aws:s3/bucket:Bucket reliability-storage-thanos: [FSBP S3.17] no "
+      "BucketServerSideEncryptionConfiguration: add one with rules[].applyServerSideEncryptionByDefault.sseAlgorithm "
+      "aws:kms"]),
     ("s3:* on *", "dev", s3_star_on_star,
-     ["iam-least-privilege: aws:iam/rolePolicy:RolePolicy reliability-storage-loki: policy: statement 'Objects' "
+     ["iam-least-privilege: aws:iam/rolePolicy:RolePolicy reliability-storage-loki: [FSBP IAM.21] policy: statement 'Objects' "
       "allows s3:* on every resource (*): scope it to the resources' ARNs"]),
     ("Grafana LoadBalancer in Helm values", "local", grafana_load_balancer,
      ["ui-requires-authentication: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: values.service.type is "
@@ -146,12 +147,13 @@ BAD = [
       "route with an auth annotation (nginx auth-url, oauth2-proxy) that authenticates first: give this one an auth "
       "annotation (authAnnotations in the policy config)"]),
     ("Grafana root and privileged in Helm values", "dev", grafana_as_root,
-     [f"helm-values-unprivileged: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: values.{path} is {shown} "
-      f"in chart grafana: run it as a non-root user without privileges, or, if grafana needs it, add "
+     [f"helm-values-unprivileged: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: [{control}] values.{path} "
+      f"is {shown} in chart grafana: run it as a non-root user without privileges, or, if grafana needs it, add "
       f'{{"chart": "grafana", "path": "{path}", "reason": "..."}} to allowedSettings'
-      for path, shown in (("containerSecurityContext.privileged", "true (a privileged container)"),
-                          ("securityContext.runAsNonRoot", "false (root allowed)"),
-                          ("securityContext.runAsUser", "0 (root)"))]),
+      for control, path, shown in (
+          ("CIS EKS 4.2.1", "containerSecurityContext.privileged", "true (a privileged container)"),
+          ("CIS EKS 4.2.6", "securityContext.runAsNonRoot", "false (root allowed)"),
+          ("CIS EKS 4.2.6", "securityContext.runAsUser", "0 (root)"))]),
     ("Slack webhook in plain values", "staging", slack_webhook_in_values,
      ["no-plaintext-credentials: kubernetes:helm.sh/v3:Release reliability-metrics-kps: Slack webhook URL in plain "
       "text at values.alertmanager.config.global.slack_api_url: make it a Pulumi secret (pulumi config set --secret) "
@@ -293,8 +295,8 @@ def test_stack_policies_see_dependencies_from_the_render(render_resources: Calla
             entry["options"]["dependsOn"] = []
     report = check(resources)
     assert [str(f) for f in report.mandatory] == [
-        "s3-bucket-versioned: aws:s3/bucket:Bucket reliability-storage-tempo: no BucketVersioning: add one with "
-        "versioningConfiguration.status Enabled"
+        "s3-bucket-versioned: aws:s3/bucket:Bucket reliability-storage-tempo: [FSBP S3.14] no BucketVersioning: add "
+        "one with versioningConfiguration.status Enabled"
     ]
 
 
