@@ -11,12 +11,15 @@ from typing import Any
 
 from pulumi_policy.policy import Policy
 
-from . import reliability, security, slo_hygiene
+from . import eks, encryption, network, reliability, security, slo_hygiene
 from ._common import SecretText
 
 PACK_NAME = "reliability-as-code"
 POLICIES: list[Policy] = [
     *security.POLICIES,
+    *encryption.POLICIES,
+    *eks.POLICIES,
+    *network.POLICIES,
     *reliability.POLICIES,
     *slo_hygiene.POLICIES,
 ]

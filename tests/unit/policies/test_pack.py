@@ -145,7 +145,7 @@ def test_engine_stack_validation(servicer: Any) -> None:
     )
     response = servicer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[bucket]), None)
     assert sorted(d.policyName for d in response.diagnostics) == [
-        "s3-bucket-encrypted", "s3-bucket-public-access-blocked", "s3-bucket-versioned"]
+        "s3-bucket-encrypted", "s3-bucket-public-access-blocked", "s3-bucket-tls-only", "s3-bucket-versioned"]
     assert all(d.urn == bucket.urn for d in response.diagnostics)
 
 

@@ -1,0 +1,131 @@
+"""Policies against published controls (EKS, EC2/VPC, KMS, S3 TLS, principals, Pod Security, Grafana):
+a passing fixture, one field broken, the exact message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from policies import eks, encryption, network
+
+from .helpers import broken, check_resource, check_stack, resource
+
+CLUSTER = "aws:eks/cluster:Cluster"
+GOOD_CLUSTER = {
+    "vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": True, "publicAccessCidrs": ["198.51.100.0/24"]},
+    "encryptionConfig": {"provider": {"keyArn": "arn:aws:kms:eu-west-1:1:key/k"}, "resources": ["secrets"]},
+    "enabledClusterLogTypes": ["api", "audit", "authenticator"],
+}
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Any:
+    def change(d: dict[str, Any]) -> None:
+        for key in path[:-1]:
+            d = d[key]
+        if value is _DELETE:
+            del d[path[-1]]
+        else:
+            d[path[-1]] = value
+    return change
+
+
+_DELETE = object()
+
+# (case, policy, type, good props, change, messages)
+CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
+    ("endpoint open to the internet", eks.eks_endpoint_restricted, CLUSTER, GOOD_CLUSTER,
+     _set(("vpcConfig", "publicAccessCidrs"), ["0.0.0.0/0"]),
+     ["[CIS EKS 5.4.1] vpcConfig.publicAccessCidrs lets 0.0.0.0/0 reach the public API endpoint: list the CIDRs of "
+      "your VPN or office (cluster.publicAccessCidrs), or set vpcConfig.endpointPublicAccess false"]),
+    ("endpoint CIDRs unset", eks.eks_endpoint_restricted, CLUSTER, GOOD_CLUSTER,
+     _set(("vpcConfig", "publicAccessCidrs"), _DELETE),
+     ["[CIS EKS 5.4.1] vpcConfig.publicAccessCidrs lets 0.0.0.0/0 (unset) reach the public API endpoint: list the "
+      "CIDRs of your VPN or office (cluster.publicAccessCidrs), or set vpcConfig.endpointPublicAccess false"]),
+    ("no private access", eks.eks_endpoint_restricted, CLUSTER, GOOD_CLUSTER,
+     _set(("vpcConfig", "endpointPrivateAccess"), _DELETE),
+     ["[CIS EKS 5.4.1] vpcConfig.endpointPrivateAccess is not true, so nodes reach the API server over the internet: "
+      "set vpcConfig.endpointPrivateAccess true"]),
+    ("secrets not encrypted", eks.eks_secrets_encrypted, CLUSTER, GOOD_CLUSTER,
+     _set(("encryptionConfig", "resources"), []),
+     ["[CIS EKS 5.3.1, FSBP EKS.3] encryptionConfig does not cover secrets with a KMS key: set encryptionConfig "
+      '{provider: {keyArn: <a KMS key with rotation on>}, resources: ["secrets"]}']),
+    ("no audit log", eks.eks_control_plane_logging, CLUSTER, GOOD_CLUSTER,
+     _set(("enabledClusterLogTypes",), ["api", "authenticator"]),
+     ["[CIS EKS 2.1.1, FSBP EKS.8] enabledClusterLogTypes leaves out audit: add them, so who did what to the cluster "
+      "is on record"]),
+    ("key rotation unset", encryption.kms_key_rotation, "aws:kms/key:Key", {"enableKeyRotation": True},
+     _set(("enableKeyRotation",), _DELETE),
+     ["[FSBP KMS.4] enableKeyRotation is unset (unset is off): set it true, KMS then rotates the key material every "
+      "year"]),
+    ("SSH open to the world", network.security_groups_restricted, "aws:ec2/securityGroup:SecurityGroup",
+     {"ingress": [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}]},
+     _set(("ingress", 0, "fromPort"), 22),
+     ["[FSBP EC2.18, FSBP EC2.19, FSBP EC2.53] ingress[0] opens ports 22-443 to 0.0.0.0/0: allow only your own CIDRs "
+      "or a load balancer's security group (ports open to the internet: 80, 443, publicPorts in the policy config)"]),
+    ("every port over IPv6", network.security_groups_restricted,
+     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", {"ipProtocol": "-1", "cidrIpv4": "10.0.0.0/8"},
+     _set(("cidrIpv4",), "::/0"),
+     ["[FSBP EC2.18, FSBP EC2.19, FSBP EC2.53] the ingress rule opens every port to ::/0: allow only your own CIDRs "
+      "or a load balancer's security group (ports open to the internet: 80, 443, publicPorts in the policy config)"]),
+    ("default security group with rules", network.security_groups_restricted,
+     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", {"vpcId": "v"},
+     _set(("egress",), [{"protocol": "-1", "cidrBlocks": ["0.0.0.0/0"]}]),
+     ["[FSBP EC2.2] egress of the VPC's default security group allow traffic: leave its ingress and egress empty and "
+      "give workloads security groups of their own"]),
+    ("public IPs on launch", network.subnet_no_public_ip, "aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": False},
+     _set(("mapPublicIpOnLaunch",), True),
+     ["[FSBP EC2.15] mapPublicIpOnLaunch is true: every instance started in this subnet gets a public IP; set it "
+      "false (NAT gateways and load balancers get their addresses without it)"]),
+    ("IMDSv1 allowed", network.instance_metadata_v2, "aws:ec2/launchTemplate:LaunchTemplate",
+     {"metadataOptions": {"httpTokens": "required"}}, _set(("metadataOptions", "httpTokens"), "optional"),
+     ["[FSBP EC2.170] metadataOptions.httpTokens is 'optional': set it to 'required' (IMDSv2 only), so a request "
+      "forgery in a pod cannot read the node's credentials"]),
+]
+
+
+@pytest.mark.parametrize(("case", "policy", "typ", "good", "change", "messages"), CASES, ids=[c[0] for c in CASES])
+def test_good_passes_and_one_field_broken_fails(case: str, policy: Any, typ: str, good: dict[str, Any], change: Any,
+                                                messages: list[str]) -> None:
+    assert check_resource(policy, typ, good) == []
+    assert check_resource(policy, typ, broken(good, change)) == messages
+
+
+def test_a_public_endpoint_is_advised_against() -> None:
+    assert check_resource(eks.eks_endpoint_private, CLUSTER, GOOD_CLUSTER) == [
+        "[CIS EKS 5.4.2, FSBP EKS.1] vpcConfig.endpointPublicAccess is not false: the API endpoint can be reached "
+        "from the internet (by the listed CIDRs); reach it through a VPN or bastion in the VPC and set "
+        "vpcConfig.endpointPublicAccess false"]
+    private = broken(GOOD_CLUSTER, _set(("vpcConfig", "endpointPublicAccess"), False))
+    assert check_resource(eks.eks_endpoint_private, CLUSTER, private) == []
+    assert check_resource(eks.eks_endpoint_restricted, CLUSTER, private) == []
+
+
+BUCKET = "aws:s3/bucket:Bucket"
+TLS_POLICY = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*",
+                             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+
+
+def test_buckets_refuse_plain_http() -> None:
+    bucket = resource(BUCKET, {"bucket": "b"}, "b")
+    good = resource("aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b", "policy": json.dumps(TLS_POLICY)}, "b",
+                    dependencies=[bucket])
+    assert check_stack(encryption.s3_bucket_tls_only, [bucket, good]) == []
+    allow_only = broken(TLS_POLICY, _set(("Statement", 0, "Effect"), "Allow"))
+    bad = resource("aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b", "policy": allow_only}, "b", dependencies=[bucket])
+    assert check_stack(encryption.s3_bucket_tls_only, [bucket, bad]) == [
+        ("[FSBP S3.5] its BucketPolicy has no Deny on aws:SecureTransport false: add a BucketPolicy statement denying "
+         's3:* when the Condition Bool aws:SecureTransport is "false"', "b")]
+    assert check_stack(encryption.s3_bucket_tls_only, [bucket]) == [
+        ("[FSBP S3.5] no BucketPolicy: add a BucketPolicy statement denying s3:* when the Condition Bool "
+         'aws:SecureTransport is "false"', "b")]
+
+
+def test_every_vpc_has_a_flow_log() -> None:
+    vpc = resource("aws:ec2/vpc:Vpc", {"cidrBlock": "10.0.0.0/16"}, "vpc")
+    log = resource("aws:ec2/flowLog:FlowLog", {"trafficType": "ALL"}, "vpc", dependencies=[vpc])
+    assert check_stack(network.vpc_flow_logs, [vpc, log]) == []
+    assert check_stack(network.vpc_flow_logs, [vpc]) == [
+        ("[FSBP EC2.6] no FlowLog has this VPC as vpcId: add an aws.ec2.FlowLog (trafficType REJECT at least) to keep "
+         "a record of the traffic the VPC refused", "vpc")]
