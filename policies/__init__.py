@@ -11,12 +11,13 @@ from typing import Any
 
 from pulumi_policy.policy import Policy
 
-from . import eks, encryption, network, reliability, security, slo_hygiene
+from . import eks, encryption, network, principals, reliability, security, slo_hygiene
 from ._common import SecretText
 
 PACK_NAME = "reliability-as-code"
 POLICIES: list[Policy] = [
     *security.POLICIES,
+    *principals.POLICIES,
     *encryption.POLICIES,
     *eks.POLICIES,
     *network.POLICIES,

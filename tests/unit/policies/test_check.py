@@ -156,6 +156,15 @@ def no_tls_policy(r: Resources) -> None:
     r[:] = [e for e in r if not (e["type"] == "aws:s3/bucketPolicy:BucketPolicy" and e["name"] == "reliability-storage-loki")]
 
 
+def irsa_for_every_service_account(r: Resources) -> None:
+    role = one(r, "aws:iam/role:Role", name="reliability-storage-thanos")["inputs"]
+    trust = json.loads(role["assumeRolePolicy"])
+    (condition,) = [c for c in trust["Statement"][0]["Condition"].values() if any(k.endswith(":sub") for k in c)]
+    for key in [k for k in condition if k.endswith(":sub")]:
+        condition[key] = "system:serviceaccount:*"
+    role["assumeRolePolicy"] = json.dumps(trust)
+
+
 BAD = [
     ("unencrypted bucket", "prod", unencrypted_bucket,
      ["s3-bucket-encrypted: aws:s3/bucket:Bucket reliability-storage-thanos: [FSBP S3.17] no "
@@ -216,6 +225,10 @@ BAD = [
     ("bucket without its TLS-only policy", "dev", no_tls_policy,
      ["s3-bucket-tls-only: aws:s3/bucket:Bucket reliability-storage-loki: [FSBP S3.5] no BucketPolicy: add a "
       'BucketPolicy statement denying s3:* when the Condition Bool aws:SecureTransport is "false"']),
+    ("IRSA role for every service account", "staging", irsa_for_every_service_account,
+     ["iam-principals-scoped: aws:iam/role:Role reliability-storage-thanos: [RAC IAM.WebIdentity, CIS EKS 5.2.1] "
+      "assumeRolePolicy: statement 0 trusts a web identity but has a `sub` condition that matches every subject "
+      "(system:serviceaccount:*): name the service accounts (or repositories) that need the role"]),
 ]
 
 

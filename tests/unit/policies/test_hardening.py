@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from policies import eks, encryption, network
+from policies import eks, encryption, network, principals
 
 from .helpers import broken, check_resource, check_stack, resource
 
@@ -18,6 +18,12 @@ GOOD_CLUSTER = {
     "encryptionConfig": {"provider": {"keyArn": "arn:aws:kms:eu-west-1:1:key/k"}, "resources": ["secrets"]},
     "enabledClusterLogTypes": ["api", "audit", "authenticator"],
 }
+IRSA = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+    "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/X"},
+    "Condition": {"StringEquals": {"oidc.eks.eu-west-1.amazonaws.com/id/X:aud": "sts.amazonaws.com"},
+                  "StringLike": {"oidc.eks.eu-west-1.amazonaws.com/id/X:sub": ["system:serviceaccount:monitoring:thanos"]}},
+}]}
 
 
 def _set(path: tuple[Any, ...], value: Any) -> Any:
@@ -82,6 +88,39 @@ CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
      {"metadataOptions": {"httpTokens": "required"}}, _set(("metadataOptions", "httpTokens"), "optional"),
      ["[FSBP EC2.170] metadataOptions.httpTokens is 'optional': set it to 'required' (IMDSv2 only), so a request "
       "forgery in a pod cannot read the node's credentials"]),
+    ("trust: anyone", principals.iam_principals_scoped, "aws:iam/role:Role",
+     {"assumeRolePolicy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                      "Principal": {"Service": "ec2.amazonaws.com"}}]})},
+     lambda d: d.update(assumeRolePolicy=d["assumeRolePolicy"].replace('{"Service": "ec2.amazonaws.com"}',
+                                                                        '{"AWS": "arn:aws:iam::*:root"}')),
+     ["[RAC IAM.Trust] assumeRolePolicy: statement 0 allows principal arn:aws:iam::*:root, anyone in any AWS account, "
+      "with no condition narrowing it: name the accounts or roles, or add a Condition on aws:PrincipalOrgID (or "
+      "another of scopingConditionKeys)"]),
+    ("trust: web identity without sub", principals.iam_principals_scoped, "aws:iam/role:Role",
+     {"assumeRolePolicy": IRSA},
+     lambda d: d["assumeRolePolicy"]["Statement"][0]["Condition"].pop("StringLike"),
+     ["[RAC IAM.WebIdentity, CIS EKS 5.2.1] assumeRolePolicy: statement 0 trusts a web identity but has no "
+      "`<issuer>:sub` condition, so every identity of the issuer (every service account of the cluster, every "
+      "repository) can assume the role: name the subjects, e.g. system:serviceaccount:<namespace>:<name>"]),
+    ("trust: web identity without aud", principals.iam_principals_scoped, "aws:iam/role:Role",
+     {"assumeRolePolicy": IRSA},
+     lambda d: d["assumeRolePolicy"]["Statement"][0]["Condition"].pop("StringEquals"),
+     ["[RAC IAM.WebIdentity, CIS EKS 5.2.1] assumeRolePolicy: statement 0 trusts a web identity but has no "
+      "`<issuer>:aud` condition (StringEquals sts.amazonaws.com), so tokens minted for any audience are accepted"]),
+    ("trust: sub matches every service account", principals.iam_principals_scoped, "aws:iam/role:Role",
+     {"assumeRolePolicy": IRSA},
+     lambda d: d["assumeRolePolicy"]["Statement"][0]["Condition"]["StringLike"].update(
+         {"oidc.eks.eu-west-1.amazonaws.com/id/X:sub": "system:serviceaccount:*"}),
+     ["[RAC IAM.WebIdentity, CIS EKS 5.2.1] assumeRolePolicy: statement 0 trusts a web identity but has a `sub` "
+      "condition that matches every subject (system:serviceaccount:*): name the service accounts (or repositories) "
+      "that need the role"]),
+    ("bucket policy: public read with ?", principals.iam_principals_scoped, "aws:s3/bucketPolicy:BucketPolicy",
+     {"policy": {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Principal": {"AWS": "arn:aws:iam::1:root"},
+                                "Resource": "arn:aws:s3:::b/*"}]}},
+     _set(("policy", "Statement", 0, "Principal"), {"AWS": "?*"}),
+     ["[FSBP S3.2, FSBP S3.3] policy: statement 0 allows principal ?*, anyone in any AWS account, with no condition "
+      "narrowing it: name the accounts or roles, or add a Condition on aws:PrincipalOrgID (or another of "
+      "scopingConditionKeys)"]),
 ]
 
 
