@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from policies import eks, encryption, network, principals
+from policies import eks, encryption, network, pod_security, principals
 
 from .helpers import broken, check_resource, check_stack, resource
 
@@ -24,6 +24,13 @@ IRSA = {"Version": "2012-10-17", "Statement": [{
     "Condition": {"StringEquals": {"oidc.eks.eu-west-1.amazonaws.com/id/X:aud": "sts.amazonaws.com"},
                   "StringLike": {"oidc.eks.eu-west-1.amazonaws.com/id/X:sub": ["system:serviceaccount:monitoring:thanos"]}},
 }]}
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+CONTAINER = {"name": "app", "image": "x", "securityContext": {
+    "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True}}
+GOOD_DEPLOYMENT = {"metadata": {"name": "app", "namespace": "apps"}, "spec": {"template": {"spec": {
+    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}, "containers": [CONTAINER]}}}}
+NAMESPACE = "kubernetes:core/v1:Namespace"
+ENFORCE = "pod-security.kubernetes.io/enforce"
 
 
 def _set(path: tuple[Any, ...], value: Any) -> Any:
@@ -38,6 +45,7 @@ def _set(path: tuple[Any, ...], value: Any) -> Any:
 
 
 _DELETE = object()
+C = "spec.template.spec.containers[0].securityContext"
 
 # (case, policy, type, good props, change, messages)
 CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
@@ -121,6 +129,46 @@ CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
      ["[FSBP S3.2, FSBP S3.3] policy: statement 0 allows principal ?*, anyone in any AWS account, with no condition "
       "narrowing it: name the accounts or roles, or add a Condition on aws:PrincipalOrgID (or another of "
       "scopingConditionKeys)"]),
+    ("privilege escalation unset", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "containers", 0, "securityContext", "allowPrivilegeEscalation"), _DELETE),
+     [f"[CIS EKS 4.2.5] {C}.allowPrivilegeEscalation is not false (unset allows it): set it false"]),
+    ("NET_RAW added", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "containers", 0, "securityContext", "capabilities", "add"), ["NET_RAW"]),
+     [f"[CIS EKS 4.2.7] {C}.capabilities.add adds NET_RAW: add none (NET_BIND_SERVICE is the only one allowed)"]),
+    ("capabilities kept", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "containers", 0, "securityContext", "capabilities"), _DELETE),
+     [f'[CIS EKS 4.2.9] {C}.capabilities.drop does not drop ALL: set it to ["ALL"]']),
+    ("no seccomp", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "securityContext"), {}),
+     [f"[PSS restricted] {C}.seccompProfile.type is not RuntimeDefault or Localhost (on the container or the pod): "
+      "set the pod's securityContext.seccompProfile.type RuntimeDefault"]),
+    ("hostNetwork", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "hostNetwork"), True),
+     ["[CIS EKS 4.2.4] spec.template.spec.hostNetwork is true: remove it"]),
+    ("hostPath", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "volumes"), [{"name": "logs", "hostPath": {"path": "/var/log"}}]),
+     ["[PSS baseline] spec.template.spec.volumes[0].hostPath mounts a directory of the node: use a "
+      "PersistentVolumeClaim, ConfigMap or emptyDir"]),
+    ("namespace without a level", pod_security.namespace_pod_security, NAMESPACE,
+     {"metadata": {"name": "apps", "labels": {ENFORCE: "restricted"}}}, _set(("metadata", "labels"), {}),
+     [f'[CIS EKS 4.2.1, PSS restricted] metadata.labels["{ENFORCE}"] is unset, so the cluster\'s default (privileged) '
+      "admits any pod: set it to restricted"]),
+    ("namespace weakened", pod_security.namespace_pod_security, NAMESPACE,
+     {"metadata": {"name": "chaos-mesh", "labels": {ENFORCE: "privileged"}}}, _set(("metadata", "name"), "apps"),
+     [f"[CIS EKS 4.2.1, PSS restricted] metadata.labels[\"{ENFORCE}\"] is 'privileged' in namespace apps: set it to "
+      'restricted, or, if its pods need more, add {"namespace": "apps", "level": "privileged", "reason": "..."} to '
+      "allowedLevels"]),
+    ("LoadBalancer without TLS", pod_security.load_balancer_tls, "kubernetes:core/v1:Service",
+     {"metadata": {"name": "shop", "annotations": {"service.beta.kubernetes.io/aws-load-balancer-ssl-cert": "arn:c"}},
+      "spec": {"type": "LoadBalancer"}}, _set(("metadata", "annotations"), {}),
+     ["[CIS EKS 5.4.5] metadata.annotations has no service.beta.kubernetes.io/aws-load-balancer-ssl-cert: an "
+      "internet-facing load balancer serves plain TCP; set it to an ACM certificate ARN, or make the load balancer "
+      "internal (service.beta.kubernetes.io/aws-load-balancer-scheme: internal)"]),
+    ("Ingress without TLS", pod_security.load_balancer_tls, "kubernetes:networking.k8s.io/v1:Ingress",
+     {"metadata": {"name": "shop"}, "spec": {"tls": [{"hosts": ["shop.example.com"], "secretName": "tls"}]}},
+     _set(("spec", "tls"), []),
+     ["[CIS EKS 5.4.5] spec.tls is empty and metadata.annotations has no alb.ingress.kubernetes.io/certificate-arn: "
+      "add a tls block (or the ALB's certificate) so the Ingress serves HTTPS"]),
 ]
 
 
@@ -139,6 +187,13 @@ def test_a_public_endpoint_is_advised_against() -> None:
     private = broken(GOOD_CLUSTER, _set(("vpcConfig", "endpointPublicAccess"), False))
     assert check_resource(eks.eks_endpoint_private, CLUSTER, private) == []
     assert check_resource(eks.eks_endpoint_restricted, CLUSTER, private) == []
+
+
+def test_chart_workloads_are_left_to_their_namespace() -> None:
+    chart_urn = ("urn:pulumi:prod::reliability::reliability:index:Platform$kubernetes:helm.sh/v4:Chart$"
+                 f"{DEPLOYMENT}::node-exporter")
+    host = broken(GOOD_DEPLOYMENT, _set(("spec", "template", "spec", "hostNetwork"), True))
+    assert check_resource(pod_security.pod_security_restricted, DEPLOYMENT, host, resource_urn=chart_urn) == []
 
 
 BUCKET = "aws:s3/bucket:Bucket"
