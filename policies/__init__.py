@@ -11,7 +11,7 @@ from typing import Any
 
 from pulumi_policy.policy import Policy
 
-from . import eks, encryption, network, pod_security, principals, reliability, security, slo_hygiene
+from . import eks, encryption, grafana, network, pod_security, principals, reliability, security, slo_hygiene
 from ._common import SecretText
 
 PACK_NAME = "reliability-as-code"
@@ -22,6 +22,7 @@ POLICIES: list[Policy] = [
     *eks.POLICIES,
     *network.POLICIES,
     *pod_security.POLICIES,
+    *grafana.POLICIES,
     *reliability.POLICIES,
     *slo_hygiene.POLICIES,
 ]

@@ -165,6 +165,11 @@ def irsa_for_every_service_account(r: Resources) -> None:
     role["assumeRolePolicy"] = json.dumps(trust)
 
 
+def grafana_anonymous(r: Resources) -> None:
+    values = one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]
+    values["grafana.ini"]["auth.anonymous"]["enabled"] = True
+
+
 BAD = [
     ("unencrypted bucket", "prod", unencrypted_bucket,
      ["s3-bucket-encrypted: aws:s3/bucket:Bucket reliability-storage-thanos: [FSBP S3.17] no "
@@ -229,6 +234,10 @@ BAD = [
      ["iam-principals-scoped: aws:iam/role:Role reliability-storage-thanos: [RAC IAM.WebIdentity, CIS EKS 5.2.1] "
       "assumeRolePolicy: statement 0 trusts a web identity but has a `sub` condition that matches every subject "
       "(system:serviceaccount:*): name the service accounts (or repositories) that need the role"]),
+    ("Grafana anonymous access", "local", grafana_anonymous,
+     ["grafana-hardened: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: [Grafana auth.anonymous] "
+      'values["grafana.ini"]["auth.anonymous"].enabled is true: it lets anyone who reaches Grafana in without '
+      "logging in: set it false"]),
 ]
 
 

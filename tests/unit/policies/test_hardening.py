@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from policies import eks, encryption, network, pod_security, principals
+from policies import eks, encryption, grafana, network, pod_security, principals
 
 from .helpers import broken, check_resource, check_stack, resource
 
@@ -29,6 +29,9 @@ CONTAINER = {"name": "app", "image": "x", "securityContext": {
     "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True}}
 GOOD_DEPLOYMENT = {"metadata": {"name": "app", "namespace": "apps"}, "spec": {"template": {"spec": {
     "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}, "containers": [CONTAINER]}}}}
+GRAFANA_VALUES = {"admin": {"existingSecret": "grafana-admin"}, "grafana.ini": {
+    "auth.anonymous": {"enabled": False}, "users": {"allow_sign_up": False},
+    "security": {"allow_embedding": False, "cookie_samesite": "lax", "cookie_secure": True}}}
 NAMESPACE = "kubernetes:core/v1:Namespace"
 ENFORCE = "pod-security.kubernetes.io/enforce"
 
@@ -169,6 +172,39 @@ CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
      _set(("spec", "tls"), []),
      ["[CIS EKS 5.4.5] spec.tls is empty and metadata.annotations has no alb.ingress.kubernetes.io/certificate-arn: "
       "add a tls block (or the ALB's certificate) so the Ingress serves HTTPS"]),
+    ("Grafana anonymous access", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+     {"chart": "grafana", "values": GRAFANA_VALUES},
+     _set(("values", "grafana.ini", "auth.anonymous", "enabled"), True),
+     ['[Grafana auth.anonymous] values["grafana.ini"]["auth.anonymous"].enabled is true: it lets anyone who reaches '
+      "Grafana in without logging in: set it false"]),
+    ("Grafana sign-up through env", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+     {"chart": "grafana", "values": GRAFANA_VALUES}, _set(("values", "env"), {"GF_USERS_ALLOW_SIGN_UP": "true"}),
+     ["[Grafana users.allow_sign_up] values.env.GF_USERS_ALLOW_SIGN_UP is true: it lets anyone who reaches Grafana "
+      "create an account: set it false and invite users or use SSO"]),
+    ("Grafana embedding", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+     {"chart": "grafana", "values": GRAFANA_VALUES},
+     _set(("values", "grafana.ini", "security", "allow_embedding"), True),
+     ['[Grafana security.allow_embedding] values["grafana.ini"].security.allow_embedding is true: it lets any site '
+      "frame Grafana (clickjacking): set it false"]),
+    ("Grafana insecure cookie in prod", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+     {"chart": "grafana", "values": GRAFANA_VALUES},
+     _set(("values", "grafana.ini", "security", "cookie_secure"), _DELETE),
+     ['[Grafana security.cookie_secure] values["grafana.ini"].security.cookie_secure is unset in prod: the session '
+      "cookie may travel over plain http; set it true"]),
+    ("Grafana SameSite none", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+     {"chart": "grafana", "values": GRAFANA_VALUES},
+     _set(("values", "grafana.ini", "security", "cookie_samesite"), "none"),
+     ['[Grafana security.cookie_samesite] values["grafana.ini"].security.cookie_samesite is \'none\': other sites\' '
+      "requests carry the session cookie; set it to lax or strict"]),
+    ("Grafana default admin password", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+     {"chart": "grafana", "values": GRAFANA_VALUES}, _set(("values", "adminPassword"), "admin"),
+     ["[Grafana admin credentials] values.adminPassword is the well-known default 'admin': keep the admin password "
+      "in a Secret and point admin.existingSecret at it"]),
+    ("kube-prometheus-stack Grafana left on", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+     {"chart": "kube-prometheus-stack", "values": {"grafana": {"enabled": False}}},
+     _set(("values", "grafana"), {"grafana.ini": GRAFANA_VALUES["grafana.ini"]}),
+     ["[Grafana admin credentials] values.grafana.admin.existingSecret is unset, so kube-prometheus-stack logs admin "
+      "in with its default password 'prom-operator': point it at a Secret holding admin-user and admin-password"]),
 ]
 
 
@@ -177,6 +213,13 @@ def test_good_passes_and_one_field_broken_fails(case: str, policy: Any, typ: str
                                                 messages: list[str]) -> None:
     assert check_resource(policy, typ, good) == []
     assert check_resource(policy, typ, broken(good, change)) == messages
+
+
+def test_levels_that_depend_on_the_environment() -> None:
+    values = broken({"chart": "grafana", "values": GRAFANA_VALUES},
+                    _set(("values", "grafana.ini", "security", "cookie_secure"), False))
+    assert check_resource(grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart", values, stack="local") == []
+    assert len(check_resource(grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart", values, stack="dev")) == 1
 
 
 def test_a_public_endpoint_is_advised_against() -> None:

@@ -156,7 +156,7 @@ def test_unknown_values_during_preview_are_not_violations(servicer: Any) -> None
                                                           "storageSpec": unknown}},
                         "alertmanager": {"alertmanagerSpec": {"replicas": unknown, "resources": unknown,
                                                               "storage": unknown}},
-                        "prometheusOperator": unknown}}
+                        "prometheusOperator": unknown, "grafana": {"enabled": False}}}
     assert analyze(servicer, "kubernetes:helm.sh/v3:Release", props) == []
     # Numbers arrive as floats from the engine's Struct: 1.0 replica is still one replica.
     props["values"]["alertmanager"]["alertmanagerSpec"]["replicas"] = 1
