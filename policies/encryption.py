@@ -18,7 +18,7 @@ from pulumi_policy import (
 )
 
 from ._common import UNKNOWN, Report, cite, get, is_plain_text, listing, schema, settings, string_list
-from .security import _BUCKET_SCHEMA, _buckets_and_companions
+from .security import BUCKET_SCHEMA, buckets_and_companions
 
 _POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
 
@@ -42,8 +42,8 @@ def _denies_plain_http(policy: Any) -> bool | None:
 
 
 def _validate_tls_only(args: StackValidationArgs, report: Report) -> None:
-    cfg = settings(args, _BUCKET_SCHEMA)
-    for bucket, policies in _buckets_and_companions(args, _POLICY_TYPES, cfg["bucketTypes"]):
+    cfg = settings(args, BUCKET_SCHEMA)
+    for bucket, policies in buckets_and_companions(args, _POLICY_TYPES, cfg["bucketTypes"]):
         verdicts = [_denies_plain_http(get(p.props, "policy", unknown=UNKNOWN)) for p in policies]
         if None in verdicts or True in verdicts:
             continue
@@ -57,7 +57,7 @@ s3_bucket_tls_only = StackValidationPolicy(
     description="Every S3 bucket's policy denies requests made without TLS.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_tls_only,
-    config_schema=_BUCKET_SCHEMA,
+    config_schema=BUCKET_SCHEMA,
 )
 
 

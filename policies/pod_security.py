@@ -25,15 +25,13 @@ from ._common import (
     listing,
     mapping,
     namespace_of,
+    pod_spec_path,
     schema,
     settings,
     string_list,
     under_helm_chart,
 )
 
-_WORKLOADS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
-_POD_SPEC_PATHS: dict[str, Path] = {"Pod": ("spec",), "CronJob": ("spec", "jobTemplate", "spec", "template", "spec")}
-_DEFAULT_POD_SPEC: Path = ("spec", "template", "spec")
 _SECCOMP_TYPES = ("RuntimeDefault", "Localhost")
 _HOST_NAMESPACES = (("hostNetwork", "CIS EKS 4.2.4"), ("hostPID", "CIS EKS 4.2.2"), ("hostIPC", "CIS EKS 4.2.3"))
 
@@ -79,8 +77,8 @@ def _container_problems(container: Any, at: Path, pod_security: Any) -> list[tup
 
 
 def _validate_restricted(args: ResourceValidationArgs, report: Report) -> None:
-    kind = k8s_kind(args.resource_type)
-    if kind not in _WORKLOADS or k8s_group(args.resource_type) not in ("core", "apps", "batch"):
+    pod_path = pod_spec_path(args.resource_type)
+    if pod_path is None:
         return
     if under_helm_chart(args.urn, getattr(args.opts, "parent", None)):
         return  # a chart's pods: their namespace's admission level holds them
@@ -88,7 +86,6 @@ def _validate_restricted(args: ResourceValidationArgs, report: Report) -> None:
         "exemptWorkloads"
     ]:
         return
-    pod_path = _POD_SPEC_PATHS.get(kind, _DEFAULT_POD_SPEC)
     pod = get(args.props, *pod_path)
     pod_security = mapping(get(pod, "securityContext"))
     problems: list[tuple[str, str, str]] = []

@@ -41,6 +41,7 @@ from ._common import (
     name_words,
     namespace_of,
     number,
+    pod_spec_path,
     schema,
     settings,
     string_list,
@@ -53,7 +54,7 @@ from ._common import (
 # pulumi-aws v7 configures a bucket through separate resources (BucketServerSideEncryptionConfiguration,
 # BucketVersioning, BucketPublicAccessBlock), so "this bucket is encrypted" is a fact about the stack.
 
-_BUCKET_SCHEMA = schema(
+BUCKET_SCHEMA = schema(
     {
         "bucketTypes": string_list(
             default=["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"],
@@ -63,7 +64,7 @@ _BUCKET_SCHEMA = schema(
 )
 _ENCRYPTION_SCHEMA = schema(
     {
-        **_BUCKET_SCHEMA.properties,
+        **BUCKET_SCHEMA.properties,
         "algorithms": string_list(
             default=["aws:kms", "aws:kms:dsse"],
             description="Default encryption algorithms a bucket may use (FSBP S3.17 asks for KMS; add AES256 to "
@@ -96,7 +97,7 @@ def _attached(companion: PolicyResource, bucket: PolicyResource, bucket_types: l
     return len(buckets) == 1 and buckets[0].urn == bucket.urn
 
 
-def _buckets_and_companions(
+def buckets_and_companions(
     args: StackValidationArgs, companion_types: tuple[str, ...], bucket_types: list[str]
 ) -> Iterator[tuple[PolicyResource, list[PolicyResource]]]:
     companions = [r for r in args.resources if r.resource_type in companion_types]
@@ -111,7 +112,7 @@ def _sse_algorithms(tree: Any) -> list[str]:
 
 def _validate_encrypted(args: StackValidationArgs, report: Report) -> None:
     cfg = settings(args, _ENCRYPTION_SCHEMA)
-    for bucket, companions in _buckets_and_companions(args, _SSE_TYPES, cfg["bucketTypes"]):
+    for bucket, companions in buckets_and_companions(args, _SSE_TYPES, cfg["bucketTypes"]):
         algorithms = _sse_algorithms(get(bucket.props, "serverSideEncryptionConfiguration"))
         algorithms += [a for c in companions for a in _sse_algorithms(get(c.props, "rules"))]
         if not algorithms:
@@ -124,8 +125,8 @@ def _validate_encrypted(args: StackValidationArgs, report: Report) -> None:
 
 
 def _validate_versioned(args: StackValidationArgs, report: Report) -> None:
-    cfg = settings(args, _BUCKET_SCHEMA)
-    for bucket, companions in _buckets_and_companions(args, _VERSIONING_TYPES, cfg["bucketTypes"]):
+    cfg = settings(args, BUCKET_SCHEMA)
+    for bucket, companions in buckets_and_companions(args, _VERSIONING_TYPES, cfg["bucketTypes"]):
         statuses = [get(c.props, "versioningConfiguration", "status") for c in companions]
         if get(bucket.props, "versioning", "enabled") is True:
             statuses.append("Enabled")
@@ -139,8 +140,8 @@ def _validate_versioned(args: StackValidationArgs, report: Report) -> None:
 
 
 def _validate_public_access_blocked(args: StackValidationArgs, report: Report) -> None:
-    cfg = settings(args, _BUCKET_SCHEMA)
-    for bucket, companions in _buckets_and_companions(args, _PAB_TYPES, cfg["bucketTypes"]):
+    cfg = settings(args, BUCKET_SCHEMA)
+    for bucket, companions in buckets_and_companions(args, _PAB_TYPES, cfg["bucketTypes"]):
         if not companions:
             report(f"{cite('FSBP S3.8')} no BucketPublicAccessBlock: add one with {', '.join(_PAB_FLAGS)} all true",
                    bucket.urn)
@@ -164,14 +165,14 @@ s3_bucket_versioned = StackValidationPolicy(
     description="Every S3 bucket has versioning enabled, so a bad write or delete can be undone.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_versioned,
-    config_schema=_BUCKET_SCHEMA,
+    config_schema=BUCKET_SCHEMA,
 )
 s3_bucket_public_access_blocked = StackValidationPolicy(
     name="s3-bucket-public-access-blocked",
     description="Every S3 bucket has a public access block with all four settings on.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_public_access_blocked,
-    config_schema=_BUCKET_SCHEMA,
+    config_schema=BUCKET_SCHEMA,
 )
 
 # ================================================================== IAM
@@ -676,11 +677,6 @@ _CONTAINER_SCHEMA = schema(
         ),
     }
 )
-_POD_SPEC_PATHS = {
-    "Pod": ("spec",),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
-_WORKLOADS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
 
 
 def _container_problems(container: Any, pod_security: Any, cfg: dict[str, Any]) -> list[tuple[str | None, str]]:
@@ -707,15 +703,15 @@ def _container_problems(container: Any, pod_security: Any, cfg: dict[str, Any]) 
 
 
 def _validate_containers(args: ResourceValidationArgs, report: Report) -> None:
-    kind = k8s_kind(args.resource_type)
-    if kind not in _WORKLOADS or k8s_group(args.resource_type) not in ("core", "apps", "batch"):
+    pod_path = pod_spec_path(args.resource_type)
+    if pod_path is None:
         return
     if under_helm_chart(args.urn, getattr(args.opts, "parent", None)):
         return  # the chart's own templates; the values we set are checked elsewhere
     cfg = settings(args, _CONTAINER_SCHEMA)
     if f"{namespace_of(args.props)}/{get(args.props, 'metadata', 'name')}" in cfg["exemptWorkloads"]:
         return
-    pod = get(args.props, *_POD_SPEC_PATHS.get(kind, ("spec", "template", "spec")))
+    pod = get(args.props, *pod_path)
     pod_security = mapping(get(pod, "securityContext"))
     for field in ("initContainers", "containers"):
         for index, container in enumerate(listing(get(pod, field))):
