@@ -686,11 +686,13 @@ def _container_problems(container: Any, pod_security: Any, cfg: dict[str, Any]) 
     non_root = get(security, "runAsNonRoot", default=get(pod_security, "runAsNonRoot"))
     problems: list[tuple[str | None, str]] = []
     if user == 0:
-        problems.append(("CIS EKS 4.2.6", "runs as root (runAsUser: 0)"))
+        problems.append(("CIS EKS 4.2.6", "runs as root (runAsUser: 0): set securityContext.runAsUser to a "
+                         "non-zero user and runAsNonRoot: true"))
     elif not (user is not None and user > 0) and non_root is not True:
-        problems.append(("CIS EKS 4.2.6", "does not set runAsNonRoot: true or a non-zero runAsUser"))
+        problems.append(("CIS EKS 4.2.6", "does not set runAsNonRoot: true or a non-zero runAsUser: set "
+                         "securityContext.runAsNonRoot: true (on the container or the pod)"))
     if get(security, "privileged") is True:
-        problems.append(("CIS EKS 4.2.1", "is privileged"))
+        problems.append(("CIS EKS 4.2.1", "is privileged (securityContext.privileged: true): remove it"))
     required = [("requests", "cpu"), ("requests", "memory"), ("limits", "memory")]
     if cfg["requireCpuLimit"]:
         required.append(("limits", "cpu"))
@@ -698,7 +700,8 @@ def _container_problems(container: Any, pod_security: Any, cfg: dict[str, Any]) 
         f"resources.{a}.{b}" for a, b in required if get(container, "resources", a, b, unknown=UNKNOWN) in (None, "")
     ]
     if missing:
-        problems.append((None, f"has no {', '.join(missing)}"))
+        problems.append((None, f"has no {', '.join(missing)}: set them, so the scheduler places it and the "
+                         "kernel bounds its memory"))
     return problems
 
 
@@ -715,9 +718,9 @@ def _validate_containers(args: ResourceValidationArgs, report: Report) -> None:
     pod_security = mapping(get(pod, "securityContext"))
     for field in ("initContainers", "containers"):
         for index, container in enumerate(listing(get(pod, field))):
-            name = get(container, "name", default=f"{field}[{index}]")
+            where = f"container {get(container, 'name', default='')} ({fmt_path((*pod_path, field, index))})"
             for control, problem in _container_problems(container, pod_security, cfg):
-                report(f"{cite(control)} container {name} {problem}" if control else f"container {name} {problem}")
+                report(f"{cite(control)} {where} {problem}" if control else f"{where} {problem}")
 
 
 containers_non_root_with_resources = ResourceValidationPolicy(

@@ -414,21 +414,26 @@ def containers(props: dict[str, Any]) -> list[dict[str, Any]]:
     return props["spec"]["template"]["spec"]["containers"]
 
 
+C = "spec.template.spec.containers[0]"
+MISSING = "has no resources.requests.cpu, resources.requests.memory, resources.limits.memory"
+FIX = "set them, so the scheduler places it and the kernel bounds its memory"
 CONTAINER_CASES = [
     ("root user", DEPLOYMENT, broken(WORKLOAD, lambda w: containers(w)[0]["securityContext"].update(runAsUser=0)),
-     ["[CIS EKS 4.2.6] container app runs as root (runAsUser: 0)"]),
+     [f"[CIS EKS 4.2.6] container app ({C}) runs as root (runAsUser: 0): set securityContext.runAsUser to a non-zero "
+      "user and runAsNonRoot: true"]),
     ("no non-root setting", "kubernetes:apps/v1:StatefulSet",
      broken(WORKLOAD, lambda w: (w["spec"]["template"]["spec"].pop("securityContext"), containers(w)[0].pop("securityContext"))),
-     ["[CIS EKS 4.2.6] container app does not set runAsNonRoot: true or a non-zero runAsUser"]),
+     [f"[CIS EKS 4.2.6] container app ({C}) does not set runAsNonRoot: true or a non-zero runAsUser: set "
+      "securityContext.runAsNonRoot: true (on the container or the pod)"]),
     ("privileged", "kubernetes:apps/v1:DaemonSet", broken(WORKLOAD, lambda w: containers(w)[0]["securityContext"].update(privileged=True)),
-     ["[CIS EKS 4.2.1] container app is privileged"]),
+     [f"[CIS EKS 4.2.1] container app ({C}) is privileged (securityContext.privileged: true): remove it"]),
     ("no limits", DEPLOYMENT, broken(WORKLOAD, lambda w: containers(w)[0]["resources"].pop("limits")),
-     ["container app has no resources.limits.memory"]),
+     [f"container app ({C}) has no resources.limits.memory: {FIX}"]),
     ("init container without requests", "kubernetes:batch/v1:Job",
      broken(WORKLOAD, lambda w: w["spec"]["template"]["spec"].update(initContainers=[{"name": "init"}])),
-     ["container init has no resources.requests.cpu, resources.requests.memory, resources.limits.memory"]),
+     [f"container init (spec.template.spec.initContainers[0]) {MISSING}: {FIX}"]),
     ("bare Pod", "kubernetes:core/v1:Pod", {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "securityContext": {"runAsNonRoot": True}}]}},
-     ["container c has no resources.requests.cpu, resources.requests.memory, resources.limits.memory"]),
+     [f"container c (spec.containers[0]) {MISSING}: {FIX}"]),
 ]
 
 
@@ -455,7 +460,7 @@ def test_containers_broken(case: str, typ: str, props: dict[str, Any], messages:
 
 def test_containers_cpu_limit_on_request() -> None:
     assert check_resource(security.containers_non_root_with_resources, DEPLOYMENT, WORKLOAD,
-                          config={"requireCpuLimit": True}) == ["container app has no resources.limits.cpu"]
+                          config={"requireCpuLimit": True}) == [f"container app ({C}) has no resources.limits.cpu: {FIX}"]
 
 
 # ------------------------------------------------------------------ root and privileged containers in Helm values
