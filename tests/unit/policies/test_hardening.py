@@ -266,3 +266,27 @@ def test_every_vpc_has_a_flow_log() -> None:
     assert check_stack(network.vpc_flow_logs, [vpc]) == [
         ("[FSBP EC2.6] no FlowLog has this VPC as vpcId: add an aws.ec2.FlowLog (trafficType REJECT at least) to keep "
          "a record of the traffic the VPC refused", "vpc")]
+
+
+def _statement(**fields: Any) -> dict[str, Any]:
+    return {"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*", **fields}]}
+
+
+def test_who_a_resource_policy_lets_in() -> None:
+    policy, key = principals.iam_principals_scoped, "aws:kms/key:Key"
+    anyone = _statement(Principal={"AWS": "*"})
+    assert check_resource(policy, key, {"policy": json.dumps(anyone)}) == [
+        "[FSBP KMS.5] policy: statement 0 allows principal *, anyone in any AWS account, with no condition narrowing "
+        "it: name the accounts or roles, or add a Condition on aws:PrincipalOrgID (or another of scopingConditionKeys)"]
+    # A wildcard narrowed to the organisation is fine; a Deny names no one it lets in.
+    org = _statement(Principal="*", Condition={"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}})
+    assert check_resource(policy, key, {"policy": json.dumps(org)}) == []
+    assert check_resource(policy, key, {"policy": json.dumps(_statement(Principal="*", Effect="Deny"))}) == []
+    everyone_but = _statement(NotPrincipal={"AWS": "arn:aws:iam::1:root"})
+    assert check_resource(policy, key, {"policy": json.dumps(everyone_but)}) == [
+        "[FSBP KMS.5] policy: statement 0 allows everyone but its NotPrincipal list: name the principals in Principal "
+        "instead"]
+    # Unknown during preview, or a secret: nothing to judge.
+    assert check_resource(policy, "aws:iam/role:Role", {"assumeRolePolicy": "[unknown]"}) == []
+    assert check_resource(policy, "aws:iam/role:Role", {"assumeRolePolicy": "{not json"}) == [
+        "[RAC IAM.Trust] assumeRolePolicy is not a JSON policy document: write the trust policy as JSON"]
