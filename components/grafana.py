@@ -173,7 +173,18 @@ def grafana_values(
         "initChownData": {"enabled": False},
         "resources": cfg.resources.grafana.as_k8s(),
         "testFramework": {"enabled": False},
-        "grafana.ini": {"analytics": {"reporting_enabled": False, "check_for_updates": False}},
+        "grafana.ini": {
+            "analytics": {"reporting_enabled": False, "check_for_updates": False},
+            # Grafana's defaults, said out loud so a change is a visible diff (policy grafana-hardened).
+            "auth.anonymous": {"enabled": False},
+            "users": {"allow_sign_up": False},
+            # Secure cookies wherever Grafana sits behind TLS; local is reached over plain http.
+            "security": {
+                "allow_embedding": False,
+                "cookie_samesite": "lax",
+                "cookie_secure": cfg.environment != "local",
+            },
+        },
     }
 
 

@@ -62,6 +62,26 @@ def bucket_access_policy(bucket: str) -> str:
     )
 
 
+def tls_only_policy(bucket: str) -> str:
+    """Bucket policy refusing every request made without TLS (FSBP S3.5)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
 def lifecycle_rules(retention_days: int) -> list[Any]:
     return [
         {
@@ -122,6 +142,7 @@ class Buckets(pulumi.ComponentResource):
                 restrict_public_buckets=True,
                 opts=child,
             )
+            aws.s3.BucketPolicy(prefix, bucket=bucket.id, policy=bucket.bucket.apply(tls_only_policy), opts=child)
             aws.s3.BucketServerSideEncryptionConfiguration(
                 prefix,
                 bucket=bucket.id,

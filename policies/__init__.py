@@ -11,12 +11,18 @@ from typing import Any
 
 from pulumi_policy.policy import Policy
 
-from . import oncall, reliability, security, slo_hygiene
+from . import eks, encryption, grafana, network, oncall, pod_security, principals, reliability, security, slo_hygiene
 from ._common import SecretText
 
 PACK_NAME = "reliability-as-code"
 POLICIES: list[Policy] = [
     *security.POLICIES,
+    *principals.POLICIES,
+    *encryption.POLICIES,
+    *eks.POLICIES,
+    *network.POLICIES,
+    *pod_security.POLICIES,
+    *grafana.POLICIES,
     *reliability.POLICIES,
     *slo_hygiene.POLICIES,
     *oncall.POLICIES,

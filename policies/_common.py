@@ -257,6 +257,21 @@ def under_helm_chart(urn: str, parent: str | None = None) -> bool:
     return False
 
 
+# Kinds that hold a pod template, and where their pod spec sits (spec.template.spec unless listed).
+_WORKLOAD_KINDS = (
+    "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob",
+)
+_POD_SPEC_PATHS: dict[str, Path] = {"Pod": ("spec",), "CronJob": ("spec", "jobTemplate", "spec", "template", "spec")}
+
+
+def pod_spec_path(resource_type: str) -> Path | None:
+    """Where a workload object keeps its pod spec; None for anything else (a chart's values, a Service)."""
+    kind = k8s_kind(resource_type)
+    if kind not in _WORKLOAD_KINDS or k8s_group(resource_type) not in ("core", "apps", "batch"):
+        return None
+    return _POD_SPEC_PATHS.get(kind, ("spec", "template", "spec"))
+
+
 def labels_and_name(props: Any) -> set[str]:
     """Words of an object's name and its identifying labels (app.kubernetes.io/name, app, component)."""
     meta = mapping(get(props, "metadata"))
@@ -298,3 +313,11 @@ def seconds(text: Any) -> float | None:
     if not _DURATION.match(text):
         return None
     return sum(float(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(text))
+
+
+# ------------------------------------------------------------------ published controls
+
+
+def cite(*control_ids: str) -> str:
+    """The controls a message is about, as it starts: `[CIS EKS 5.3.1, FSBP EKS.3]` (see controls.yaml)."""
+    return "[" + ", ".join(control_ids) + "]"

@@ -25,6 +25,7 @@ from ._common import (
     Path,
     Report,
     chart_name,
+    cite,
     fmt_path,
     get,
     helm_values,
@@ -40,6 +41,7 @@ from ._common import (
     name_words,
     namespace_of,
     number,
+    pod_spec_path,
     schema,
     settings,
     string_list,
@@ -52,12 +54,22 @@ from ._common import (
 # pulumi-aws v7 configures a bucket through separate resources (BucketServerSideEncryptionConfiguration,
 # BucketVersioning, BucketPublicAccessBlock), so "this bucket is encrypted" is a fact about the stack.
 
-_BUCKET_SCHEMA = schema(
+BUCKET_SCHEMA = schema(
     {
         "bucketTypes": string_list(
             default=["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"],
             description="Resource types that are S3 buckets.",
         )
+    }
+)
+_ENCRYPTION_SCHEMA = schema(
+    {
+        **BUCKET_SCHEMA.properties,
+        "algorithms": string_list(
+            default=["aws:kms", "aws:kms:dsse"],
+            description="Default encryption algorithms a bucket may use (FSBP S3.17 asks for KMS; add AES256 to "
+            "accept S3-managed keys).",
+        ),
     }
 )
 _SSE_TYPES = (
@@ -66,7 +78,6 @@ _SSE_TYPES = (
 )
 _VERSIONING_TYPES = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
 _PAB_TYPES = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
-_SSE_ALGORITHMS = ("AES256", "aws:kms", "aws:kms:dsse")
 _PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 
 
@@ -86,7 +97,7 @@ def _attached(companion: PolicyResource, bucket: PolicyResource, bucket_types: l
     return len(buckets) == 1 and buckets[0].urn == bucket.urn
 
 
-def _buckets_and_companions(
+def buckets_and_companions(
     args: StackValidationArgs, companion_types: tuple[str, ...], bucket_types: list[str]
 ) -> Iterator[tuple[PolicyResource, list[PolicyResource]]]:
     companions = [r for r in args.resources if r.resource_type in companion_types]
@@ -100,64 +111,68 @@ def _sse_algorithms(tree: Any) -> list[str]:
 
 
 def _validate_encrypted(args: StackValidationArgs, report: Report) -> None:
-    cfg = settings(args, _BUCKET_SCHEMA)
-    for bucket, companions in _buckets_and_companions(args, _SSE_TYPES, cfg["bucketTypes"]):
+    cfg = settings(args, _ENCRYPTION_SCHEMA)
+    for bucket, companions in buckets_and_companions(args, _SSE_TYPES, cfg["bucketTypes"]):
         algorithms = _sse_algorithms(get(bucket.props, "serverSideEncryptionConfiguration"))
         algorithms += [a for c in companions for a in _sse_algorithms(get(c.props, "rules"))]
         if not algorithms:
-            report(
-                "no BucketServerSideEncryptionConfiguration: add one with sseAlgorithm aws:kms (or AES256)",
-                bucket.urn,
-            )
+            report(f"{cite('FSBP S3.17')} no BucketServerSideEncryptionConfiguration: add one with "
+                   "rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms", bucket.urn)
         for algorithm in algorithms:
-            if algorithm not in _SSE_ALGORITHMS:
-                report(f"sseAlgorithm '{algorithm}' is not one of {', '.join(_SSE_ALGORITHMS)}", bucket.urn)
+            if algorithm not in cfg["algorithms"]:
+                report(f"{cite('FSBP S3.17')} sseAlgorithm '{algorithm}' is not one of {', '.join(cfg['algorithms'])}: "
+                       "set rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms", bucket.urn)
 
 
 def _validate_versioned(args: StackValidationArgs, report: Report) -> None:
-    cfg = settings(args, _BUCKET_SCHEMA)
-    for bucket, companions in _buckets_and_companions(args, _VERSIONING_TYPES, cfg["bucketTypes"]):
+    cfg = settings(args, BUCKET_SCHEMA)
+    for bucket, companions in buckets_and_companions(args, _VERSIONING_TYPES, cfg["bucketTypes"]):
         statuses = [get(c.props, "versioningConfiguration", "status") for c in companions]
         if get(bucket.props, "versioning", "enabled") is True:
             statuses.append("Enabled")
         if not statuses:
-            report("no BucketVersioning: add one with versioningConfiguration.status Enabled", bucket.urn)
+            report(f"{cite('FSBP S3.14')} no BucketVersioning: add one with versioningConfiguration.status Enabled",
+                   bucket.urn)
         elif "Enabled" not in statuses:
             shown = ", ".join(repr(s) for s in statuses if s is not None) or "not set"
-            report(f"versioning status is {shown}, not 'Enabled'", bucket.urn)
+            report(f"{cite('FSBP S3.14')} versioningConfiguration.status is {shown}, not 'Enabled': set it to "
+                   "Enabled", bucket.urn)
 
 
 def _validate_public_access_blocked(args: StackValidationArgs, report: Report) -> None:
-    cfg = settings(args, _BUCKET_SCHEMA)
-    for bucket, companions in _buckets_and_companions(args, _PAB_TYPES, cfg["bucketTypes"]):
+    cfg = settings(args, BUCKET_SCHEMA)
+    for bucket, companions in buckets_and_companions(args, _PAB_TYPES, cfg["bucketTypes"]):
         if not companions:
-            report(f"no BucketPublicAccessBlock: add one with {', '.join(_PAB_FLAGS)} all true", bucket.urn)
+            report(f"{cite('FSBP S3.8')} no BucketPublicAccessBlock: add one with {', '.join(_PAB_FLAGS)} all true",
+                   bucket.urn)
             continue
+        # AWS reads a flag left unset as false, so only an explicit true counts.
         off = [flag for flag in _PAB_FLAGS if not any(get(c.props, flag) is True for c in companions)]
         if off:
-            report(f"BucketPublicAccessBlock leaves {', '.join(off)} off: set all four to true", bucket.urn)
+            report(f"{cite('FSBP S3.8')} BucketPublicAccessBlock leaves {', '.join(off)} off (unset is off): set all "
+                   "four to true", bucket.urn)
 
 
 s3_bucket_encrypted = StackValidationPolicy(
     name="s3-bucket-encrypted",
-    description="Every S3 bucket has default server-side encryption (aws:kms, aws:kms:dsse or AES256).",
+    description="Every S3 bucket has default server-side encryption with KMS (aws:kms or aws:kms:dsse).",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_encrypted,
-    config_schema=_BUCKET_SCHEMA,
+    config_schema=_ENCRYPTION_SCHEMA,
 )
 s3_bucket_versioned = StackValidationPolicy(
     name="s3-bucket-versioned",
     description="Every S3 bucket has versioning enabled, so a bad write or delete can be undone.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_versioned,
-    config_schema=_BUCKET_SCHEMA,
+    config_schema=BUCKET_SCHEMA,
 )
 s3_bucket_public_access_blocked = StackValidationPolicy(
     name="s3-bucket-public-access-blocked",
     description="Every S3 bucket has a public access block with all four settings on.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_public_access_blocked,
-    config_schema=_BUCKET_SCHEMA,
+    config_schema=BUCKET_SCHEMA,
 )
 
 # ================================================================== IAM
@@ -175,17 +190,30 @@ _IAM_SCHEMA = schema(
         ),
     }
 )
-# Resources that name every S3 bucket (or every bucket's objects): `arn:aws:s3:::*`, `arn:*:s3:::*/*`.
-# S3 ARNs have no region or account; a `*` there still names them all.
-_ALL_BUCKETS = re.compile(r"^arn:(?:\*|aws[a-z-]*):s3:\*?:\*?:\*(?:/\*)?$", re.IGNORECASE)
+# IAM patterns: `*` matches any run of characters, `?` any one. A part made of them only, with a `*`
+# among them (`*`, `?*`, `*?`), matches every name; `?`s alone match only names of that length.
+_ALL = r"[*?]*\*[*?]*"
+# Resources that name every S3 bucket (or every bucket's objects): `arn:aws:s3:::*`, `arn:*:s3:::?*/*`.
+# S3 ARNs have no region or account; a wildcard there still names them all.
+_ALL_BUCKETS = re.compile(rf"^arn:(?:[*?]+|aws[a-z-]*):s3:[*?]*:[*?]*:{_ALL}(?:/{_ALL})?$", re.IGNORECASE)
+# Every resource of every service: `*`, `?*`, `arn:*:*:*:*:*`.
+_ALL_RESOURCES = re.compile(rf"^(?:{_ALL}|arn:[^:]*:{_ALL}:[^:]*:[^:]*:{_ALL})$")
+# Every role of an account (or of all): `arn:aws:iam::123456789012:role/*`.
+_ALL_ROLES = re.compile(rf"^arn:[^:]*:iam::[^:]*:role/{_ALL}$", re.IGNORECASE)
+
+
+def matches_everything(pattern: str) -> bool:
+    """Does an IAM name pattern match every name (`*`, `?*`, `*?*`)?"""
+    return re.fullmatch(_ALL, pattern) is not None
 
 
 def _everything(statement: Any) -> tuple[str, str] | None:
     """(what the statement's resources cover, what to scope to) when they cover every resource or every
-    bucket: `*`, a NotResource (everything but a list), or an all-buckets ARN."""
+    bucket: `*` (or `?*`), a NotResource (everything but a list), or an all-buckets ARN."""
     resources = [r for r in listing(get(statement, "Resource")) if isinstance(r, str)]
-    if "*" in resources or get(statement, "NotResource") is not None:
-        return "every resource (*)", "the resources' ARNs"
+    every = [r for r in resources if _ALL_RESOURCES.match(r)]
+    if every or get(statement, "NotResource") is not None:
+        return f"every resource ({', '.join(every) or 'NotResource'})", "the resources' ARNs"
     buckets = [r for r in resources if _ALL_BUCKETS.match(r)]
     if buckets:
         return f"every bucket ({', '.join(buckets)})", "the buckets' ARNs"
@@ -194,6 +222,11 @@ def _everything(statement: Any) -> tuple[str, str] | None:
 
 def _is_wildcard(action: str) -> bool:
     return "*" in action or "?" in action
+
+
+def _every_action(action: str) -> bool:
+    """`*`, `*:*`, `?*`, `*:?*`: a pattern that names every action of every service."""
+    return all(matches_everything(part) for part in action.split(":", 1))
 
 
 def _applies_to_s3(action: str) -> bool:
@@ -217,16 +250,32 @@ def _policy_documents(props: Any) -> Iterator[tuple[str, Any]]:
                 yield where, None
 
 
+# Policies attached to a user rather than a group or role (FSBP IAM.2).
+_USER_POLICY_TYPES = ("aws:iam/userPolicy:UserPolicy", "aws:iam/userPolicyAttachment:UserPolicyAttachment")
+_DECRYPT_ACTIONS = ("kms:decrypt", "kms:reencryptfrom")
+
+
+def _kms_decrypt_control(resource_type: str) -> str:
+    """KMS.1 judges customer managed policies, KMS.2 inline ones."""
+    return "FSBP KMS.1" if resource_type == "aws:iam/policy:Policy" else "FSBP KMS.2"
+
+
 def _validate_iam(args: ResourceValidationArgs, report: Report) -> None:
     if not args.resource_type.startswith("aws:iam/"):
         return
     cfg = settings(args, _IAM_SCHEMA)
+    attachment = args.resource_type == "aws:iam/policyAttachment:PolicyAttachment"
+    users = listing(get(args.props, "users")) if attachment else []
+    if args.resource_type in _USER_POLICY_TYPES or users:
+        where = "users" if users else "user"
+        report(f"{cite('FSBP IAM.2')} {where}: a policy attached to an IAM user: attach it to a group or a role "
+               "the user assumes")
     for path, value in walk(args.props):
         if (path and path[-1] in ("policyArn", "managedPolicyArns")) or path[-2:-1] == ("managedPolicyArns",):
             for arn in listing(value):
                 if isinstance(arn, str) and arn.rsplit("/", 1)[-1] in cfg["forbiddenManagedPolicies"]:
-                    report(f"{fmt_path(path)} attaches the AWS managed policy {arn.rsplit('/', 1)[-1]}: "
-                           "write a policy scoped to what the workload needs")
+                    report(f"{cite('FSBP IAM.1')} {fmt_path(path)} attaches the AWS managed policy "
+                           f"{arn.rsplit('/', 1)[-1]}: write a policy scoped to what the workload needs")
     for where, document in _policy_documents(args.props):
         if document is None:
             report(f"{where} is not a JSON policy document")
@@ -237,21 +286,31 @@ def _validate_iam(args: ResourceValidationArgs, report: Report) -> None:
             sid = get(statement, "Sid")
             label = f"'{sid}'" if isinstance(sid, str) and sid else str(index)
             if get(statement, "NotAction") is not None:
-                report(f"{where}: statement {label} allows every action but its NotAction list: "
-                       "list the allowed actions instead")
+                report(f"{cite('FSBP IAM.1')} {where}: statement {label} allows every action but its NotAction "
+                       "list: list the allowed actions instead")
             everything = _everything(statement)
+            roles = [r for r in listing(get(statement, "Resource")) if isinstance(r, str) and _ALL_ROLES.match(r)]
             allowed = [a.lower() for a in cfg["allowedServiceWildcards"]]
             for action in listing(get(statement, "Action")):
                 if not isinstance(action, str):
                     continue
-                if action in ("*", "*:*"):
-                    report(f"{where}: statement {label} allows every action ({action}): "
+                if _every_action(action):
+                    report(f"{cite('FSBP IAM.1')} {where}: statement {label} allows every action ({action}): "
                            "list the actions the workload needs")
                 elif everything and _is_wildcard(action) and action.lower() not in allowed:
                     covered, scope = everything
                     if covered.startswith("every bucket") and not _applies_to_s3(action):
                         continue  # e.g. ec2:* on S3 ARNs: matches nothing
-                    report(f"{where}: statement {label} allows {action} on {covered}: scope it to {scope}")
+                    report(f"{cite('FSBP IAM.21')} {where}: statement {label} allows {action} on {covered}: "
+                           f"scope it to {scope}")
+                elif action.lower() == "iam:passrole" and (roles or (everything and "bucket" not in everything[0])):
+                    covered = ", ".join(roles) if roles else everything[0]  # type: ignore[index]
+                    report(f"{cite('RAC IAM.PassRole')} {where}: statement {label} allows iam:PassRole on "
+                           f"{covered}: whoever holds it can hand any role to a service and act as it; list the "
+                           "roles' ARNs and add a Condition on iam:PassedToService")
+                elif action.lower() in _DECRYPT_ACTIONS and everything and "bucket" not in everything[0]:
+                    report(f"{cite(_kms_decrypt_control(args.resource_type))} {where}: statement {label} allows "
+                           f"{action} on {everything[0]}: scope it to the keys' ARNs")
 
 
 iam_least_privilege = ResourceValidationPolicy(
@@ -618,24 +677,22 @@ _CONTAINER_SCHEMA = schema(
         ),
     }
 )
-_POD_SPEC_PATHS = {
-    "Pod": ("spec",),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
-_WORKLOADS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
 
 
-def _container_problems(container: Any, pod_security: Any, cfg: dict[str, Any]) -> list[str]:
+def _container_problems(container: Any, pod_security: Any, cfg: dict[str, Any]) -> list[tuple[str | None, str]]:
+    """(control id or None, problem) of one container."""
     security = mapping(get(container, "securityContext"))
     user = number(get(security, "runAsUser", default=get(pod_security, "runAsUser")))
     non_root = get(security, "runAsNonRoot", default=get(pod_security, "runAsNonRoot"))
-    problems = []
+    problems: list[tuple[str | None, str]] = []
     if user == 0:
-        problems.append("runs as root (runAsUser: 0)")
+        problems.append(("CIS EKS 4.2.6", "runs as root (runAsUser: 0): set securityContext.runAsUser to a "
+                         "non-zero user and runAsNonRoot: true"))
     elif not (user is not None and user > 0) and non_root is not True:
-        problems.append("does not set runAsNonRoot: true or a non-zero runAsUser")
+        problems.append(("CIS EKS 4.2.6", "does not set runAsNonRoot: true or a non-zero runAsUser: set "
+                         "securityContext.runAsNonRoot: true (on the container or the pod)"))
     if get(security, "privileged") is True:
-        problems.append("is privileged")
+        problems.append(("CIS EKS 4.2.1", "is privileged (securityContext.privileged: true): remove it"))
     required = [("requests", "cpu"), ("requests", "memory"), ("limits", "memory")]
     if cfg["requireCpuLimit"]:
         required.append(("limits", "cpu"))
@@ -643,26 +700,27 @@ def _container_problems(container: Any, pod_security: Any, cfg: dict[str, Any]) 
         f"resources.{a}.{b}" for a, b in required if get(container, "resources", a, b, unknown=UNKNOWN) in (None, "")
     ]
     if missing:
-        problems.append(f"has no {', '.join(missing)}")
+        problems.append((None, f"has no {', '.join(missing)}: set them, so the scheduler places it and the "
+                         "kernel bounds its memory"))
     return problems
 
 
 def _validate_containers(args: ResourceValidationArgs, report: Report) -> None:
-    kind = k8s_kind(args.resource_type)
-    if kind not in _WORKLOADS or k8s_group(args.resource_type) not in ("core", "apps", "batch"):
+    pod_path = pod_spec_path(args.resource_type)
+    if pod_path is None:
         return
     if under_helm_chart(args.urn, getattr(args.opts, "parent", None)):
         return  # the chart's own templates; the values we set are checked elsewhere
     cfg = settings(args, _CONTAINER_SCHEMA)
     if f"{namespace_of(args.props)}/{get(args.props, 'metadata', 'name')}" in cfg["exemptWorkloads"]:
         return
-    pod = get(args.props, *_POD_SPEC_PATHS.get(kind, ("spec", "template", "spec")))
+    pod = get(args.props, *pod_path)
     pod_security = mapping(get(pod, "securityContext"))
     for field in ("initContainers", "containers"):
         for index, container in enumerate(listing(get(pod, field))):
-            name = get(container, "name", default=f"{field}[{index}]")
-            for problem in _container_problems(container, pod_security, cfg):
-                report(f"container {name} {problem}")
+            where = f"container {get(container, 'name', default='')} ({fmt_path((*pod_path, field, index))})"
+            for control, problem in _container_problems(container, pod_security, cfg):
+                report(f"{cite(control)} {where} {problem}" if control else f"{where} {problem}")
 
 
 containers_non_root_with_resources = ResourceValidationPolicy(
@@ -714,16 +772,31 @@ _VALUES_PRIVILEGE_SCHEMA = schema(
 )
 
 
-def _privilege(key: Any, value: Any) -> tuple[str, str] | None:
-    """(shown value, what it means) when a values setting makes a container root or privileged."""
+_HOST_NAMESPACES = {"hostNetwork": ("the node's network", "CIS EKS 4.2.4"),
+                    "hostPID": ("the node's processes", "CIS EKS 4.2.2"),
+                    "hostIPC": ("the node's IPC", "CIS EKS 4.2.3")}
+
+
+def _privilege(path: Path, value: Any) -> tuple[str, str, str] | None:
+    """(control, shown value, what it means) when a values setting makes a container root or privileged, or
+    puts a pod in the node's namespaces or gives it capabilities."""
+    key = path[-1]
     if key == "runAsUser" and (number(value) == 0 or value == "0"):
-        return "0", "root"
+        return "CIS EKS 4.2.6", "0", "root"
     if key == "runAsNonRoot" and value is False:
-        return "false", "root allowed"
+        return "CIS EKS 4.2.6", "false", "root allowed"
     if key == "privileged" and value is True:
-        return "true", "a privileged container"
+        return "CIS EKS 4.2.1", "true", "a privileged container"
     if key == "allowPrivilegeEscalation" and value is True:
-        return "true", "privilege escalation"
+        return "CIS EKS 4.2.5", "true", "privilege escalation"
+    if key in _HOST_NAMESPACES and value is True:
+        meaning, control = _HOST_NAMESPACES[key]
+        return control, "true", meaning
+    if key == "add" and path[-2:-1] == ("capabilities",):
+        added = [str(c) for c in listing(value) if str(c).upper() != "NET_BIND_SERVICE"]
+        if added:
+            control = "CIS EKS 4.2.7" if any(c.upper() in ("NET_RAW", "ALL") for c in added) else "CIS EKS 4.2.8"
+            return control, f"[{', '.join(added)}]", "added capabilities"
     return None
 
 
@@ -734,22 +807,22 @@ def _validate_values_privilege(args: ResourceValidationArgs, report: Report) -> 
     chart = chart_name(args.props)
     allowed = {(get(a, "chart"), get(a, "path")) for a in listing(cfg["allowedSettings"])}
     for path, value in walk(helm_values(args.props)):
-        found = _privilege(path[-1], value) if path else None
+        found = _privilege(path, value) if path else None
         if found is None:
             continue
         where = fmt_path(path)
         if (chart, where) in allowed:
             continue
-        shown, meaning = found
-        report(f"values.{where} is {shown} ({meaning}) in chart {chart}: run it as a non-root user without "
-               f'privileges, or, if {chart} needs it, add {{"chart": "{chart}", "path": "{where}", '
+        control, shown, meaning = found
+        report(f"{cite(control)} values.{where} is {shown} ({meaning}) in chart {chart}: run it as a non-root user "
+               f'without privileges, or, if {chart} needs it, add {{"chart": "{chart}", "path": "{where}", '
                '"reason": "..."} to allowedSettings')
 
 
 helm_values_unprivileged = ResourceValidationPolicy(
     name="helm-values-unprivileged",
-    description="Helm values we set never make a container root or privileged (runAsUser 0, runAsNonRoot false, "
-    "privileged, allowPrivilegeEscalation) unless allow-listed with a reason.",
+    description="Helm values we set never make a container root or privileged, nor share the node's namespaces or "
+    "add capabilities, unless allow-listed with a reason.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_values_privilege,
     config_schema=_VALUES_PRIVILEGE_SCHEMA,

@@ -31,6 +31,8 @@ class Finding:
     name: str
     message: str
     advisory: bool = False
+    # Where the resource is: its URN (empty for the stack), for SARIF locations; not part of identity.
+    urn: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         prefix = "advisory: " if self.advisory else ""
@@ -226,7 +228,7 @@ def check(entries: list[dict[str, Any]], pack_config: Mapping[str, Any] | None =
             target = where or default
             report.findings.append(
                 Finding(policy.name, target["type"], target["name"], message or policy.description,
-                        advisory=levels[policy.name][0] == "advisory")
+                        advisory=levels[policy.name][0] == "advisory", urn=target.get("urn", urn or ""))
             )
 
         return report_violation
@@ -242,7 +244,8 @@ def check(entries: list[dict[str, Any]], pack_config: Mapping[str, Any] | None =
             report.skipped.append((policy.name, f"{target['type']} {target['name']}", exc.message))
         except Exception as exc:  # a policy that cannot evaluate fails closed, visibly
             report.findings.append(
-                Finding(policy.name, target["type"], target["name"], f"policy error: {type(exc).__name__}: {exc}")
+                Finding(policy.name, target["type"], target["name"], f"policy error: {type(exc).__name__}: {exc}",
+                        urn=target.get("urn", ""))
             )
 
     for entry in entries:

@@ -145,7 +145,7 @@ def test_engine_stack_validation(servicer: Any) -> None:
     )
     response = servicer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[bucket]), None)
     assert sorted(d.policyName for d in response.diagnostics) == [
-        "s3-bucket-encrypted", "s3-bucket-public-access-blocked", "s3-bucket-versioned"]
+        "s3-bucket-encrypted", "s3-bucket-public-access-blocked", "s3-bucket-tls-only", "s3-bucket-versioned"]
     assert all(d.urn == bucket.urn for d in response.diagnostics)
 
 
@@ -156,7 +156,7 @@ def test_unknown_values_during_preview_are_not_violations(servicer: Any) -> None
                                                           "storageSpec": unknown}},
                         "alertmanager": {"alertmanagerSpec": {"replicas": unknown, "resources": unknown,
                                                               "storage": unknown}},
-                        "prometheusOperator": unknown}}
+                        "prometheusOperator": unknown, "grafana": {"enabled": False}}}
     assert analyze(servicer, "kubernetes:helm.sh/v3:Release", props) == []
     # Numbers arrive as floats from the engine's Struct: 1.0 replica is still one replica.
     props["values"]["alertmanager"]["alertmanagerSpec"]["replicas"] = 1

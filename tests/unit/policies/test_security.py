@@ -54,22 +54,28 @@ def test_s3_happy_path(policy: Any, link: str) -> None:
 
 S3_CASES = [
     ("no encryption", security.s3_bucket_encrypted, {k: v for k, v in COMPANIONS.items() if k != SSE},
-     "no BucketServerSideEncryptionConfiguration: add one with sseAlgorithm aws:kms (or AES256)"),
+     "[FSBP S3.17] no BucketServerSideEncryptionConfiguration: add one with "
+     "rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms"),
     ("weak algorithm", security.s3_bucket_encrypted,
      {**COMPANIONS, SSE: {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "none"}}]}},
-     "sseAlgorithm 'none' is not one of AES256, aws:kms, aws:kms:dsse"),
+     "[FSBP S3.17] sseAlgorithm 'none' is not one of aws:kms, aws:kms:dsse: set "
+     "rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms"),
     ("no versioning", security.s3_bucket_versioned, {k: v for k, v in COMPANIONS.items() if k != VERSIONING},
-     "no BucketVersioning: add one with versioningConfiguration.status Enabled"),
+     "[FSBP S3.14] no BucketVersioning: add one with versioningConfiguration.status Enabled"),
     ("versioning suspended", security.s3_bucket_versioned,
      {**COMPANIONS, VERSIONING: {"versioningConfiguration": {"status": "Suspended"}}},
-     "versioning status is 'Suspended', not 'Enabled'"),
+     "[FSBP S3.14] versioningConfiguration.status is 'Suspended', not 'Enabled': set it to Enabled"),
     ("no public access block", security.s3_bucket_public_access_blocked,
      {k: v for k, v in COMPANIONS.items() if k != PAB},
-     "no BucketPublicAccessBlock: add one with blockPublicAcls, blockPublicPolicy, ignorePublicAcls, "
+     "[FSBP S3.8] no BucketPublicAccessBlock: add one with blockPublicAcls, blockPublicPolicy, ignorePublicAcls, "
      "restrictPublicBuckets all true"),
     ("public policy allowed", security.s3_bucket_public_access_blocked,
      {**COMPANIONS, PAB: {**COMPANIONS[PAB], "blockPublicPolicy": False}},
-     "BucketPublicAccessBlock leaves blockPublicPolicy off: set all four to true"),
+     "[FSBP S3.8] BucketPublicAccessBlock leaves blockPublicPolicy off (unset is off): set all four to true"),
+    ("public access flags left unset", security.s3_bucket_public_access_blocked,
+     {**COMPANIONS, PAB: {"bucket": "logs-id", "blockPublicAcls": True}},
+     "[FSBP S3.8] BucketPublicAccessBlock leaves blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets off "
+     "(unset is off): set all four to true"),
 ]
 
 
@@ -84,14 +90,15 @@ def test_s3_companion_of_another_bucket_does_not_count() -> None:
     other = resource(BUCKET, {"bucket": "acme-other"}, "other")
     sse = resource(SSE, COMPANIONS[SSE], "x", dependencies=[logs, other], property_dependencies={"bucket": [other]})
     assert check_stack(security.s3_bucket_encrypted, [logs, other, sse]) == [
-        ("no BucketServerSideEncryptionConfiguration: add one with sseAlgorithm aws:kms (or AES256)", "logs")
+        ("[FSBP S3.17] no BucketServerSideEncryptionConfiguration: add one with "
+         "rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms", "logs")
     ]
 
 
 def test_s3_inline_settings_count() -> None:
     bucket = resource(BUCKET, {"bucket": "b", "versioning": {"enabled": True}, "serverSideEncryptionConfiguration": {
         "rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}}}, "b")
-    assert check_stack(security.s3_bucket_encrypted, [bucket]) == []
+    assert check_stack(security.s3_bucket_encrypted, [bucket], config={"algorithms": ["AES256"]}) == []
     assert check_stack(security.s3_bucket_versioned, [bucket]) == []
 
 
@@ -115,31 +122,61 @@ def statement(**fields: Any) -> dict[str, Any]:
 
 IAM_CASES = [
     ("s3:* on *", ROLE_POLICY, {"policy": json.dumps(statement(Action="s3:*", Resource="*"))},
-     ["policy: statement 3 allows s3:* on every resource (*): scope it to the resources' ARNs"]),
+     ["[FSBP IAM.21] policy: statement 3 allows s3:* on every resource (*): scope it to the resources' ARNs"]),
     ("*:* as object", "aws:iam/policy:Policy", {"policy": statement(Sid="Admin", Action=["*:*"], Resource="arn:x")},
-     ["policy: statement 'Admin' allows every action (*:*): list the actions the workload needs"]),
+     ["[FSBP IAM.1] policy: statement 'Admin' allows every action (*:*): list the actions the workload needs"]),
     ("* in a role's inline policy", "aws:iam/role:Role",
      {"inlinePolicies": [{"name": "x", "policy": json.dumps(statement(Action="*", Resource="arn:x"))}]},
-     ["inlinePolicies[0].policy: statement 3 allows every action (*): list the actions the workload needs"]),
+     ["[FSBP IAM.1] inlinePolicies[0].policy: statement 3 allows every action (*): list the actions the workload "
+      "needs"]),
     ("NotAction", "aws:iam/userPolicy:UserPolicy", {"policy": json.dumps(statement(NotAction="iam:*", Resource="*"))},
-     ["policy: statement 3 allows every action but its NotAction list: list the allowed actions instead"]),
+     ["[FSBP IAM.2] user: a policy attached to an IAM user: attach it to a group or a role the user assumes",
+      "[FSBP IAM.1] policy: statement 3 allows every action but its NotAction list: list the allowed actions instead"]),
     ("service wildcard on NotResource", ROLE_POLICY,
      {"policy": json.dumps(statement(Action="ec2:*", NotResource="arn:x"))},
-     ["policy: statement 3 allows ec2:* on every resource (*): scope it to the resources' ARNs"]),
+     ["[FSBP IAM.21] policy: statement 3 allows ec2:* on every resource (NotResource): scope it to the resources' "
+      "ARNs"]),
     ("s3:* on every bucket", ROLE_POLICY, {"policy": json.dumps(statement(Action=["s3:*"], Resource="arn:aws:s3:::*"))},
-     ["policy: statement 3 allows s3:* on every bucket (arn:aws:s3:::*): scope it to the buckets' ARNs"]),
+     ["[FSBP IAM.21] policy: statement 3 allows s3:* on every bucket (arn:aws:s3:::*): scope it to the buckets' ARNs"]),
     ("object wildcards on every bucket's objects", ROLE_POLICY,
      {"policy": json.dumps(statement(Sid="Objects", Action="s3:*Object", Resource=["arn:aws:s3:::acme-logs/*",
                                                                                  "arn:*:s3:::*/*"]))},
-     ["policy: statement 'Objects' allows s3:*Object on every bucket (arn:*:s3:::*/*): scope it to the buckets' ARNs"]),
+     ["[FSBP IAM.21] policy: statement 'Objects' allows s3:*Object on every bucket (arn:*:s3:::*/*): scope it to the "
+      "buckets' ARNs"]),
     ("prefix wildcards on *", ROLE_POLICY,
      {"policy": json.dumps(statement(Action=["s3:Get*", "s3:Put*", "s3:Delete*"], Resource="*"))},
-     [f"policy: statement 3 allows {a} on every resource (*): scope it to the resources' ARNs"
+     [f"[FSBP IAM.21] policy: statement 3 allows {a} on every resource (*): scope it to the resources' ARNs"
       for a in ("s3:Get*", "s3:Put*", "s3:Delete*")]),
     ("not JSON", ROLE_POLICY, {"policy": "{not json"}, ["policy is not a JSON policy document"]),
     ("admin managed policy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
      {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
-     ["policyArn attaches the AWS managed policy AdministratorAccess: write a policy scoped to what the workload needs"]),
+     ["[FSBP IAM.1] policyArn attaches the AWS managed policy AdministratorAccess: write a policy scoped to what the "
+      "workload needs"]),
+    ("? wildcards: every action", ROLE_POLICY, {"policy": json.dumps(statement(Action="?*", Resource="arn:x"))},
+     ["[FSBP IAM.1] policy: statement 3 allows every action (?*): list the actions the workload needs"]),
+    ("? wildcards: every resource", ROLE_POLICY, {"policy": json.dumps(statement(Action="s3:Get?bject", Resource="?*"))},
+     ["[FSBP IAM.21] policy: statement 3 allows s3:Get?bject on every resource (?*): scope it to the resources' ARNs"]),
+    ("? wildcards: every bucket", ROLE_POLICY,
+     {"policy": json.dumps(statement(Action="s3:Put*", Resource="arn:aws:s3:::???*/*"))},
+     ["[FSBP IAM.21] policy: statement 3 allows s3:Put* on every bucket (arn:aws:s3:::???*/*): scope it to the "
+      "buckets' ARNs"]),
+    ("iam:PassRole on *", ROLE_POLICY, {"policy": json.dumps(statement(Action="iam:PassRole", Resource="*"))},
+     ["[RAC IAM.PassRole] policy: statement 3 allows iam:PassRole on every resource (*): whoever holds it can hand "
+      "any role to a service and act as it; list the roles' ARNs and add a Condition on iam:PassedToService"]),
+    ("iam:PassRole on every role", ROLE_POLICY,
+     {"policy": json.dumps(statement(Action="iam:PassRole", Resource="arn:aws:iam::123456789012:role/*"))},
+     ["[RAC IAM.PassRole] policy: statement 3 allows iam:PassRole on arn:aws:iam::123456789012:role/*: whoever holds "
+      "it can hand any role to a service and act as it; list the roles' ARNs and add a Condition on "
+      "iam:PassedToService"]),
+    ("kms:Decrypt on * (managed)", "aws:iam/policy:Policy",
+     {"policy": json.dumps(statement(Action="kms:Decrypt", Resource="*"))},
+     ["[FSBP KMS.1] policy: statement 3 allows kms:Decrypt on every resource (*): scope it to the keys' ARNs"]),
+    ("kms:ReEncryptFrom on * (inline)", ROLE_POLICY,
+     {"policy": json.dumps(statement(Action="kms:ReEncryptFrom", Resource="*"))},
+     ["[FSBP KMS.2] policy: statement 3 allows kms:ReEncryptFrom on every resource (*): scope it to the keys' ARNs"]),
+    ("policy attached to a user", "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+     {"user": "alice", "policyArn": "arn:aws:iam::123456789012:policy/reader"},
+     ["[FSBP IAM.2] user: a policy attached to an IAM user: attach it to a group or a role the user assumes"]),
 ]
 
 
@@ -377,21 +414,26 @@ def containers(props: dict[str, Any]) -> list[dict[str, Any]]:
     return props["spec"]["template"]["spec"]["containers"]
 
 
+C = "spec.template.spec.containers[0]"
+MISSING = "has no resources.requests.cpu, resources.requests.memory, resources.limits.memory"
+FIX = "set them, so the scheduler places it and the kernel bounds its memory"
 CONTAINER_CASES = [
     ("root user", DEPLOYMENT, broken(WORKLOAD, lambda w: containers(w)[0]["securityContext"].update(runAsUser=0)),
-     ["container app runs as root (runAsUser: 0)"]),
+     [f"[CIS EKS 4.2.6] container app ({C}) runs as root (runAsUser: 0): set securityContext.runAsUser to a non-zero "
+      "user and runAsNonRoot: true"]),
     ("no non-root setting", "kubernetes:apps/v1:StatefulSet",
      broken(WORKLOAD, lambda w: (w["spec"]["template"]["spec"].pop("securityContext"), containers(w)[0].pop("securityContext"))),
-     ["container app does not set runAsNonRoot: true or a non-zero runAsUser"]),
+     [f"[CIS EKS 4.2.6] container app ({C}) does not set runAsNonRoot: true or a non-zero runAsUser: set "
+      "securityContext.runAsNonRoot: true (on the container or the pod)"]),
     ("privileged", "kubernetes:apps/v1:DaemonSet", broken(WORKLOAD, lambda w: containers(w)[0]["securityContext"].update(privileged=True)),
-     ["container app is privileged"]),
+     [f"[CIS EKS 4.2.1] container app ({C}) is privileged (securityContext.privileged: true): remove it"]),
     ("no limits", DEPLOYMENT, broken(WORKLOAD, lambda w: containers(w)[0]["resources"].pop("limits")),
-     ["container app has no resources.limits.memory"]),
+     [f"container app ({C}) has no resources.limits.memory: {FIX}"]),
     ("init container without requests", "kubernetes:batch/v1:Job",
      broken(WORKLOAD, lambda w: w["spec"]["template"]["spec"].update(initContainers=[{"name": "init"}])),
-     ["container init has no resources.requests.cpu, resources.requests.memory, resources.limits.memory"]),
+     [f"container init (spec.template.spec.initContainers[0]) {MISSING}: {FIX}"]),
     ("bare Pod", "kubernetes:core/v1:Pod", {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "securityContext": {"runAsNonRoot": True}}]}},
-     ["container c has no resources.requests.cpu, resources.requests.memory, resources.limits.memory"]),
+     [f"container c (spec.containers[0]) {MISSING}: {FIX}"]),
 ]
 
 
@@ -418,7 +460,7 @@ def test_containers_broken(case: str, typ: str, props: dict[str, Any], messages:
 
 def test_containers_cpu_limit_on_request() -> None:
     assert check_resource(security.containers_non_root_with_resources, DEPLOYMENT, WORKLOAD,
-                          config={"requireCpuLimit": True}) == ["container app has no resources.limits.cpu"]
+                          config={"requireCpuLimit": True}) == [f"container app ({C}) has no resources.limits.cpu: {FIX}"]
 
 
 # ------------------------------------------------------------------ root and privileged containers in Helm values
@@ -440,24 +482,35 @@ def allow_hint(chart: str, path: str) -> str:
 VALUES_PRIVILEGE_CASES = [
     ("grafana as root", CHART, broken(GRAFANA_HARDENED, lambda g: g["values"]["securityContext"].update(
         runAsUser=0, runAsNonRoot=False)),
-     [f"values.securityContext.runAsUser is 0 (root) in chart grafana: {allow_hint('grafana', 'securityContext.runAsUser')}",
-      "values.securityContext.runAsNonRoot is false (root allowed) in chart grafana: "
+     [f"[CIS EKS 4.2.6] values.securityContext.runAsUser is 0 (root) in chart grafana: "
+      f"{allow_hint('grafana', 'securityContext.runAsUser')}",
+      "[CIS EKS 4.2.6] values.securityContext.runAsNonRoot is false (root allowed) in chart grafana: "
       f"{allow_hint('grafana', 'securityContext.runAsNonRoot')}"]),
     ("grafana privileged", CHART, broken(GRAFANA_HARDENED, lambda g: g["values"]["containerSecurityContext"].update(
         privileged=True)),
-     ["values.containerSecurityContext.privileged is true (a privileged container) in chart grafana: "
+     ["[CIS EKS 4.2.1] values.containerSecurityContext.privileged is true (a privileged container) in chart grafana: "
       f"{allow_hint('grafana', 'containerSecurityContext.privileged')}"]),
     ("escalation in a list", CHART, broken(GRAFANA_HARDENED, lambda g: g["values"]["extraContainers"][0][
         "securityContext"].update(allowPrivilegeEscalation=True)),
-     ["values.extraContainers[0].securityContext.allowPrivilegeEscalation is true (privilege escalation) in chart "
+     ["[CIS EKS 4.2.5] values.extraContainers[0].securityContext.allowPrivilegeEscalation is true (privilege "
+      "escalation) in chart "
       f"grafana: {allow_hint('grafana', 'extraContainers[0].securityContext.allowPrivilegeEscalation')}"]),
     ("kps prometheus root as a float", RELEASE, {"chart": "kube-prometheus-stack", "values": {"prometheus": {
         "prometheusSpec": {"securityContext": {"runAsUser": 0.0}}}}},
-     ["values.prometheus.prometheusSpec.securityContext.runAsUser is 0 (root) in chart kube-prometheus-stack: "
+     ["[CIS EKS 4.2.6] values.prometheus.prometheusSpec.securityContext.runAsUser is 0 (root) in chart "
+      "kube-prometheus-stack: "
       f"{allow_hint('kube-prometheus-stack', 'prometheus.prometheusSpec.securityContext.runAsUser')}"]),
     # An allowance names its chart: the collector's path in another chart is not allowed.
     ("collector's allowance in another chart", CHART, {**COLLECTOR, "chart": "loki"},
-     [f"values.securityContext.runAsUser is 0 (root) in chart loki: {allow_hint('loki', 'securityContext.runAsUser')}"]),
+     [f"[CIS EKS 4.2.6] values.securityContext.runAsUser is 0 (root) in chart loki: "
+      f"{allow_hint('loki', 'securityContext.runAsUser')}"]),
+    ("hostNetwork in values", CHART, broken(GRAFANA_HARDENED, lambda g: g["values"].update(hostNetwork=True)),
+     [f"[CIS EKS 4.2.4] values.hostNetwork is true (the node's network) in chart grafana: "
+      f"{allow_hint('grafana', 'hostNetwork')}"]),
+    ("NET_RAW added in values", CHART, broken(GRAFANA_HARDENED, lambda g: g["values"]["containerSecurityContext"].update(
+        capabilities={"add": ["NET_BIND_SERVICE", "NET_RAW"]})),
+     ["[CIS EKS 4.2.7] values.containerSecurityContext.capabilities.add is [NET_RAW] (added capabilities) in chart "
+      f"grafana: {allow_hint('grafana', 'containerSecurityContext.capabilities.add')}"]),
 ]
 
 
@@ -480,7 +533,7 @@ def test_values_privilege_broken(case: str, typ: str, props: dict[str, Any], mes
 
 def test_values_privilege_allowances_are_config() -> None:
     assert check_resource(security.helm_values_unprivileged, CHART, COLLECTOR, config={"allowedSettings": []}) == [
-        "values.securityContext.runAsUser is 0 (root) in chart opentelemetry-collector: "
+        "[CIS EKS 4.2.6] values.securityContext.runAsUser is 0 (root) in chart opentelemetry-collector: "
         f"{allow_hint('opentelemetry-collector', 'securityContext.runAsUser')}"
     ]
     grafana_root = broken(GRAFANA_HARDENED, lambda g: g["values"]["securityContext"].update(runAsUser=0))

@@ -98,6 +98,21 @@ def test_checks_run_lint_tests_specs_and_the_policy_pack_per_stack() -> None:
     assert '.venv/bin/sre policy check "out/${{ matrix.stack }}"' in runs
 
 
+def test_policy_violations_reach_code_scanning_as_sarif() -> None:
+    policy = load("checks.yml")["jobs"]["policy-check"]
+    assert policy["permissions"] == {"contents": "read", "security-events": "write"}
+    runs = [s.get("run", "") for s in steps(policy)]
+    (write,) = [r for r in runs if "--format sarif" in r]
+    assert '--output "policy-${{ matrix.stack }}.sarif"' in write and write.endswith('|| test "$?" -eq 1')
+    (upload,) = uses(policy, "github/codeql-action/upload-sarif")
+    assert upload["uses"] == "github/codeql-action/upload-sarif@v3"
+    assert upload["with"] == {"sarif_file": "policy-${{ matrix.stack }}.sarif", "category": "policy-${{ matrix.stack }}"}
+    assert "always()" in upload["if"] and "head.repo.full_name == github.repository" in upload["if"]
+    # A called workflow gets no more than its caller grants.
+    for caller in ("pull-request.yml", "deploy.yml"):
+        assert load(caller)["jobs"]["checks"]["permissions"]["security-events"] == "write", caller
+
+
 def test_pull_requests_preview_every_cloud_stack_with_a_comment() -> None:
     workflow = load("pull-request.yml")
     assert workflow[True] == {"pull_request": {"branches": ["main"]}}  # YAML 1.1 reads `on` as true

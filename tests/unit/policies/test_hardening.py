@@ -1,0 +1,292 @@
+"""Policies against published controls (EKS, EC2/VPC, KMS, S3 TLS, principals, Pod Security, Grafana):
+a passing fixture, one field broken, the exact message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from policies import eks, encryption, grafana, network, pod_security, principals
+
+from .helpers import broken, check_resource, check_stack, resource
+
+CLUSTER = "aws:eks/cluster:Cluster"
+GOOD_CLUSTER = {
+    "vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": True, "publicAccessCidrs": ["198.51.100.0/24"]},
+    "encryptionConfig": {"provider": {"keyArn": "arn:aws:kms:eu-west-1:1:key/k"}, "resources": ["secrets"]},
+    "enabledClusterLogTypes": ["api", "audit", "authenticator"],
+}
+IRSA = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+    "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/X"},
+    "Condition": {"StringEquals": {"oidc.eks.eu-west-1.amazonaws.com/id/X:aud": "sts.amazonaws.com"},
+                  "StringLike": {"oidc.eks.eu-west-1.amazonaws.com/id/X:sub": ["system:serviceaccount:monitoring:thanos"]}},
+}]}
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+CONTAINER = {"name": "app", "image": "x", "securityContext": {
+    "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True}}
+GOOD_DEPLOYMENT = {"metadata": {"name": "app", "namespace": "apps"}, "spec": {"template": {"spec": {
+    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}, "containers": [CONTAINER]}}}}
+GRAFANA_VALUES = {"admin": {"existingSecret": "grafana-admin"}, "grafana.ini": {
+    "auth.anonymous": {"enabled": False}, "users": {"allow_sign_up": False},
+    "security": {"allow_embedding": False, "cookie_samesite": "lax", "cookie_secure": True}}}
+NAMESPACE = "kubernetes:core/v1:Namespace"
+ENFORCE = "pod-security.kubernetes.io/enforce"
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Any:
+    def change(d: dict[str, Any]) -> None:
+        for key in path[:-1]:
+            d = d[key]
+        if value is _DELETE:
+            del d[path[-1]]
+        else:
+            d[path[-1]] = value
+    return change
+
+
+_DELETE = object()
+C = "spec.template.spec.containers[0].securityContext"
+
+# (case, policy, type, good props, change, messages)
+CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
+    ("endpoint open to the internet", eks.eks_endpoint_restricted, CLUSTER, GOOD_CLUSTER,
+     _set(("vpcConfig", "publicAccessCidrs"), ["0.0.0.0/0"]),
+     ["[CIS EKS 5.4.1] vpcConfig.publicAccessCidrs lets 0.0.0.0/0 reach the public API endpoint: list the CIDRs of "
+      "your VPN or office (cluster.publicAccessCidrs), or set vpcConfig.endpointPublicAccess false"]),
+    ("endpoint CIDRs unset", eks.eks_endpoint_restricted, CLUSTER, GOOD_CLUSTER,
+     _set(("vpcConfig", "publicAccessCidrs"), _DELETE),
+     ["[CIS EKS 5.4.1] vpcConfig.publicAccessCidrs lets 0.0.0.0/0 (unset) reach the public API endpoint: list the "
+      "CIDRs of your VPN or office (cluster.publicAccessCidrs), or set vpcConfig.endpointPublicAccess false"]),
+    ("no private access", eks.eks_endpoint_restricted, CLUSTER, GOOD_CLUSTER,
+     _set(("vpcConfig", "endpointPrivateAccess"), _DELETE),
+     ["[CIS EKS 5.4.1] vpcConfig.endpointPrivateAccess is not true, so nodes reach the API server over the internet: "
+      "set vpcConfig.endpointPrivateAccess true"]),
+    ("secrets not encrypted", eks.eks_secrets_encrypted, CLUSTER, GOOD_CLUSTER,
+     _set(("encryptionConfig", "resources"), []),
+     ["[CIS EKS 5.3.1, FSBP EKS.3] encryptionConfig does not cover secrets with a KMS key: set encryptionConfig "
+      '{provider: {keyArn: <a KMS key with rotation on>}, resources: ["secrets"]}']),
+    ("no audit log", eks.eks_control_plane_logging, CLUSTER, GOOD_CLUSTER,
+     _set(("enabledClusterLogTypes",), ["api", "authenticator"]),
+     ["[CIS EKS 2.1.1, FSBP EKS.8] enabledClusterLogTypes leaves out audit: add them, so who did what to the cluster "
+      "is on record"]),
+    ("key rotation unset", encryption.kms_key_rotation, "aws:kms/key:Key", {"enableKeyRotation": True},
+     _set(("enableKeyRotation",), _DELETE),
+     ["[FSBP KMS.4] enableKeyRotation is unset (unset is off): set it true, KMS then rotates the key material every "
+      "year"]),
+    ("SSH open to the world", network.security_groups_restricted, "aws:ec2/securityGroup:SecurityGroup",
+     {"ingress": [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}]},
+     _set(("ingress", 0, "fromPort"), 22),
+     ["[FSBP EC2.18, FSBP EC2.19, FSBP EC2.53] ingress[0] opens ports 22-443 to 0.0.0.0/0: allow only your own CIDRs "
+      "or a load balancer's security group (ports open to the internet: 80, 443, publicPorts in the policy config)"]),
+    ("every port over IPv6", network.security_groups_restricted,
+     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", {"ipProtocol": "-1", "cidrIpv4": "10.0.0.0/8"},
+     _set(("cidrIpv4",), "::/0"),
+     ["[FSBP EC2.18, FSBP EC2.19, FSBP EC2.53] the ingress rule opens every port to ::/0: allow only your own CIDRs "
+      "or a load balancer's security group (ports open to the internet: 80, 443, publicPorts in the policy config)"]),
+    ("default security group with rules", network.security_groups_restricted,
+     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", {"vpcId": "v"},
+     _set(("egress",), [{"protocol": "-1", "cidrBlocks": ["0.0.0.0/0"]}]),
+     ["[FSBP EC2.2] egress of the VPC's default security group allow traffic: leave its ingress and egress empty and "
+      "give workloads security groups of their own"]),
+    ("public IPs on launch", network.subnet_no_public_ip, "aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": False},
+     _set(("mapPublicIpOnLaunch",), True),
+     ["[FSBP EC2.15] mapPublicIpOnLaunch is true: every instance started in this subnet gets a public IP; set it "
+      "false (NAT gateways and load balancers get their addresses without it)"]),
+    ("IMDSv1 allowed", network.instance_metadata_v2, "aws:ec2/launchTemplate:LaunchTemplate",
+     {"metadataOptions": {"httpTokens": "required"}}, _set(("metadataOptions", "httpTokens"), "optional"),
+     ["[FSBP EC2.170] metadataOptions.httpTokens is 'optional': set it to 'required' (IMDSv2 only), so a request "
+      "forgery in a pod cannot read the node's credentials"]),
+    ("trust: anyone", principals.iam_principals_scoped, "aws:iam/role:Role",
+     {"assumeRolePolicy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                      "Principal": {"Service": "ec2.amazonaws.com"}}]})},
+     lambda d: d.update(assumeRolePolicy=d["assumeRolePolicy"].replace('{"Service": "ec2.amazonaws.com"}',
+                                                                        '{"AWS": "arn:aws:iam::*:root"}')),
+     ["[RAC IAM.Trust] assumeRolePolicy: statement 0 allows principal arn:aws:iam::*:root, anyone in any AWS account, "
+      "with no condition narrowing it: name the accounts or roles, or add a Condition on aws:PrincipalOrgID (or "
+      "another of scopingConditionKeys)"]),
+    ("trust: web identity without sub", principals.iam_principals_scoped, "aws:iam/role:Role",
+     {"assumeRolePolicy": IRSA},
+     lambda d: d["assumeRolePolicy"]["Statement"][0]["Condition"].pop("StringLike"),
+     ["[RAC IAM.WebIdentity, CIS EKS 5.2.1] assumeRolePolicy: statement 0 trusts a web identity but has no "
+      "`<issuer>:sub` condition, so every identity of the issuer (every service account of the cluster, every "
+      "repository) can assume the role: name the subjects, e.g. system:serviceaccount:<namespace>:<name>"]),
+    ("trust: web identity without aud", principals.iam_principals_scoped, "aws:iam/role:Role",
+     {"assumeRolePolicy": IRSA},
+     lambda d: d["assumeRolePolicy"]["Statement"][0]["Condition"].pop("StringEquals"),
+     ["[RAC IAM.WebIdentity, CIS EKS 5.2.1] assumeRolePolicy: statement 0 trusts a web identity but has no "
+      "`<issuer>:aud` condition (StringEquals sts.amazonaws.com), so tokens minted for any audience are accepted"]),
+    ("trust: sub matches every service account", principals.iam_principals_scoped, "aws:iam/role:Role",
+     {"assumeRolePolicy": IRSA},
+     lambda d: d["assumeRolePolicy"]["Statement"][0]["Condition"]["StringLike"].update(
+         {"oidc.eks.eu-west-1.amazonaws.com/id/X:sub": "system:serviceaccount:*"}),
+     ["[RAC IAM.WebIdentity, CIS EKS 5.2.1] assumeRolePolicy: statement 0 trusts a web identity but has a `sub` "
+      "condition that matches every subject (system:serviceaccount:*): name the service accounts (or repositories) "
+      "that need the role"]),
+    ("bucket policy: public read with ?", principals.iam_principals_scoped, "aws:s3/bucketPolicy:BucketPolicy",
+     {"policy": {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Principal": {"AWS": "arn:aws:iam::1:root"},
+                                "Resource": "arn:aws:s3:::b/*"}]}},
+     _set(("policy", "Statement", 0, "Principal"), {"AWS": "?*"}),
+     ["[FSBP S3.2, FSBP S3.3] policy: statement 0 allows principal ?*, anyone in any AWS account, with no condition "
+      "narrowing it: name the accounts or roles, or add a Condition on aws:PrincipalOrgID (or another of "
+      "scopingConditionKeys)"]),
+    ("privilege escalation unset", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "containers", 0, "securityContext", "allowPrivilegeEscalation"), _DELETE),
+     [f"[CIS EKS 4.2.5] {C}.allowPrivilegeEscalation is not false (unset allows it): set it false"]),
+    ("NET_RAW added", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "containers", 0, "securityContext", "capabilities", "add"), ["NET_RAW"]),
+     [f"[CIS EKS 4.2.7] {C}.capabilities.add adds NET_RAW: add none (NET_BIND_SERVICE is the only one allowed)"]),
+    ("capabilities kept", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "containers", 0, "securityContext", "capabilities"), _DELETE),
+     [f'[CIS EKS 4.2.9] {C}.capabilities.drop does not drop ALL: set it to ["ALL"]']),
+    ("no seccomp", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "securityContext"), {}),
+     [f"[PSS restricted] {C}.seccompProfile.type is not RuntimeDefault or Localhost (on the container or the pod): "
+      "set the pod's securityContext.seccompProfile.type RuntimeDefault"]),
+    ("hostNetwork", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "hostNetwork"), True),
+     ["[CIS EKS 4.2.4] spec.template.spec.hostNetwork is true: remove it"]),
+    ("hostPath", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "volumes"), [{"name": "logs", "hostPath": {"path": "/var/log"}}]),
+     ["[PSS baseline] spec.template.spec.volumes[0].hostPath mounts a directory of the node: use a "
+      "PersistentVolumeClaim, ConfigMap or emptyDir"]),
+    ("namespace without a level", pod_security.namespace_pod_security, NAMESPACE,
+     {"metadata": {"name": "apps", "labels": {ENFORCE: "restricted"}}}, _set(("metadata", "labels"), {}),
+     [f'[CIS EKS 4.2.1, PSS restricted] metadata.labels["{ENFORCE}"] is unset, so the cluster\'s default (privileged) '
+      "admits any pod: set it to restricted"]),
+    ("namespace weakened", pod_security.namespace_pod_security, NAMESPACE,
+     {"metadata": {"name": "chaos-mesh", "labels": {ENFORCE: "privileged"}}}, _set(("metadata", "name"), "apps"),
+     [f"[CIS EKS 4.2.1, PSS restricted] metadata.labels[\"{ENFORCE}\"] is 'privileged' in namespace apps: set it to "
+      'restricted, or, if its pods need more, add {"namespace": "apps", "level": "privileged", "reason": "..."} to '
+      "allowedLevels"]),
+    ("LoadBalancer without TLS", pod_security.load_balancer_tls, "kubernetes:core/v1:Service",
+     {"metadata": {"name": "shop", "annotations": {"service.beta.kubernetes.io/aws-load-balancer-ssl-cert": "arn:c"}},
+      "spec": {"type": "LoadBalancer"}}, _set(("metadata", "annotations"), {}),
+     ["[CIS EKS 5.4.5] metadata.annotations has no service.beta.kubernetes.io/aws-load-balancer-ssl-cert: an "
+      "internet-facing load balancer serves plain TCP; set it to an ACM certificate ARN, or make the load balancer "
+      "internal (service.beta.kubernetes.io/aws-load-balancer-scheme: internal)"]),
+    ("Ingress without TLS", pod_security.load_balancer_tls, "kubernetes:networking.k8s.io/v1:Ingress",
+     {"metadata": {"name": "shop"}, "spec": {"tls": [{"hosts": ["shop.example.com"], "secretName": "tls"}]}},
+     _set(("spec", "tls"), []),
+     ["[CIS EKS 5.4.5] spec.tls is empty and metadata.annotations has no alb.ingress.kubernetes.io/certificate-arn: "
+      "add a tls block (or the ALB's certificate) so the Ingress serves HTTPS"]),
+    ("Grafana anonymous access", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+     {"chart": "grafana", "values": GRAFANA_VALUES},
+     _set(("values", "grafana.ini", "auth.anonymous", "enabled"), True),
+     ['[Grafana auth.anonymous] values["grafana.ini"]["auth.anonymous"].enabled is true: it lets anyone who reaches '
+      "Grafana in without logging in: set it false"]),
+    ("Grafana sign-up through env", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+     {"chart": "grafana", "values": GRAFANA_VALUES}, _set(("values", "env"), {"GF_USERS_ALLOW_SIGN_UP": "true"}),
+     ["[Grafana users.allow_sign_up] values.env.GF_USERS_ALLOW_SIGN_UP is true: it lets anyone who reaches Grafana "
+      "create an account: set it false and invite users or use SSO"]),
+    ("Grafana embedding", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+     {"chart": "grafana", "values": GRAFANA_VALUES},
+     _set(("values", "grafana.ini", "security", "allow_embedding"), True),
+     ['[Grafana security.allow_embedding] values["grafana.ini"].security.allow_embedding is true: it lets any site '
+      "frame Grafana (clickjacking): set it false"]),
+    ("Grafana insecure cookie in prod", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+     {"chart": "grafana", "values": GRAFANA_VALUES},
+     _set(("values", "grafana.ini", "security", "cookie_secure"), _DELETE),
+     ['[Grafana security.cookie_secure] values["grafana.ini"].security.cookie_secure is unset in prod: the session '
+      "cookie may travel over plain http; set it true"]),
+    ("Grafana SameSite none", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+     {"chart": "grafana", "values": GRAFANA_VALUES},
+     _set(("values", "grafana.ini", "security", "cookie_samesite"), "none"),
+     ['[Grafana security.cookie_samesite] values["grafana.ini"].security.cookie_samesite is \'none\': other sites\' '
+      "requests carry the session cookie; set it to lax or strict"]),
+    ("Grafana default admin password", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+     {"chart": "grafana", "values": GRAFANA_VALUES}, _set(("values", "adminPassword"), "admin"),
+     ["[Grafana admin credentials] values.adminPassword is the well-known default 'admin': keep the admin password "
+      "in a Secret and point admin.existingSecret at it"]),
+    ("kube-prometheus-stack Grafana left on", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+     {"chart": "kube-prometheus-stack", "values": {"grafana": {"enabled": False}}},
+     _set(("values", "grafana"), {"grafana.ini": GRAFANA_VALUES["grafana.ini"]}),
+     ["[Grafana admin credentials] values.grafana.admin.existingSecret is unset, so kube-prometheus-stack logs admin "
+      "in with its default password 'prom-operator': point it at a Secret holding admin-user and admin-password"]),
+]
+
+
+@pytest.mark.parametrize(("case", "policy", "typ", "good", "change", "messages"), CASES, ids=[c[0] for c in CASES])
+def test_good_passes_and_one_field_broken_fails(case: str, policy: Any, typ: str, good: dict[str, Any], change: Any,
+                                                messages: list[str]) -> None:
+    assert check_resource(policy, typ, good) == []
+    assert check_resource(policy, typ, broken(good, change)) == messages
+
+
+def test_levels_that_depend_on_the_environment() -> None:
+    values = broken({"chart": "grafana", "values": GRAFANA_VALUES},
+                    _set(("values", "grafana.ini", "security", "cookie_secure"), False))
+    assert check_resource(grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart", values, stack="local") == []
+    assert len(check_resource(grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart", values, stack="dev")) == 1
+
+
+def test_a_public_endpoint_is_advised_against() -> None:
+    assert check_resource(eks.eks_endpoint_private, CLUSTER, GOOD_CLUSTER) == [
+        "[CIS EKS 5.4.2, FSBP EKS.1] vpcConfig.endpointPublicAccess is not false: the API endpoint can be reached "
+        "from the internet (by the listed CIDRs); reach it through a VPN or bastion in the VPC and set "
+        "vpcConfig.endpointPublicAccess false"]
+    private = broken(GOOD_CLUSTER, _set(("vpcConfig", "endpointPublicAccess"), False))
+    assert check_resource(eks.eks_endpoint_private, CLUSTER, private) == []
+    assert check_resource(eks.eks_endpoint_restricted, CLUSTER, private) == []
+
+
+def test_chart_workloads_are_left_to_their_namespace() -> None:
+    chart_urn = ("urn:pulumi:prod::reliability::reliability:index:Platform$kubernetes:helm.sh/v4:Chart$"
+                 f"{DEPLOYMENT}::node-exporter")
+    host = broken(GOOD_DEPLOYMENT, _set(("spec", "template", "spec", "hostNetwork"), True))
+    assert check_resource(pod_security.pod_security_restricted, DEPLOYMENT, host, resource_urn=chart_urn) == []
+
+
+BUCKET = "aws:s3/bucket:Bucket"
+TLS_POLICY = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*",
+                             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+
+
+def test_buckets_refuse_plain_http() -> None:
+    bucket = resource(BUCKET, {"bucket": "b"}, "b")
+    good = resource("aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b", "policy": json.dumps(TLS_POLICY)}, "b",
+                    dependencies=[bucket])
+    assert check_stack(encryption.s3_bucket_tls_only, [bucket, good]) == []
+    allow_only = broken(TLS_POLICY, _set(("Statement", 0, "Effect"), "Allow"))
+    bad = resource("aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b", "policy": allow_only}, "b", dependencies=[bucket])
+    assert check_stack(encryption.s3_bucket_tls_only, [bucket, bad]) == [
+        ("[FSBP S3.5] its BucketPolicy has no Deny on aws:SecureTransport false: add a BucketPolicy statement denying "
+         's3:* when the Condition Bool aws:SecureTransport is "false"', "b")]
+    assert check_stack(encryption.s3_bucket_tls_only, [bucket]) == [
+        ("[FSBP S3.5] no BucketPolicy: add a BucketPolicy statement denying s3:* when the Condition Bool "
+         'aws:SecureTransport is "false"', "b")]
+
+
+def test_every_vpc_has_a_flow_log() -> None:
+    vpc = resource("aws:ec2/vpc:Vpc", {"cidrBlock": "10.0.0.0/16"}, "vpc")
+    log = resource("aws:ec2/flowLog:FlowLog", {"trafficType": "ALL"}, "vpc", dependencies=[vpc])
+    assert check_stack(network.vpc_flow_logs, [vpc, log]) == []
+    assert check_stack(network.vpc_flow_logs, [vpc]) == [
+        ("[FSBP EC2.6] no FlowLog has this VPC as vpcId: add an aws.ec2.FlowLog (trafficType REJECT at least) to keep "
+         "a record of the traffic the VPC refused", "vpc")]
+
+
+def _statement(**fields: Any) -> dict[str, Any]:
+    return {"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*", **fields}]}
+
+
+def test_who_a_resource_policy_lets_in() -> None:
+    policy, key = principals.iam_principals_scoped, "aws:kms/key:Key"
+    anyone = _statement(Principal={"AWS": "*"})
+    assert check_resource(policy, key, {"policy": json.dumps(anyone)}) == [
+        "[FSBP KMS.5] policy: statement 0 allows principal *, anyone in any AWS account, with no condition narrowing "
+        "it: name the accounts or roles, or add a Condition on aws:PrincipalOrgID (or another of scopingConditionKeys)"]
+    # A wildcard narrowed to the organisation is fine; a Deny names no one it lets in.
+    org = _statement(Principal="*", Condition={"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}})
+    assert check_resource(policy, key, {"policy": json.dumps(org)}) == []
+    assert check_resource(policy, key, {"policy": json.dumps(_statement(Principal="*", Effect="Deny"))}) == []
+    everyone_but = _statement(NotPrincipal={"AWS": "arn:aws:iam::1:root"})
+    assert check_resource(policy, key, {"policy": json.dumps(everyone_but)}) == [
+        "[FSBP KMS.5] policy: statement 0 allows everyone but its NotPrincipal list: name the principals in Principal "
+        "instead"]
+    # Unknown during preview, or a secret: nothing to judge.
+    assert check_resource(policy, "aws:iam/role:Role", {"assumeRolePolicy": "[unknown]"}) == []
+    assert check_resource(policy, "aws:iam/role:Role", {"assumeRolePolicy": "{not json"}) == [
+        "[RAC IAM.Trust] assumeRolePolicy is not a JSON policy document: write the trust policy as JSON"]
