@@ -22,7 +22,8 @@ ALLOWED: dict[str, tuple[set[str], bool]] = {
     "platform": ({"alerting", "slo"}, True),
     "policy": ({"alerting"}, True),
     "bench": ({"slo", "platform"}, True),
-    "cli": ({"slo", "alerting", "platform", "policy", "bench"}, True),
+    "testing": ({"slo"}, False),
+    "cli": ({"slo", "alerting", "platform", "policy", "bench", "testing"}, True),
 }
 PULUMI = ("pulumi", "pulumi_kubernetes", "pulumi_aws", "pulumi_random", "pulumi_policy")
 
