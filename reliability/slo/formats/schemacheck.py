@@ -184,10 +184,27 @@ def check(
     return failed
 
 
+def _closed(schema: Any) -> Any:
+    """The schema with unknown fields refused where Kubernetes would prune them.
+
+    A structural CRD schema drops fields it does not declare without a word, so a typo
+    (`mod: one`) would vanish on apply; here it is an error with a did-you-mean.
+    """
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _closed(value) for key, value in schema.items()}
+    if ("properties" in out and "additionalProperties" not in out
+            and not out.get("x-kubernetes-preserve-unknown-fields")):
+        out["additionalProperties"] = False
+    return out
+
+
 @cache
 def _crd_validator(schema_name: str, key: str) -> jsonschema.protocols.Validator:
     """A validator for one entry of a bundled CRD schema file (`{"kinds": {key: openAPIV3Schema}}`)."""
-    return jsonschema.Draft7Validator(load_schema(schema_name)["kinds"][key])
+    return jsonschema.Draft7Validator(_closed(load_schema(schema_name)["kinds"][key]))
 
 
 def check_embedded(
