@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from ..slo.generators.loadtests import SLOW_COUNTER, Threshold, thresholds
 from ..slo.model import Service
+from ..yamlio import format_decimal
 from .gate import instant_query
 
 REQUESTS = "k6_http_reqs_total"
@@ -44,9 +45,9 @@ class Measured:
     def __str__(self) -> str:
         t = self.threshold
         word = "pass" if self.passed else "FAIL"
-        what = "failed" if t.threshold_ms is None else f"slower than {t.threshold_ms}ms"
+        what = "failed" if t.threshold_ms is None else f"slower than {format_decimal(t.threshold_ms)}ms"
         return (f"{word}  {t.slo}: {t.metric} {t.expression}: {self.value:.6g} of requests {what} "
-                f"({self.bad:.0f} of {self.requests:.0f}), limit {t.budget}")
+                f"({self.bad:.0f} of {self.requests:.0f}), limit {format_decimal(t.budget)}")
 
 
 def parse_time(text: str) -> float:
