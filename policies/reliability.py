@@ -470,6 +470,26 @@ chaos_experiment_scope = ResourceValidationPolicy(
     config_schema=_CHAOS_SCHEMA,
 )
 
+def _validate_chaos_opt_in(args: ResourceValidationArgs, report: Report) -> None:
+    if not is_helm(args.resource_type) or chart_name(args.props) != "chaos-mesh":
+        return
+    values = helm_values(args.props)
+    enabled = get(values, "controllerManager", "enableFilterNamespace", unknown=UNKNOWN)
+    if enabled is UNKNOWN:
+        return
+    if enabled is not True:
+        report("chaos-mesh: set controllerManager.enableFilterNamespace: true, so chaos runs only in namespaces "
+               "annotated chaos-mesh.org/inject=enabled (the chart's default lets it reach every namespace)")
+
+
+chaos_namespace_opt_in = ResourceValidationPolicy(
+    name="chaos-namespace-opt-in",
+    description="Chaos Mesh injects chaos only into namespaces that opt in (controllerManager."
+    "enableFilterNamespace with the chaos-mesh.org/inject=enabled annotation).",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_chaos_opt_in,
+)
+
 # ================================================================== resources in the Helm values we set
 
 # chart -> the `resources` blocks of its main workloads: removing one leaves the chart's default,
@@ -544,5 +564,6 @@ POLICIES = [
     retention_minimums,
     chart_version_pinned,
     chaos_experiment_scope,
+    chaos_namespace_opt_in,
     helm_values_resources,
 ]

@@ -1,8 +1,9 @@
 """Load tests for the k6 operator, with the service's SLOs as their thresholds.
 
 Per service with a `loadtest`: a ConfigMap holding the k6 script, a `TestRun`
-(`k6.io/v1alpha1`) and, with a `schedule`, a CronJob that deletes and re-creates
-the TestRun (the operator has no schedule of its own) with the RBAC it needs.
+(`k6.io/v1alpha1`) and, with a `schedule`, a CronJob that creates
+the TestRun (the operator has no schedule of its own; `cleanup: post` removes each finished
+run) with the RBAC it needs.
 
 Thresholds: a ratio SLO of 99.9 gives `http_req_failed: ["rate<0.001"]`; a latency
 SLO of 99.5 under 300ms gives `http_req_duration: ["p(99.5)<300"]`. The operator
@@ -141,9 +142,7 @@ def _cronjob(service: Service, test: LoadTest, run: dict[str, Any]) -> list[dict
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta,
-         "rules": [{"apiGroups": ["k6.io"], "resources": ["testruns"], "resourceNames": [name],
-                    "verbs": ["get", "delete"]},
-                   {"apiGroups": ["k6.io"], "resources": ["testruns"], "verbs": ["create"]}]},
+         "rules": [{"apiGroups": ["k6.io"], "resources": ["testruns"], "verbs": ["create"]}]},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta,
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
          "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": LOADTEST_NAMESPACE}]},
@@ -162,9 +161,9 @@ def _cronjob(service: Service, test: LoadTest, run: dict[str, Any]) -> list[dict
                 "containers": [{
                     "name": "apply",
                     "image": images()["kubectl"],
-                    "command": ["/bin/sh", "-c",
-                                f"kubectl delete testrun {name} -n {LOADTEST_NAMESPACE} --ignore-not-found --wait "
-                                f"&& kubectl create -f /manifests/testrun.json"],
+                    # `cleanup: post` deletes the previous TestRun when it ends; one still there (a
+                    # run that hangs) makes this Job fail visibly rather than start a second run.
+                    "command": ["kubectl", "create", "-f", "/manifests/testrun.json"],
                     "volumeMounts": [{"name": "manifests", "mountPath": "/manifests", "readOnly": True}],
                     "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
                     "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True,
