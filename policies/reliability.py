@@ -470,8 +470,20 @@ chaos_experiment_scope = ResourceValidationPolicy(
     config_schema=_CHAOS_SCHEMA,
 )
 
+_OPT_IN_SCHEMA = schema(
+    {
+        "charts": string_list(
+            default=["chaos-mesh"],
+            description="Names of the charts that install Chaos Mesh (add a mirror's or a fork's name).",
+        ),
+    }
+)
+
+
 def _validate_chaos_opt_in(args: ResourceValidationArgs, report: Report) -> None:
-    if not is_helm(args.resource_type) or chart_name(args.props) != "chaos-mesh":
+    if not is_helm(args.resource_type):
+        return
+    if chart_name(args.props) not in settings(args, _OPT_IN_SCHEMA)["charts"]:
         return
     values = helm_values(args.props)
     enabled = get(values, "controllerManager", "enableFilterNamespace", unknown=UNKNOWN)
@@ -488,6 +500,7 @@ chaos_namespace_opt_in = ResourceValidationPolicy(
     "enableFilterNamespace with the chaos-mesh.org/inject=enabled annotation).",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_chaos_opt_in,
+    config_schema=_OPT_IN_SCHEMA,
 )
 
 # ================================================================== resources in the Helm values we set
