@@ -10,6 +10,7 @@ Forbid` then silently skips). `@every` is refused: Chaos Mesh mis-schedules it
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 
 from ..durations import Duration
@@ -22,8 +23,10 @@ _MONTHS = {name: i + 1 for i, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
 _DAYS = {name: i for i, name in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
 # (name, lowest, highest, names)
-_FIELDS = (("minute", 0, 59, {}), ("hour", 0, 23, {}), ("day of month", 1, 31, {}),
-           ("month", 1, 12, _MONTHS), ("day of week", 0, 7, _DAYS))
+_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
+    ("minute", 0, 59, {}), ("hour", 0, 23, {}), ("day of month", 1, 31, {}),
+    ("month", 1, 12, _MONTHS), ("day of week", 0, 7, _DAYS),
+)
 # Eight years cover every leap-day and weekday combination that matters for the shortest gap.
 _HORIZON_DAYS = 8 * 366
 
@@ -56,7 +59,7 @@ class Cron:
     def shortest_interval(self) -> Duration:
         """The shortest time between two consecutive runs; CronError if it never runs."""
         times = sorted(h * 60 + m for h in self.hours for m in self.minutes)
-        gaps = [b - a for a, b in zip(times, times[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         start = dt.date(2024, 1, 1)
         previous: int | None = None
         for offset in range(_HORIZON_DAYS):
@@ -120,7 +123,7 @@ def parse(text: str) -> Cron:
     if len(parts) != 5:
         raise CronError(f"expected 5 fields (minute hour day-of-month month day-of-week), got {len(parts)}")
     minutes, hours, days, months, weekdays = (
-        _field(part, *spec) for part, spec in zip(parts, _FIELDS))
+        _field(part, *spec) for part, spec in zip(parts, _FIELDS, strict=False))
     return Cron(
         text=text, minutes=minutes, hours=hours, days=days, months=months,
         weekdays=frozenset(d % 7 for d in weekdays),

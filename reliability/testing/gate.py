@@ -117,7 +117,7 @@ def _params(query: str) -> tuple[str, str, float, str]:
 
 def make_handler(prometheus: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             url = urllib.parse.urlsplit(self.path)
             if url.path == "/healthz":
                 self._send(200, {"ok": True})
@@ -140,7 +140,7 @@ def make_handler(prometheus: str) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's name)
+        def log_message(self, format: str, *args: object) -> None:
             sys.stderr.write(f"gate: {self.address_string()} {format % args}\n")
 
     return Handler
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gate.py", description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("mode", choices=["serve"])
     parser.add_argument("--prometheus", required=True)
-    parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 (a pod serves on its own IP)
+    parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
     httpd = server(args.prometheus, args.host, args.port)

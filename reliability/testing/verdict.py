@@ -61,7 +61,7 @@ def parse_time(text: str) -> float:
     except ValueError:
         raise ValueError(f"{text!r} is not a time: use RFC 3339 (2026-12-04T03:00:00Z) or Unix seconds") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.timestamp()
 
 

@@ -55,7 +55,7 @@ def server(fail_every: int = 0, slow_every: int = 0, slow_seconds: float = 0.3) 
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             with lock:
                 count[0] += 1
                 n = count[0]

@@ -93,8 +93,8 @@ def environment_refs(doc: Document) -> list[EnvironmentRef]:
             path = ("slos", index, "environments", name)
             refs.append(EnvironmentRef(str(name), join_path(*path), Location(doc.file, line_at(data, path)),
                                        _slo_name_at(data, path)))
-    for path, name in testspecs.environment_paths(data):
-        refs.append(EnvironmentRef(name, join_path(*path), Location(doc.file, line_at(data, path)), None))
+    for entry_path, name in testspecs.environment_paths(data):
+        refs.append(EnvironmentRef(name, join_path(*entry_path), Location(doc.file, line_at(data, entry_path)), None))
     return refs
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from decimal import Decimal
 from typing import Any
 
 from ...durations import Duration
@@ -202,14 +201,11 @@ def _check_canary_query(slo: SLO, ctx: Ctx, path: Path) -> None:
 def environment_paths(data: dict[str, Any]) -> list[tuple[Path, str]]:
     """(path of the entry, environment name) for every `environments` list of these keys."""
     out: list[tuple[Path, str]] = []
-    lists: list[tuple[Path, Any]] = [(("loadtest", "environments"), build.field_map(data, "loadtest").get("environments"))]
+    loadtest_envs = build.field_map(data, "loadtest").get("environments")
+    lists: list[tuple[Path, Any]] = [(("loadtest", "environments"), loadtest_envs)]
     for index, raw in enumerate(build.field_list(data, "gamedays")):
         lists.append((("gamedays", index, "environments"), raw.get("environments") if isinstance(raw, dict) else None))
     for path, value in lists:
         if isinstance(value, list):
             out.extend(((*path, i), str(name)) for i, name in enumerate(value) if isinstance(name, str))
     return out
-
-
-def burn_rate_text(rate: Decimal) -> str:
-    return format(rate.normalize(), "f")
