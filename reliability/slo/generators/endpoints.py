@@ -1,7 +1,7 @@
 """Where generated reliability tests reach the platform: pins and in-cluster addresses.
 
 The service names follow components/metrics.py (release `kps`, Thanos query `thanos`);
-tests/unit/platform/test_reliability_tests.py checks they agree. Everything reads
+tests/unit/platform/test_render.py checks they agree. Everything reads
 from Thanos query, which merges the Prometheus replicas, so a verdict does not
 depend on which replica a k6 run remote-wrote to.
 """

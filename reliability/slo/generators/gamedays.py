@@ -41,7 +41,8 @@ def short_window(service: Service, slo_name: str, catalogs: dict[Any, WindowCata
     slo = service.slo(slo_name)
     if slo is None:
         raise KeyError(slo_name)
-    return str(catalogs[slo.period].base)
+    catalog = catalogs[slo.period]
+    return str(min(w.short for w in catalog.by_severity("page") or catalog.windows))
 
 
 def gate_url(endpoints: Endpoints, service: Service, gameday: GameDay, window: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 from ...yamlio import format_decimal
 from .. import naming
-from ..model import SLO, LoadTest, Service
+from ..model import LoadTest, Service
 from .endpoints import LOADTEST_NAMESPACE, Endpoints, images
 
 SCRIPT_KEY = "script.js"
@@ -189,8 +189,3 @@ def service_loadtest(service: Service, endpoints: Endpoints) -> list[dict[str, A
     run = test_run(service, test, endpoints)
     docs.extend(_cronjob(service, test, run) if test.schedule else [run])
     return docs
-
-
-def measured_slos(service: Service) -> list[SLO]:
-    names = {t.slo for t in thresholds(service)}
-    return [slo for slo in service.slos if slo.name in names]
