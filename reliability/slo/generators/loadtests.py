@@ -112,7 +112,11 @@ def _labels(service: Service) -> dict[str, str]:
 
 
 def test_run(service: Service, test: LoadTest, endpoints: Endpoints) -> dict[str, Any]:
+    """The TestRun. A scheduled one removes itself when done (`cleanup: post`) so the CronJob can create
+    the next; a one-off one stays as the record of its run (delete it to run again): were it to remove
+    itself, a `pulumi refresh` would see it gone and the next `up` would start another run."""
     name = name_of(service)
+    cleanup = {"cleanup": "post"} if test.schedule else {}
     return {
         "apiVersion": "k6.io/v1alpha1",
         "kind": "TestRun",
@@ -122,7 +126,7 @@ def test_run(service: Service, test: LoadTest, endpoints: Endpoints) -> dict[str
             "script": {"configMap": {"name": name, "file": SCRIPT_KEY}},
             # The service tag labels every remote-written series: the verdict selects by it.
             "arguments": f"--out experimental-prometheus-rw --tag service={service.name}",
-            "cleanup": "post",
+            **cleanup,
             "runner": {
                 "image": images()["k6"],
                 "env": [

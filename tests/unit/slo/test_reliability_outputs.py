@@ -92,3 +92,25 @@ canary: {slos: [raw]}
     assert validate_custom_resource(template) == []
     # 99 % over 30d: budget 0.01 x the 14.4 page burn rate of the 5m window
     assert template["spec"]["metrics"][0]["successCondition"].endswith("result[0] < 0.144")
+
+
+def test_a_one_off_test_run_stays_as_the_record_and_a_scheduled_one_cleans_up(tmp_path) -> None:
+    spec = """\
+apiVersion: reliability-as-code/v1
+kind: ServiceLevelObjectives
+service: a
+team: t
+runbook_url: https://r.example.com
+slos:
+  - name: availability
+    objective: 99.9
+    sli: {ratio: {errors: 'r{code="500"}', total: r}}
+loadtest: {target: 'http://a.ns.svc/x', rate: 600, duration: 1m}
+"""
+    once = list(yaml.safe_load_all(compile_text(tmp_path, spec).files["loadtests/a.yaml"]))
+    assert [d["kind"] for d in once] == ["ConfigMap", "TestRun"]
+    assert "cleanup" not in once[1]["spec"] and once[1]["spec"]["parallelism"] == 2  # 600/s over two runners
+    scheduled = spec.replace("duration: 1m}", "duration: 1m, schedule: '@daily'}")
+    docs = list(yaml.safe_load_all(compile_text(tmp_path, scheduled, name="s.yaml").files["loadtests/a.yaml"]))
+    assert [d["kind"] for d in docs] == ["ConfigMap", "ServiceAccount", "Role", "RoleBinding", "ConfigMap", "CronJob"]
+    assert json.loads(docs[4]["data"]["testrun.json"])["spec"]["cleanup"] == "post"
