@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, group, print_problems
+from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, group, print_help, print_problems
 
 EXIT_NO_DATA = 3
 
@@ -59,6 +59,10 @@ def cmd_verdict(args: argparse.Namespace) -> int:
 def cmd_gate_check(args: argparse.Namespace) -> int:
     from ..testing.gate import GateInputError, check
 
+    missing = [f"--{name.replace('_', '-')}" for name in ("service", "slo", "max_burn") if getattr(args, name) is None]
+    if missing:
+        print(f"sre gate: missing {', '.join(missing)}", file=sys.stderr)
+        return EXIT_INPUT
     try:
         verdict = check(args.prometheus, args.service, args.slo, args.max_burn, args.window)
     except GateInputError as exc:
@@ -72,6 +76,14 @@ def cmd_gate_serve(args: argparse.Namespace) -> int:
     from ..testing.gate import main
 
     return main(["serve", "--prometheus", args.prometheus, "--host", args.host, "--port", str(args.port)])
+
+
+def check_args(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument("--prometheus", required=required, metavar="URL", help="Prometheus (or Thanos query) base URL")
+    parser.add_argument("--service", required=required)
+    parser.add_argument("--slo", required=required)
+    parser.add_argument("--max-burn", type=float, required=required, metavar="F", help="highest healthy burn rate")
+    parser.add_argument("--window", default="5m", help="burn-rate window of the compiled rules (default 5m)")
 
 
 def register(sub: Subparsers) -> None:
@@ -97,7 +109,11 @@ def register(sub: Subparsers) -> None:
 
     gate = group(sub, "gate", help="the SLO gate that stops game days when an SLO burns",
                  description="Healthy while an SLO's short-window burn rate is below a threshold; Chaos Mesh "
-                             "status checks call `sre gate serve` to abort game days.")
+                             "status checks call `sre gate serve` to abort game days. `sre gate --prometheus URL "
+                             "--service S --slo N --max-burn F` is `sre gate check`.")
+    gate_parser = sub.choices["gate"]
+    check_args(gate_parser, required=False)
+    gate_parser.set_defaults(func=lambda args: cmd_gate_check(args) if args.prometheus else print_help(gate_parser))
     check = command(
         gate, "check", help="is this SLO burning faster than --max-burn? (exit 0 no, 1 yes, 3 no data)",
         description="Read slo:sli_error:ratio_rate<window> / slo:error_budget:ratio for one SLO and compare it "
@@ -107,11 +123,7 @@ def register(sub: Subparsers) -> None:
         exit_codes={EXIT_FAILED: "the SLO burns at or above --max-burn",
                     EXIT_NO_DATA: "no data, or Prometheus unreachable (unhealthy)"},
     )
-    check.add_argument("--prometheus", required=True, metavar="URL", help="Prometheus (or Thanos query) base URL")
-    check.add_argument("--service", required=True)
-    check.add_argument("--slo", required=True)
-    check.add_argument("--max-burn", type=float, required=True, metavar="F", help="highest healthy burn rate")
-    check.add_argument("--window", default="5m", help="burn-rate window of the compiled rules (default 5m)")
+    check_args(check, required=True)
     check.set_defaults(func=cmd_gate_check)
 
     serve = command(

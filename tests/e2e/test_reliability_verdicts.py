@@ -199,6 +199,7 @@ def test_gate_check_exit_codes(world: tuple[Prometheus, Path, int], capsys: pyte
     url = world[0].url
     base = ["gate", "check", "--prometheus", url, "--slo", "availability", "--max-burn", "6"]
     assert main([*base, "--service", "gate-ok"]) == 0
+    assert main(["gate", *base[2:], "--service", "gate-burning"]) == 1  # `sre gate --prometheus ...` is check
     assert main([*base, "--service", "gate-burning"]) == 1
     assert main([*base, "--service", "gate-gone"]) == 3
     assert main([*base[:3], f"http://127.0.0.1:{free_port()}", *base[4:], "--service", "gate-ok"]) == 3
