@@ -35,6 +35,9 @@ def chaos_values(cfg: StackConfig) -> dict[str, Any]:
             "replicaCount": 1,  # leader election makes more replicas standbys only
             "resources": res.chaos_controller.as_k8s(),
             "chaosdSecurityMode": False,  # no physical-machine chaos (chaosd)
+            # Chaos only in namespaces that opt in with the chaos-mesh.org/inject=enabled annotation
+            # (policy chaos-namespace-opt-in keeps it on).
+            "enableFilterNamespace": True,
             # The chart's default is gcr.io/google-containers/pause:latest, a frozen path and tag.
             "podChaos": {"podFailure": {"pauseImage": "registry.k8s.io/pause:3.10"}},
         },

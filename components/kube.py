@@ -88,3 +88,31 @@ def service_url(service: str, namespace: str, port: int, scheme: str = "http", p
         if scheme
         else f"{service}.{namespace}.svc.cluster.local:{port}{path}"
     )
+
+
+def apply(resource_name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Resource:
+    """A Kubernetes object written as a manifest (the compiler's output), as its typed Pulumi resource.
+
+    Kinds without a class here are custom resources (TestRun, Workflow, Schedule, ...).
+    """
+    meta = k8s.meta.v1.ObjectMetaArgs(**obj["metadata"])
+    kind, api = obj["kind"], obj["apiVersion"]
+    if (api, kind) == ("v1", "ConfigMap"):
+        return k8s.core.v1.ConfigMap(resource_name, metadata=meta, data=obj.get("data"), opts=opts)
+    if (api, kind) == ("v1", "ServiceAccount"):
+        return k8s.core.v1.ServiceAccount(resource_name, metadata=meta, opts=opts)
+    if (api, kind) == ("v1", "Service"):
+        return k8s.core.v1.Service(resource_name, metadata=meta, spec=obj["spec"], opts=opts)
+    if (api, kind) == ("apps/v1", "Deployment"):
+        return k8s.apps.v1.Deployment(resource_name, metadata=meta, spec=obj["spec"], opts=opts)
+    if (api, kind) == ("batch/v1", "CronJob"):
+        return k8s.batch.v1.CronJob(resource_name, metadata=meta, spec=obj["spec"], opts=opts)
+    if (api, kind) == ("rbac.authorization.k8s.io/v1", "Role"):
+        return k8s.rbac.v1.Role(resource_name, metadata=meta, rules=obj["rules"], opts=opts)
+    if (api, kind) == ("rbac.authorization.k8s.io/v1", "RoleBinding"):
+        return k8s.rbac.v1.RoleBinding(resource_name, metadata=meta, role_ref=obj["roleRef"],
+                                       subjects=obj["subjects"], opts=opts)
+    if api.startswith("v1") or "/" not in api or api.split("/")[0] in ("apps", "batch", "rbac.authorization.k8s.io"):
+        raise ValueError(f"no typed resource for {api} {kind}: add it to kube.apply")
+    return k8s.apiextensions.CustomResource(resource_name, api_version=api, kind=kind, metadata=meta,
+                                            spec=obj.get("spec"), opts=opts)

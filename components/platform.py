@@ -19,6 +19,7 @@ from .loadtest import K6Operator, LoadTestArgs
 from .logs import LogsArgs, Loki
 from .metrics import MetricsArgs, PrometheusStack
 from .oncall import OnCallTeam, OnCallTeamArgs
+from .reliability_tests import ReliabilityTests, ReliabilityTestsArgs
 from .slos import ServiceLevels, SlosArgs
 from .storage import Buckets, BucketsArgs, Workload
 from .traces import Tempo, TracesArgs
@@ -180,12 +181,19 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=on_k8s,
         )
+        operators: list[pulumi.Resource] = []
         if cfg.chaos.enabled:
-            ChaosMesh(f"{name}-chaos", ChaosArgs(cfg), opts=on_k8s)
+            operators.append(ChaosMesh(f"{name}-chaos", ChaosArgs(cfg), opts=on_k8s))
         if cfg.loadtest.enabled:
-            K6Operator(f"{name}-loadtest", LoadTestArgs(cfg), opts=on_k8s)
+            operators.append(K6Operator(f"{name}-loadtest", LoadTestArgs(cfg), opts=on_k8s))
         slos = ServiceLevels(
             f"{name}-slos", SlosArgs(cfg, MONITORING, depends_on=(prom.crds,)), opts=on_k8s
+        )
+        tests = ReliabilityTests(
+            f"{name}-tests",
+            ReliabilityTestsArgs(cfg, slos.compiled.services, slos.compiled.catalogs or {}, MONITORING,
+                                 depends_on=(*operators, *monitoring_ns)),
+            opts=on_k8s,
         )
 
         self.urls = {**prom.urls, **loki.urls, **tempo.urls, "grafana": grafana.url}
@@ -196,5 +204,6 @@ class Platform(pulumi.ComponentResource):
                 "urls": self.urls,
                 "buckets": buckets,
                 "sloRules": slos.rule_names,
+                "reliabilityTests": tests.object_names,
             }
         )

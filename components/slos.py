@@ -51,6 +51,8 @@ class CompiledSlos:
     rules: list[dict[str, Any]]  # PrometheusRule objects
     dashboards: list[dashboards.GeneratedDashboard]
     alertmanager_yaml: str
+    services: tuple[Any, ...] = ()  # the model, for the reliability tests of the same specs
+    catalogs: dict[Duration, Any] | None = None
 
 
 def compile_specs(cfg: StackConfig, namespace: str) -> CompiledSlos:
@@ -88,6 +90,8 @@ def compile_specs(cfg: StackConfig, namespace: str) -> CompiledSlos:
         ],
         dashboards.all_dashboards(services, result.catalogs) if services else [],
         alertmanager_yaml,
+        tuple(result.services),
+        result.catalogs,
     )
 
 
@@ -157,11 +161,13 @@ class ServiceLevels(pulumi.ComponentResource):
     rule_names: list[str]
     dashboard_names: list[str]
     alertmanager_config: pulumi.Resource
+    compiled: CompiledSlos  # what the specs say in this environment, for the reliability tests
 
     def __init__(self, name: str, args: SlosArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("reliability:slos:ServiceLevels", name, None, opts)
         cfg = args.config
         compiled = compile_specs(cfg, args.namespace)
+        self.compiled = compiled
         configmaps = dashboard_configmaps(compiled.dashboards, args.namespace)
         after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         self.rule_names = []

@@ -473,6 +473,39 @@ chaos_experiment_scope = ResourceValidationPolicy(
     config_schema=_CHAOS_SCHEMA,
 )
 
+_OPT_IN_SCHEMA = schema(
+    {
+        "charts": string_list(
+            default=["chaos-mesh"],
+            description="Names of the charts that install Chaos Mesh (add a mirror's or a fork's name).",
+        ),
+    }
+)
+
+
+def _validate_chaos_opt_in(args: ResourceValidationArgs, report: Report) -> None:
+    if not is_helm(args.resource_type):
+        return
+    if chart_name(args.props) not in settings(args, _OPT_IN_SCHEMA)["charts"]:
+        return
+    values = helm_values(args.props)
+    enabled = get(values, "controllerManager", "enableFilterNamespace", unknown=UNKNOWN)
+    if enabled is UNKNOWN:
+        return
+    if enabled is not True:
+        report("chaos-mesh: set controllerManager.enableFilterNamespace: true, so chaos runs only in namespaces "
+               "annotated chaos-mesh.org/inject=enabled (the chart's default lets it reach every namespace)")
+
+
+chaos_namespace_opt_in = ResourceValidationPolicy(
+    name="chaos-namespace-opt-in",
+    description="Chaos Mesh injects chaos only into namespaces that opt in (controllerManager."
+    "enableFilterNamespace with the chaos-mesh.org/inject=enabled annotation).",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_chaos_opt_in,
+    config_schema=_OPT_IN_SCHEMA,
+)
+
 # ================================================================== resources in the Helm values we set
 
 # chart -> the `resources` blocks of its main workloads: removing one leaves the chart's default,
@@ -547,5 +580,6 @@ POLICIES = [
     retention_minimums,
     chart_version_pinned,
     chaos_experiment_scope,
+    chaos_namespace_opt_in,
     helm_values_resources,
 ]

@@ -272,6 +272,11 @@ def dump(value: Any, header: str = "") -> str:
     return "".join(out)
 
 
+def dump_all(values: list[Any], header: str = "") -> str:
+    """Several mappings as one multi-document YAML file (`---` between documents)."""
+    return header + "---\n".join(dump(value) for value in values)
+
+
 # orjson, not the standard library: `json` only runs its C encoder without indent, and a
 # 1,000-SLO compile indents 24 MB of dashboards. Same text as `json.dumps(..., sort_keys=True,
 # ensure_ascii=False)` except floats below 1e-4, which it writes as 0.00001 (json: 1e-05).

@@ -45,6 +45,8 @@ def tool(name: str) -> str:
     if path is None:
         package = {"promtool": "prometheus", "prometheus": "prometheus", "amtool": "prometheus-alertmanager",
                    "prometheus-alertmanager": "prometheus-alertmanager"}.get(name, name)
+        if name == "k6":
+            pytest.fail("k6 not found on PATH: make tools builds it (go install go.k6.io/k6@v1.8.1)")
         pytest.fail(f"{name} not found on PATH: install Debian's {package} package (make tools does it)")
     return path
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import bench, budget, incidents, plan, platform, policy, report, runbooks, slo
+from . import bench, budget, incidents, plan, platform, policy, report, runbooks, slo, testing
 from .common import EXIT_INPUT, EXIT_OK, print_help
 
 
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.set_defaults(func=lambda _args: print_help(parser))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for group in (slo, platform, plan, policy, budget, report, runbooks, incidents, bench):
+    for group in (slo, testing, platform, plan, policy, budget, report, runbooks, incidents, bench):
         group.register(sub)
     return parser
 

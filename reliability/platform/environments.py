@@ -39,4 +39,5 @@ def check_spec_environments(refs: Iterable[EnvironmentRef], stacks_dir: str, pro
         if ref.env not in names:
             problems.warn(ref.location, ref.slo, ref.field,
                           f"no environment '{ref.env}' among {source} ({', '.join(names)}): "
-                          "this override never applies; rename it to an existing stack")
+                          + ("nothing is deployed there" if ref.field.endswith("]") else "this override never applies")
+                          + "; rename it to an existing stack")

@@ -106,6 +106,62 @@ class SLO:
 
 
 @dataclass(frozen=True)
+class LoadTest:
+    """A constant-arrival-rate k6 run against `target`, judged by the service's SLOs."""
+
+    target: str
+    method: str
+    rate: int  # requests per second
+    duration: Duration
+    schedule: str | None  # cron; None: run once when deployed
+    environments: tuple[str, ...]
+    source: Location
+
+
+@dataclass(frozen=True)
+class Abort:
+    """Stop the experiment while this SLO's short-window burn rate is above `burn_rate`."""
+
+    slo: str
+    burn_rate: Decimal
+
+
+@dataclass(frozen=True)
+class GameDay:
+    """A Chaos Mesh experiment (`kind` and its `spec`) with the SLO as its hypothesis."""
+
+    name: str
+    kind: str
+    spec_json: str  # the chaos spec as canonical JSON: the model stays hashable and immutable
+    duration: Duration
+    schedule: str | None
+    abort: Abort | None
+    environments: tuple[str, ...]
+    source: Location
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Canary:
+    """The SLOs whose SLIs judge a canary (Argo Rollouts analysis)."""
+
+    slos: tuple[str, ...]
+    source: Location
+    namespace: str | None = None  # the Rollouts' namespace; None: a ClusterAnalysisTemplate
+
+
+# Where a load test or game day runs when its spec names no environments: never prod.
+DEFAULT_TEST_ENVIRONMENTS_EXCLUDE = ("prod",)
+
+
+def runs_in(environments: tuple[str, ...], env: str | None) -> bool:
+    """Whether a test naming `environments` (empty: every one but prod) is deployed in `env`."""
+    if env is None:
+        return True
+    return env in environments if environments else env not in DEFAULT_TEST_ENVIRONMENTS_EXCLUDE
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     team: str
@@ -119,3 +175,10 @@ class Service:
     log_selector: str = ""
     trace_service: str = ""
     team_source: Location | None = None  # where the spec names its team, for routing problems
+    # Reliability tests judged by the SLOs (our native format only).
+    loadtest: LoadTest | None = None
+    gamedays: tuple[GameDay, ...] = ()
+    canary: Canary | None = None
+
+    def slo(self, name: str) -> SLO | None:
+        return next((s for s in self.slos if s.name == name), None)

@@ -225,3 +225,22 @@ def le_matcher(threshold: Decimal) -> str:
     if "." not in text:
         return f'le=~"{text}|{text}\\\\.0"'
     return f'le="{text}"'
+
+
+def with_matcher(query: str, matcher: promql_parser.Matcher) -> str:
+    """`query` with `matcher` added to every vector selector (also inside range selectors).
+
+    Each selector is rebuilt by the parser from its name and matchers; a selector with
+    `offset` or `@` is refused, since it reads another time than the one being judged.
+    """
+    expr = parse(query)
+
+    def post(node: promql_parser.Expr) -> promql_parser.Expr | None:
+        if not isinstance(node, promql_parser.VectorSelector):
+            return None
+        if node.offset is not None or node.at is not None:
+            raise QueryError(f"{node} reads another time (offset or @): it cannot judge the present")
+        matchers = ", ".join(str(m) for m in [*node.matchers.matchers, matcher])
+        return parse(f"{node.name or ''}{{{matchers}}}")
+
+    return str(promql_parser.transform(expr, post_visit=post))

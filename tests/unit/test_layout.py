@@ -24,7 +24,8 @@ ALLOWED: dict[str, tuple[set[str], bool]] = {
     "policy": ({"alerting"}, True),
     "bench": ({"slo", "platform", "budgets"}, True),
     "budgets": ({"slo"}, False),
-    "cli": ({"slo", "alerting", "platform", "policy", "bench", "budgets", "incidents"}, True),
+    "testing": ({"slo"}, False),
+    "cli": ({"slo", "alerting", "platform", "policy", "bench", "budgets", "incidents", "testing"}, True),
 }
 PULUMI = ("pulumi", "pulumi_kubernetes", "pulumi_aws", "pulumi_random", "pulumi_policy")
 

@@ -18,9 +18,9 @@ from ...problems import Location, Problems, join_path
 from ...yamlio import Document, line_at
 from .. import build
 from ..build import Ctx
-from ..model import SLO, Alerting, AlertSpec, BudgetPolicy, Service
+from ..model import SLO, Alerting, AlertSpec, BudgetPolicy, Service, runs_in
 from ..windows import WindowCatalog
-from . import schemacheck
+from . import schemacheck, testspecs
 
 API_VERSION = "reliability-as-code/v1"
 KIND = "ServiceLevelObjectives"
@@ -96,6 +96,8 @@ def environment_refs(doc: Document) -> list[EnvironmentRef]:
             path = ("slos", index, "environments", name)
             refs.append(EnvironmentRef(str(name), join_path(*path), Location(doc.file, line_at(data, path)),
                                        _slo_name_at(data, path)))
+    for entry_path, name in testspecs.environment_paths(data):
+        refs.append(EnvironmentRef(name, join_path(*entry_path), Location(doc.file, line_at(data, entry_path)), None))
     return refs
 
 
@@ -150,6 +152,10 @@ def map_document(
             slo = replace(slo, budget_policy=budget_policy(raw.get("error_budget_policy"), service_policy))
         if slo is not None:
             slos.append(slo)
+    by_name = {slo.name: slo for slo in slos}
+    loadtest = testspecs.loadtest(data, ctx)
+    gamedays = testspecs.gamedays(data, by_name, ctx)
+    canary = testspecs.canary(data, by_name, ctx) if slos else None
     if problems or not slos:
         return []
     return [Service(
@@ -159,6 +165,9 @@ def map_document(
         source=Location(doc.file, doc.line), spec_format=API_VERSION,
         log_selector=str(links.get("logs", "")), trace_service=str(links.get("traces", "")),
         team_source=ctx.loc(("team",)),
+        loadtest=loadtest if loadtest and runs_in(loadtest.environments, env) else None,
+        gamedays=tuple(g for g in gamedays if runs_in(g.environments, env)),
+        canary=canary,
     )]
 
 

@@ -186,3 +186,50 @@ def check(
             line = line_at(doc.data, path)
             problems.add(Location(doc.file, line), slo_of(path), join_path(*path) or None, message)
     return failed
+
+
+def _closed(schema: Any) -> Any:
+    """The schema with unknown fields refused where Kubernetes would prune them.
+
+    A structural CRD schema drops fields it does not declare without a word, so a typo
+    (`mod: one`) would vanish on apply; here it is an error with a did-you-mean.
+    """
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _closed(value) for key, value in schema.items()}
+    if ("properties" in out and "additionalProperties" not in out
+            and not out.get("x-kubernetes-preserve-unknown-fields")):
+        out["additionalProperties"] = False
+    return out
+
+
+@cache
+def _crd_validator(schema_name: str, key: str) -> jsonschema.protocols.Validator:
+    """A validator for one entry of a bundled CRD schema file (`{"kinds": {key: openAPIV3Schema}}`)."""
+    return jsonschema.Draft7Validator(_closed(load_schema(schema_name)["kinds"][key]))
+
+
+def check_embedded(
+    doc: Document,
+    schema_name: str,
+    key: str,
+    prefix: tuple[str | int, ...],
+    problems: Problems,
+    slo: str | None,
+) -> bool:
+    """Validate the value at `prefix` of `doc` against a bundled CRD schema; True if it passed.
+
+    Problems name the field by its whole path in the spec (`gamedays[0].chaos.spec.mode`).
+    """
+    value: Any = doc.data
+    for part in prefix:
+        value = value[part]
+    ok = True
+    for error in _crd_validator(schema_name, key).iter_errors(value):
+        for path, message in _messages(error):
+            ok = False
+            full = (*prefix, *path)
+            problems.add(Location(doc.file, line_at(doc.data, full)), slo, join_path(*full), message)
+    return ok

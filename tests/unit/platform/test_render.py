@@ -14,6 +14,7 @@ from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
 from reliability.platform.render import RenderError, build, render, run_program, stack_input
 
@@ -29,6 +30,7 @@ COMMON_COMPONENTS = {
     "reliability:collector:OpenTelemetry",
     "reliability:grafana:Server",
     "reliability:slos:ServiceLevels",
+    "reliability:testing:ReliabilityTests",
     "reliability:loadtest:K6Operator",
 }
 
@@ -317,3 +319,40 @@ def test_a_secret_built_from_pulumi_secrets_is_accepted_even_after_a_failed_rend
     monkeypatch.setattr(components.program, "program", program(pulumi.Output.secret))
     registered = run_program(stack_input("local"))
     assert [r["name"] for r in registered] == ["s"]
+
+
+@pytest.mark.parametrize(("stack", "expected"), [
+    ("local", set()),  # the example specs name dev and staging only
+    ("dev", {"ConfigMap/k6-operator/loadtest-checkout-api", "CronJob/k6-operator/loadtest-checkout-api"}),
+    ("staging", {"ConfigMap/k6-operator/loadtest-checkout-api", "CronJob/k6-operator/loadtest-checkout-api",
+                 "Schedule/chaos-mesh/gameday-checkout-api-pod-kill",
+                 "Workflow/chaos-mesh/gameday-order-worker-shipping-api-latency",
+                 "Deployment/monitoring/slo-gate", "Service/monitoring/slo-gate"}),
+    ("prod", set()),  # never prod unless listed
+])
+def test_reliability_tests_deploy_where_their_specs_name_the_environment(stack, expected):
+    files = rendered(stack)
+    found = set()
+    for name, text in files.items():
+        if not name.startswith("manifests/"):
+            continue
+        obj = yaml.safe_load(text)
+        if obj["metadata"].get("labels", {}).get("app.kubernetes.io/name") in ("loadtest", "gameday", "slo-gate"):
+            found.add(f"{obj['kind']}/{obj['metadata']['namespace']}/{obj['metadata']['name']}")
+    assert expected <= found
+    assert bool(found) == bool(expected)
+
+
+def test_chaos_mesh_filters_namespaces():
+    assert helm_values("staging", "chaos-mesh")["controllerManager"]["enableFilterNamespace"] is True
+
+
+def test_test_endpoints_name_the_platform_services():
+    """The generated tests reach Prometheus, Thanos query and the gate by the names the components give them."""
+    from components import metrics
+    from reliability.slo.generators.endpoints import Endpoints
+
+    endpoints = Endpoints.in_namespace("monitoring")
+    urls = metrics.urls("monitoring")
+    assert endpoints.query == urls["thanosQuery"]
+    assert endpoints.remote_write == metrics.replica_urls("monitoring", 1, "/api/v1/write")[0]

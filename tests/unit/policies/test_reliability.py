@@ -281,3 +281,37 @@ def test_values_resources_of_the_main_workloads_must_be_set() -> None:
     assert check_resource(policy, CHART, {"chart": "grafana", "values": {}}) == [
         "values.resources is not set: the chart's default runs that container without requests or "
         "limits; set cpu/memory requests and a memory limit"]
+
+
+# ------------------------------------------------------------------ chaos namespaces opt in
+
+CHAOS_MESH = {"chart": "chaos-mesh", "version": "2.8.3",
+              "values": {"controllerManager": {"enableFilterNamespace": True}}}
+
+
+def test_chaos_mesh_must_filter_namespaces() -> None:
+    assert check_resource(reliability.chaos_namespace_opt_in, RELEASE, CHAOS_MESH) == []
+    off = broken(CHAOS_MESH, lambda r: r["values"]["controllerManager"].pop("enableFilterNamespace"))
+    assert check_resource(reliability.chaos_namespace_opt_in, RELEASE, off) == [
+        "chaos-mesh: set controllerManager.enableFilterNamespace: true, so chaos runs only in namespaces annotated "
+        "chaos-mesh.org/inject=enabled (the chart's default lets it reach every namespace)"
+    ]
+    assert check_resource(reliability.chaos_namespace_opt_in, RELEASE, KPS) == []  # other charts: not its business
+
+
+def test_generated_game_days_stay_in_scope_and_the_policy_reads_their_workflows() -> None:
+    """The example game days pass in staging; the same Schedule aimed at monitoring is refused."""
+    import yaml
+
+    from ..slo.helpers import compile_examples
+
+    files = compile_examples().files
+    schedule = next(yaml.safe_load_all(files["gamedays/checkout-api.yaml"]))
+    typ = "kubernetes:chaos-mesh.org/v1alpha1:Schedule"
+    assert check_resource(reliability.chaos_experiment_scope, typ, schedule, stack="staging") == []
+    chaos = schedule["spec"]["workflow"]["templates"][1]["podChaos"]
+    chaos["selector"]["namespaces"] = ["monitoring"]
+    assert check_resource(reliability.chaos_experiment_scope, typ, schedule, stack="staging") == [
+        "spec.workflow.templates[1].podChaos.selector.namespaces targets namespace monitoring, which chaos "
+        "experiments must never touch"
+    ]

@@ -166,7 +166,7 @@ NEW_FOLDER = "give --out a new or empty folder"
     ("specs", "it is the input specs, and each run replaces the whole folder", OWN_FOLDER),
     (".", "it holds the input specs, and each run replaces the whole folder", OWN_FOLDER),
     ("notes", "it holds notes.txt, which this command does not write, and each run replaces the whole folder",
-     NEW_FOLDER + ", or a previous output (which holds only dashboards, prometheusrules, rules, tests)"),
+     NEW_FOLDER + ", or a previous output (which holds only canary, dashboards, gamedays, loadtests, prometheusrules, rules, tests)"),
     ("afile", "it is a file, not a folder, and would be replaced", NEW_FOLDER),
 ])
 def test_an_output_folder_that_holds_other_files_is_refused_untouched(tmp_path: Path, out: str, why: str,
@@ -206,7 +206,7 @@ def test_a_refused_output_folder_is_written_once_emptied(tmp_path: Path) -> None
     (out / "notes.txt").unlink()
     proc = sre("slo", "compile", "slo-specs", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert sorted(os.listdir(out)) == ["dashboards", "prometheusrules", "rules", "tests"]
+    assert sorted(os.listdir(out)) == ["canary", "dashboards", "gamedays", "loadtests", "prometheusrules", "rules", "tests"]
 
 
 def test_the_output_does_not_depend_on_how_the_input_path_is_spelled(tmp_path: Path) -> None:
