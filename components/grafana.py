@@ -155,6 +155,7 @@ class Server(pulumi.ComponentResource):
             args.namespace,
             grafana_values(cfg, args.thanos_query, args.loki, args.tempo),
             parent=self,
+            source=args.config.charts,
             depends_on=[*args.depends_on, admin],
             release_name=RELEASE,
         )

@@ -41,6 +41,7 @@ class K6Operator(pulumi.ComponentResource):
             NAMESPACE,
             k6_values(args.config),
             parent=self,
+            source=args.config.charts,
             depends_on=[ns],
             release_name="k6-operator",
         )

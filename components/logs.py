@@ -119,6 +119,7 @@ class Loki(pulumi.ComponentResource):
             args.namespace,
             values,
             parent=self,
+            source=args.config.charts,
             depends_on=list(args.depends_on),
             release_name=RELEASE,
         )

@@ -256,6 +256,7 @@ class PrometheusStack(pulumi.ComponentResource):
             "prometheus-operator-crds",
             ns,
             parent=self,
+            source=args.config.charts,
             depends_on=list(args.depends_on),
             # Keep the CRDs (and with them every PrometheusRule) if the release is ever removed.
             values={"crds": {"annotations": {"helm.sh/resource-policy": "keep"}}},
@@ -271,6 +272,7 @@ class PrometheusStack(pulumi.ComponentResource):
             "kube-prometheus-stack",
             ns,
             parent=self,
+            source=args.config.charts,
             depends_on=[*after, self.crds],
             values=role.apply(lambda arn: kps_values(cfg, ns, args.alertmanager_values, arn or None)),
             release_name=KPS,
@@ -281,6 +283,7 @@ class PrometheusStack(pulumi.ComponentResource):
             "thanos",
             ns,
             parent=self,
+            source=args.config.charts,
             depends_on=[*after, kps],
             values=role.apply(lambda arn: thanos_values(cfg, ns, arn or None)),
             release_name=THANOS,

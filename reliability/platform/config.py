@@ -23,6 +23,8 @@ from pydantic.alias_generators import to_camel
 
 from ..alerting.routing import CREDENTIAL_NAME, parse_routing
 from ..durations import Duration
+from . import PROJECT_DIR
+from .charts import OPTIONAL, folder_problems, pins
 
 PROJECT = "reliability"
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
@@ -181,6 +183,19 @@ class Toggle(Section):
     enabled: bool
 
 
+class Charts(Section):
+    """Where the pinned charts come from (reliability/platform/charts.py); nothing set: upstream."""
+
+    folder: str | None = Field(default=None, min_length=1)
+    repository: str | None = Field(default=None, pattern=r"^(https?|oci)://[^\s]+$")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Charts:
+        if self.folder and self.repository:
+            raise ValueError("set folder (unpacked charts) or repository (a mirror), not both")
+        return self
+
+
 # Sections merged over components/defaults.yaml, in declaration order.
 SECTIONS: dict[str, type[Section]] = {
     "cluster": Cluster,
@@ -191,6 +206,7 @@ SECTIONS: dict[str, type[Section]] = {
     "resources": Resources,
     "chaos": Toggle,
     "loadtest": Toggle,
+    "charts": Charts,
 }
 # Every top-level key of the `reliability:` namespace (Pulumi.yaml declares the same).
 KEYS = (
@@ -222,6 +238,7 @@ class StackConfig(BaseModel):
     resources: Resources
     chaos: Toggle
     loadtest: Toggle
+    charts: Charts = Charts()
     # Alert routing: {teams: {<team>: {page, ticket}}, catchAll, heartbeat}, see reliability/alerting/routing.py.
     alerting: dict[str, Any] = Field(default_factory=dict)
     # Secret Outputs (pulumi.Output[dict[str, str]] / Output[str] | None); never plain text.
@@ -398,9 +415,18 @@ def parse(
                 f"{PROJECT}:kubeContext: only used by local; {env} reaches its EKS cluster itself"
             )
 
+    charts = fields.get("charts")
+    if isinstance(charts, Charts) and charts.folder:
+        wanted = [key for key in pins() if key not in OPTIONAL or _enabled(fields.get(OPTIONAL[key]))]
+        problems.extend(folder_problems(charts.folder, wanted, PROJECT_DIR, f"stacks/Pulumi.{stack}.yaml"))
+
     if problems:
         raise ConfigError(stack, sorted(set(problems)))
     return StackConfig(**fields), secrets
+
+
+def _enabled(toggle: Any) -> bool:
+    return isinstance(toggle, Toggle) and toggle.enabled
 
 
 def from_pulumi(defaults: Mapping[str, Any]) -> StackConfig:
