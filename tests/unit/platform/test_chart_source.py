@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from components.program import defaults
-from reliability.platform.charts import ChartRef, locate, pins
+from reliability.platform.charts import ChartRef, chart_version, folder_problems, locate, pins
 from reliability.platform.config import PROJECT, ConfigError, parse
 from reliability.platform.render import render
 
@@ -117,3 +117,11 @@ def test_the_program_installs_from_the_folder():
     for r in helm:
         pin = next(p for p in pins().values() if r["inputs"]["chart"] == str(src / f"{p.chart}-{p.version}"))
         assert "version" not in r["inputs"] and "repositoryOpts" not in r["inputs"], pin.chart
+
+
+def test_the_pins_match_the_shared_chart_copies():
+    """components/charts.yaml and ../shared/reference/charts-src (what the cluster tests install) agree."""
+    src = reference("charts-src")
+    assert folder_problems(str(src), list(pins()), src, "stacks/Pulumi.local.yaml") == []
+    for pin in pins().values():
+        assert chart_version(src / f"{pin.chart}-{pin.version}") == (pin.chart, pin.version)
