@@ -111,7 +111,9 @@ def kps_values(
             "resources": res.prometheus_operator.as_k8s(),
             "prometheusConfigReloader": {"resources": res.config_reloader.as_k8s()},
             # Validate rules strictly, except on first install before the hook Job patched the CA in.
-            "admissionWebhooks": {"failurePolicy": "IgnoreOnInstallOnly"},
+            # The hook Jobs that create and patch the webhook certificate (kube-webhook-certgen).
+            "admissionWebhooks": {"failurePolicy": "IgnoreOnInstallOnly",
+                                  "patch": {"resources": res.webhook_job.as_k8s()}},
         },
         "kube-state-metrics": {"resources": res.kube_state_metrics.as_k8s()},
         "prometheus-node-exporter": {"resources": res.node_exporter.as_k8s()},

@@ -163,6 +163,7 @@ class Resources(Section):
     alertmanager: Resource
     prometheus_operator: Resource
     config_reloader: Resource
+    webhook_job: Resource
     kube_state_metrics: Resource
     node_exporter: Resource
     thanos_query: Resource
