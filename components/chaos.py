@@ -66,6 +66,7 @@ class ChaosMesh(pulumi.ComponentResource):
             NAMESPACE,
             chaos_values(args.config),
             parent=self,
+            source=args.config.charts,
             depends_on=[ns],
             release_name="chaos-mesh",
         )

@@ -87,6 +87,7 @@ class OpenTelemetry(pulumi.ComponentResource):
             args.namespace,
             values,
             parent=self,
+            source=args.config.charts,
             depends_on=list(args.depends_on),
             release_name=RELEASE,
         )

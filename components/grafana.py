@@ -234,6 +234,7 @@ class Server(pulumi.ComponentResource):
                 pulumi.Output.unsecret(pulumi.Output.from_input(password).apply(password_checksum)),
             ),
             parent=self,
+            source=args.config.charts,
             depends_on=[*args.depends_on, admin],
             release_name=RELEASE,
         )

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
-CHARTS_FILE = Path(__file__).with_name("charts.yaml")
+from reliability.platform.charts import locate, pins
+from reliability.platform.config import Charts
+
 # Seconds a Release may take: kube-prometheus-stack waits for its hook Jobs and the operator.
 RELEASE_TIMEOUT = 900
-
-
-@dataclass(frozen=True)
-class ChartPin:
-    key: str
-    repo: str
-    chart: str
-    version: str
-    resource: str  # "release" (helm.v3.Release) or "chart" (helm.v4.Chart)
-
-
-@functools.cache
-def pins() -> dict[str, ChartPin]:
-    data = yaml.safe_load(CHARTS_FILE.read_text(encoding="utf-8"))
-    return {key: ChartPin(key=key, **spec) for key, spec in sorted(data["charts"].items())}
 
 
 def install(
@@ -37,6 +20,7 @@ def install(
     namespace: pulumi.Input[str],
     values: pulumi.Input[dict[str, Any]],
     parent: pulumi.Resource,
+    source: Charts,
     depends_on: list[pulumi.Resource] | None = None,
     release_name: str | None = None,
     skip_crds: bool = False,
@@ -45,17 +29,19 @@ def install(
 
     The Helm release name is explicit (never Pulumi's random suffix): Service and
     ServiceAccount names derive from it, and IRSA trust policies and URLs name them.
+    `source` is the stack's `charts` setting: upstream, a folder of unpacked charts or a mirror.
     """
     pin = pins()[chart]
+    ref = locate(pin, source.folder, source.repository)
     opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on or [])
     if pin.resource == "release":
         return k8s.helm.v3.Release(
             name,
             k8s.helm.v3.ReleaseArgs(
                 name=release_name or chart,
-                chart=pin.chart,
-                version=pin.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=pin.repo),
+                chart=ref.chart,
+                version=ref.version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=ref.repo) if ref.repo else None,
                 namespace=namespace,
                 values=values,
                 skip_crds=skip_crds,
@@ -69,9 +55,9 @@ def install(
         name,
         k8s.helm.v4.ChartArgs(
             name=release_name or chart,
-            chart=pin.chart,
-            version=pin.version,
-            repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=pin.repo),
+            chart=ref.chart,
+            version=ref.version,
+            repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=ref.repo) if ref.repo else None,
             namespace=namespace,
             values=values,
             skip_crds=skip_crds,

@@ -22,6 +22,18 @@ def k6_values(cfg: StackConfig) -> dict[str, Any]:
             "replicas": 1,
             "logging": {"development": False},
             "resources": cfg.resources.k6_operator.as_k8s(),
+            # The chart sets none, so the manager ran as the image's user, unchecked; the image is
+            # distroless nonroot (65532), as the operator's own kustomize manifests require.
+            "podSecurityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 65532,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containerSecurityContext": {
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "capabilities": {"drop": ["ALL"]},
+            },
         },
     }
 
@@ -41,6 +53,7 @@ class K6Operator(pulumi.ComponentResource):
             NAMESPACE,
             k6_values(args.config),
             parent=self,
+            source=args.config.charts,
             depends_on=[ns],
             release_name="k6-operator",
         )

@@ -93,6 +93,9 @@ def loki_values(cfg: StackConfig, bucket: str | None, role_arn: str | None) -> d
         "lokiCanary": {"enabled": False},
         "test": {"enabled": False},
         "gateway": {"enabled": False},
+        # The rules sidecar watches every ConfigMap for Loki ruler rules; alerts here are Prometheus
+        # rules, so it would only be a container without resources.
+        "sidecar": {"rules": {"enabled": False}},
         "minio": {"enabled": False},
     }
 
@@ -119,6 +122,7 @@ class Loki(pulumi.ComponentResource):
             args.namespace,
             values,
             parent=self,
+            source=args.config.charts,
             depends_on=list(args.depends_on),
             release_name=RELEASE,
         )

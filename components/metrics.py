@@ -111,7 +111,9 @@ def kps_values(
             "resources": res.prometheus_operator.as_k8s(),
             "prometheusConfigReloader": {"resources": res.config_reloader.as_k8s()},
             # Validate rules strictly, except on first install before the hook Job patched the CA in.
-            "admissionWebhooks": {"failurePolicy": "IgnoreOnInstallOnly"},
+            # The hook Jobs that create and patch the webhook certificate (kube-webhook-certgen).
+            "admissionWebhooks": {"failurePolicy": "IgnoreOnInstallOnly",
+                                  "patch": {"resources": res.webhook_job.as_k8s()}},
         },
         "kube-state-metrics": {"resources": res.kube_state_metrics.as_k8s()},
         "prometheus-node-exporter": {
@@ -260,6 +262,7 @@ class PrometheusStack(pulumi.ComponentResource):
             "prometheus-operator-crds",
             ns,
             parent=self,
+            source=args.config.charts,
             depends_on=list(args.depends_on),
             # Keep the CRDs (and with them every PrometheusRule) if the release is ever removed.
             values={"crds": {"annotations": {"helm.sh/resource-policy": "keep"}}},
@@ -275,6 +278,7 @@ class PrometheusStack(pulumi.ComponentResource):
             "kube-prometheus-stack",
             ns,
             parent=self,
+            source=args.config.charts,
             depends_on=[*after, self.crds],
             values=role.apply(lambda arn: kps_values(cfg, ns, args.alertmanager_values, arn or None)),
             release_name=KPS,
@@ -285,6 +289,7 @@ class PrometheusStack(pulumi.ComponentResource):
             "thanos",
             ns,
             parent=self,
+            source=args.config.charts,
             depends_on=[*after, kps],
             values=role.apply(lambda arn: thanos_values(cfg, ns, arn or None)),
             release_name=THANOS,

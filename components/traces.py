@@ -88,6 +88,7 @@ class Tempo(pulumi.ComponentResource):
             args.namespace,
             values,
             parent=self,
+            source=args.config.charts,
             depends_on=list(args.depends_on),
             release_name=RELEASE,
         )

@@ -12,11 +12,11 @@ import yaml
 from .conftest import reference
 
 
-class _CRDLoader(yaml.SafeLoader):
+class CRDLoader(yaml.SafeLoader):
     """PyYAML rejects the bare '=' enum value in alertmanagerconfigs.yaml (see crds/SOURCES.txt)."""
 
 
-_CRDLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+CRDLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
 
 
 @cache
@@ -24,7 +24,7 @@ def _schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> openAPIV3Schema for every CRD in the reference folder."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted(Path(reference("crds")).rglob("*.yaml")):
-        for doc in yaml.load_all(path.read_text(), Loader=_CRDLoader):
+        for doc in yaml.load_all(path.read_text(), Loader=CRDLoader):
             if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
                 continue
             group, kind = doc["spec"]["group"], doc["spec"]["names"]["kind"]

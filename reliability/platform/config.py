@@ -34,6 +34,8 @@ from ..durations import Duration
 from ..incidents.oncall import OnCall, environment_problems
 from ..problems import did_you_mean
 from . import distributions, placeholders
+from . import PROJECT_DIR
+from .charts import OPTIONAL, folder_problems, pins
 from .configproblems import ordered, pydantic_problems
 from .distributions import Distribution
 
@@ -181,6 +183,7 @@ class Resources(Section):
     alertmanager: Resource
     prometheus_operator: Resource
     config_reloader: Resource
+    webhook_job: Resource
     kube_state_metrics: Resource
     node_exporter: Resource
     thanos_query: Resource
@@ -201,6 +204,19 @@ class Toggle(Section):
     enabled: bool
 
 
+class Charts(Section):
+    """Where the pinned charts come from (reliability/platform/charts.py); nothing set: upstream."""
+
+    folder: str | None = Field(default=None, min_length=1)
+    repository: str | None = Field(default=None, pattern=r"^(https?|oci)://[^\s]+$")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Charts:
+        if self.folder and self.repository:
+            raise ValueError("set folder (unpacked charts) or repository (a mirror), not both")
+        return self
+
+
 # Sections merged over components/defaults.yaml, in declaration order.
 SECTIONS: dict[str, type[Section]] = {
     "cluster": Cluster,
@@ -211,6 +227,7 @@ SECTIONS: dict[str, type[Section]] = {
     "resources": Resources,
     "chaos": Toggle,
     "loadtest": Toggle,
+    "charts": Charts,
 }
 # Every top-level key of the `reliability:` namespace (Pulumi.yaml declares the same).
 KEYS = (
@@ -253,6 +270,7 @@ class StackConfig(BaseModel):
     resources: Resources
     chaos: Toggle
     loadtest: Toggle
+    charts: Charts = Charts()
     # Alert routing: {teams: {<team>: {page, ticket}}, catchAll, heartbeat}, see reliability/alerting/routing.py.
     alerting: dict[str, Any] = Field(default_factory=dict)
     # PagerDuty on-call the stack creates (reliability/incidents/oncall.py); its teams' pages are in `alerting`.
@@ -481,6 +499,11 @@ def parse(
                 placeholders.problems(cluster.public_access_cidrs, cluster.admin_arns, f"{PROJECT}:cluster")
             )
 
+    charts = fields.get("charts")
+    if isinstance(charts, Charts) and charts.folder:
+        wanted = [key for key in pins() if key not in OPTIONAL or _enabled(fields.get(OPTIONAL[key]))]
+        problems.extend(folder_problems(charts.folder, wanted, PROJECT_DIR, f"stacks/Pulumi.{stack}.yaml"))
+
     if problems:
         raise ConfigError(stack, ordered(problems))
     return StackConfig(**fields), secrets
@@ -500,7 +523,6 @@ def deploy_refusal(cfg: StackConfig, offline: bool) -> str | None:
 
 def _located(error: ConfigError) -> ConfigError:
     """The problems with the stack file's name and lines, where that file can be read."""
-    from . import PROJECT_DIR
     from .configproblems import locate
     from .stackfiles import read_stack_file
 
@@ -509,6 +531,10 @@ def _located(error: ConfigError) -> ConfigError:
     if data is None:
         return error
     return ConfigError(error.stack, locate(error.problems, data, str(path.relative_to(PROJECT_DIR))))
+
+
+def _enabled(toggle: Any) -> bool:
+    return isinstance(toggle, Toggle) and toggle.enabled
 
 
 def from_pulumi(defaults: Mapping[str, Any]) -> StackConfig:

@@ -23,6 +23,7 @@ COUNTED: dict[str, list[tuple[str, Any]]] = {
         ("prometheusOperator.resources", 1),
         # one config-reloader sidecar per Prometheus and per Alertmanager pod
         ("prometheusOperator.prometheusConfigReloader.resources", "prometheus.prometheusSpec.replicas"),
+        ("prometheusOperator.admissionWebhooks.patch.resources", 1),  # create and patch Jobs run one at a time
         ("prometheusOperator.prometheusConfigReloader.resources", "alertmanager.alertmanagerSpec.replicas"),
         ("kube-state-metrics.resources", 1),
         ("prometheus-node-exporter.resources", 1),

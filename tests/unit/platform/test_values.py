@@ -21,7 +21,7 @@ import jsonschema
 import pytest
 import yaml
 
-from components.helm import pins
+from reliability.platform.charts import pins
 
 from .conftest import STACKS, of_type
 

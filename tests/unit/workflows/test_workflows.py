@@ -75,6 +75,9 @@ def test_actions_are_pinned_to_a_major_version(path: Path) -> None:
                 assert "@v" in step["uses"] or len(step["uses"].split("@")[-1]) == 40, step["uses"]
         for step in uses(job, "pulumi/actions"):
             assert step["uses"] == "pulumi/actions@v7"
+            if "command" not in step["with"]:  # installs the CLI only (the cluster job)
+                assert set(step["with"]) == {"pulumi-version"}
+                continue
             assert set(step["with"]) <= PULUMI_ACTION_INPUTS
             assert step["with"]["policyPacks"] == "policies"
             assert step["with"]["cloud-url"] == "${{ secrets.PULUMI_BACKEND_URL }}"
@@ -88,7 +91,11 @@ def test_actions_are_pinned_to_a_major_version(path: Path) -> None:
 def test_checks_run_lint_tests_specs_and_the_policy_pack_per_stack() -> None:
     jobs = load("checks.yml")["jobs"]
     assert "make lint" in [s.get("run") for s in steps(jobs["lint"])]
-    assert "make test" in [s.get("run") for s in steps(jobs["test"])]
+    test = [s.get("run", "") for s in steps(jobs["test"]) if "run" in s]
+    # Strict (RAC_STRICT via .ci/run) and after the reference corpus was fetched: nothing may skip.
+    # (Only the upload of the test artefacts comes after it.)
+    assert test[-1] == ".ci/run"
+    assert any("scripts/fetch-reference.py" in r for r in test[:-1])
     assert ".venv/bin/sre slo validate slo-specs" in [s.get("run") for s in steps(jobs["slo-specs"])]
     policy = jobs["policy-check"]
     assert policy["strategy"]["matrix"]["stack"] == ["local", "dev", "staging", "prod"]
@@ -111,6 +118,18 @@ def test_policy_violations_reach_code_scanning_as_sarif() -> None:
     # A called workflow gets no more than its caller grants.
     for caller in ("pull-request.yml", "deploy.yml"):
         assert load(caller)["jobs"]["checks"]["permissions"]["security-events"] == "write", caller
+
+
+def test_the_cluster_suite_runs_strict_on_kind_with_the_released_cli() -> None:
+    job = load("checks.yml")["jobs"]["cluster"]
+    names = [str(s.get("uses", "")).split("@")[0] for s in steps(job)]
+    assert names.index("helm/kind-action") < names.index("pulumi/actions") < len(names) - 1
+    (cli,) = uses(job, "pulumi/actions")
+    deploy_cli = uses(load("deploy.yml")["jobs"]["dev"], "pulumi/actions")[0]
+    assert cli["with"]["pulumi-version"] == deploy_cli["with"]["pulumi-version"]
+    last = steps(job)[-1]
+    assert last["run"] == "make test-cluster" and last["env"]["RAC_STRICT"] == "1"
+    assert any("scripts/fetch-reference.py" in s.get("run", "") for s in steps(job))
 
 
 def test_pull_requests_preview_every_cloud_stack_with_a_comment() -> None:
