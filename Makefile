@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: up test install tools node-tools bench bench-render render lint golden lock clean
+.PHONY: up test install tools node-tools bench bench-render bench-rules render lint golden lock clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ bench: install
 # Wall time of an offline prod render with 500 generated SLOs (figure in docs/benchmarks.md).
 bench-render: install
 	$(BIN)/sre bench render --stack prod --slos 500
+
+# Evaluation CPU of our compiled rules vs Sloth's for the same 3 SLOs, side by side in promtool over 48h of
+# 1-minute traffic (figure in docs/benchmarks.md); fails when ours cost more than half of Sloth's.
+bench-rules: install
+	nice -n 10 $(BIN)/python scripts/rule-cost/rule-cost.py $(BIN)/sre scripts/rule-cost/sloth-getting-started.yml \
+		$${TMPDIR:-/tmp}/rac-bench-rules
 
 # Offline render of every stack into out/<stack>/ (no cluster, cloud or Pulumi CLI).
 render: install

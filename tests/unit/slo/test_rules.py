@@ -140,8 +140,12 @@ def test_no_rule_reads_more_than_an_hour_of_raw_samples(tmp_path: Path) -> None:
                 if not name.startswith("slo:"):
                     checked += 1
                     assert window <= Duration.parse("1h"), rule.get("record") or rule.get("alert")
-            if isinstance(node, promql_parser.SubqueryExpr):
-                assert node.range.total_seconds() <= 3600, rule.get("record") or rule.get("alert")
+            if isinstance(node, promql_parser.SubqueryExpr) and node.range.total_seconds() > 3600:
+                # A long subquery may only sample recorded series, never raw ones.
+                inner: list[str] = []
+                promql_parser.walk(node.expr, pre_visit=lambda n: inner.append(n.name or "") if isinstance(
+                    n, promql_parser.VectorSelector) else None)
+                assert inner and all(n.startswith("slo:") for n in inner), rule.get("record") or rule.get("alert")
 
         promql_parser.walk(promql_parser.parse(rule["expr"]), pre_visit=visit)
     assert checked > 50
@@ -149,10 +153,15 @@ def test_no_rule_reads_more_than_an_hour_of_raw_samples(tmp_path: Path) -> None:
 
 def test_long_windows_average_errors_and_totals_separately(rules: list[dict]) -> None:
     recs = records(rules, "availability")
+    # 6h: 72 tiles of 5m (30m tiles would be only 12); 1d and longer: tiles of an hour.
     assert recs["slo:sli_errors:rate6h"]["expr"] == (
-        'avg_over_time(slo:sli_errors:rate5m{service="shop-api",slo="availability"}[6h])')
+        'avg_over_time(slo:sli_errors:rate5m{service="shop-api",slo="availability"}[6h:5m])')
     assert recs["slo:sli_requests:rate6h"]["expr"] == (
-        'avg_over_time(slo:sli_requests:rate5m{service="shop-api",slo="availability"}[6h])')
+        'avg_over_time(slo:sli_requests:rate5m{service="shop-api",slo="availability"}[6h:5m])')
+    assert recs["slo:sli_errors:rate1d"]["expr"] == (
+        'avg_over_time(slo:sli_errors:rate1h{service="shop-api",slo="availability"}[1d:1h])')
+    assert recs["slo:sli_requests:rate3d"]["expr"] == (
+        'avg_over_time(slo:sli_requests:rate1h{service="shop-api",slo="availability"}[3d:1h])')
     assert recs["slo:sli_error:ratio_rate6h"]["expr"] == (
         'slo:sli_errors:rate6h{service="shop-api",slo="availability"} / '
         '(slo:sli_requests:rate6h{service="shop-api",slo="availability"} > 0)\n'
@@ -163,8 +172,8 @@ def test_no_traffic_is_zero_errors_not_missing(rules: list[dict]) -> None:
     recs = records(rules, "availability")
     # Without any error series the errors count as 0 wherever requests were seen.
     assert recs["slo:sli_errors:rate5m"]["expr"] == (
-        '(sum(rate(http_requests_total{job="shop",code=~"5.."}[5m])))\nor\n'
-        '(sum(rate(http_requests_total{job="shop"}[5m]))) * 0')
+        '(sum(rate(http_requests_total{job="shop",code=~"5.."}[5m])))\nor on()\n'
+        'slo:sli_requests:rate5m{service="shop-api",slo="availability"} * 0')
     # good/total: a full outage (no good series at all) must not read as zero errors.
     good = records(rules, "search")["slo:sli_errors:rate5m"]["expr"]
     assert "or (sum(rate(grpc_server_handled_total[5m]))) * 0" in good.replace("\n", " ")
