@@ -16,7 +16,7 @@ Per SLO, two rule groups:
      window's at least 24 times shorter than the window, so a window trails
      the present by at most 1/24 of itself;
   3. `slo:sli_error:ratio_rate<window>` = errors / requests per window; with
-     no requests at all the error ratio is 0, never NaN, so a quiet night
+     no requests at all (and so no errors) the error ratio is 0, never NaN, so a quiet night
      cannot poison the 30-day window (Sloth #531);
   4. the page and ticket burn-rate alerts, and a no-data alert (Pyrra #448).
 `slo:<service>:<slo>:budget` (every minute): the period window, the error
@@ -107,7 +107,8 @@ def _window_rates(sli: RatioSLI, window: Duration, raw: list[Duration], labels: 
     if window <= MAX_RAW_WINDOW:
         total = sli.total.render(window)
         if sli.errors is not None:
-            # No error series at all (nothing failed) is 0 wherever requests were seen.
+            # No error series at all (nothing failed) is 0 errors wherever requests were seen (only there:
+            # long windows average errors and requests over the same samples).
             expr = f"({sli.errors.render(window)})\nor on()\n{requests}{sel} * 0"
         else:
             good = sli.good.render(window) if sli.good else "0"
@@ -121,10 +122,16 @@ def _window_rates(sli: RatioSLI, window: Duration, raw: list[Duration], labels: 
     ]
 
 
+# Divides by requests where there were any; no requests (and so no errors) gives 0 / 1e-300 = 0, not NaN.
+# Any real rate is above 1e-284, where adding or clamping 1e-300 leaves a float unchanged: the
+# ratio is exact, in one selector fewer than `errors / (requests > 0) or requests * 0`.
+ZERO_TRAFFIC_FLOOR = "1e-300"
+
+
 def _ratio_rule(window: Duration, labels: dict[str, str], sel: str) -> dict[str, Any]:
     errors = f"{naming.errors_rate(window)}{sel}"
     requests = f"{naming.requests_rate(window)}{sel}"
-    return _record(naming.error_ratio(window), f"{errors} / ({requests} > 0)\nor\n{requests} * 0", labels)
+    return _record(naming.error_ratio(window), f"{errors}\n/\nclamp_min({requests}, {ZERO_TRAFFIC_FLOOR})", labels)
 
 
 def _raw_sli_rules(slo: SLO, catalog: WindowCatalog, windows: list[Duration]) -> list[dict[str, Any]]:

@@ -283,11 +283,16 @@ def plan(catalog: WindowCatalog, budget: Decimal, page_on: bool, ticket_on: bool
     scenarios.append(Scenario("idle", "no traffic is an error ratio of 0, not NaN, and spends no budget",
                               (Segment(lead, scale, 0), Segment(12 * base, 0, 0), Segment(2 * base, scale, 0)),
                               (Check(lead + 9 * base, False, False),)))
-    gone = base + steps(catalog.no_data_for)
+    # The last raw sample is at `stop`; the base-window rate outlives it by one window (its last
+    # two samples), so the watched series is absent from `stop + base` and the alert fires `for`
+    # later. Checked 2 steps before that (1 step of slack for Prometheus 3's left-open ranges) and
+    # 2 after (a raw SLI's watched series lasts one step longer): a missing or shorter `for` fires
+    # before the first check.
     stop = 6 * base
+    fires = stop + base + steps(catalog.no_data_for)
     scenarios.append(Scenario("no-data", f"vanished SLI series raise the no-data alert after {catalog.no_data_for}",
-                              (Segment(stop, scale, 0), Segment(gone + 10, 0, 0, present=False)),
-                              (Check(stop + 2, False, False), Check(stop + gone + 3, False, False))))
+                              (Segment(stop, scale, 0), Segment(fires - stop + 10, 0, 0, present=False)),
+                              (Check(fires - 2, False, False), Check(fires + 2, False, False))))
     return Plan(tuple(scenarios), tuple(notes), step)
 
 
