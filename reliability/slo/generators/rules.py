@@ -14,7 +14,8 @@ Per SLO, two rule groups:
      traffic weighs ten times as much (averaging ratios, as in Sloth #241,
      underestimates outages that hit busy hours); the tiles are the shortest
      window's at least 24 times shorter than the window, so a window trails
-     the present by at most 1/24 of itself;
+     the present by at most 1/24 of itself (and, until its first tile has
+     passed, reads the tile window itself);
   3. `slo:sli_error:ratio_rate<window>` = errors / requests per window; with
      no requests at all (and so no errors) the error ratio is 0, never NaN, so a quiet night
      cannot poison the 30-day window (Sloth #531);
@@ -116,9 +117,12 @@ def _window_rates(sli: RatioSLI, window: Duration, raw: list[Duration], labels: 
             expr = f"clamp_min(\n  ({total})\n  -\n  (({good}) or ({total}) * 0),\n  0\n)"
         return [_record(requests, total, labels), _record(errors, expr, labels)]
     tile = tile_of(window, raw)
+    # Until the first tile has passed (a new SLO) all history is within the tile window itself.
     return [
-        _record(requests, f"avg_over_time({naming.requests_rate(tile)}{sel}[{window}:{tile}])", labels),
-        _record(errors, f"avg_over_time({naming.errors_rate(tile)}{sel}[{window}:{tile}])", labels),
+        _record(requests, f"avg_over_time({naming.requests_rate(tile)}{sel}[{window}:{tile}])\n"
+                          f"or\n{naming.requests_rate(tile)}{sel}", labels),
+        _record(errors, f"avg_over_time({naming.errors_rate(tile)}{sel}[{window}:{tile}])\n"
+                        f"or\n{naming.errors_rate(tile)}{sel}", labels),
     ]
 
 

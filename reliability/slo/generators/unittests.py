@@ -102,8 +102,10 @@ class Timeline:
             bad, total = self._raw(t, w)
         else:  # the time average of a raw window's rates, one sample per tile: [t - w, t], aligned
             tile = self.tiles[w]
+            # A tile's rate exists from its end's second sample on; before any, the tile window itself.
+            ends = [e for e in range(-(-max(0, t - w) // tile) * tile, t + 1, tile) if e >= 1] or [t]
             bad = total = 0
-            for end in range(-(-max(0, t - w) // tile) * tile, t + 1, tile):
+            for end in ends:
                 b, n = self._raw(end, tile)
                 bad, total = bad + b, total + n
         return bad / total if total else 0.0

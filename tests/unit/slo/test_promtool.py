@@ -187,3 +187,15 @@ def test_generated_tests_catch_a_shorter_no_data_wait(examples: Path, tmp_path: 
     absent = 'expr: absent(slo:sli_requests:rate5m{service="checkout-api",slo="availability"})\n        '
     output = mutate(examples, tmp_path, absent + "for: 10m", absent + waits, "checkout-api/availability: vanished")
     assert "alertname: CheckoutApiAvailabilitySLIAbsent, time: 43m" in output
+
+
+def test_a_new_slo_has_long_windows_before_their_first_tile(tmp_path: Path) -> None:
+    # 20 minutes of history: no hourly tile has passed yet, the 1d, 3d and 30d windows read the 1h one.
+    series = [
+        {"series": 'http_requests_total{job="shop",code="200"}', "values": "0+54x20"},
+        {"series": 'http_requests_total{job="shop",code="500"}', "values": "0+6x20"},
+    ]
+    exprs = [between(f"slo:sli_error:ratio_rate{w}{SEL}", 0.099, 0.101, "20m") for w in ("1d", "3d", "30d")]
+    exprs.append(between(f"slo:error_budget_remaining:ratio{SEL}", -99.1, -98.9, "20m"))  # 1 - 0.1 / 0.001
+    result = run_scenario(tmp_path, compile_text(tmp_path, SPEC).files["rules/shop.yaml"], series, exprs)
+    assert result.returncode == 0, result.stdout + result.stderr

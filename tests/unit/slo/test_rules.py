@@ -158,13 +158,17 @@ def test_long_windows_average_errors_and_totals_separately(rules: list[dict]) ->
     recs = records(rules, "availability")
     # 6h: 72 tiles of 5m (30m tiles would be only 12); 1d and longer: tiles of an hour.
     assert recs["slo:sli_errors:rate6h"]["expr"] == (
-        'avg_over_time(slo:sli_errors:rate5m{service="shop-api",slo="availability"}[6h:5m])')
+        'avg_over_time(slo:sli_errors:rate5m{service="shop-api",slo="availability"}[6h:5m])\nor\n'
+        'slo:sli_errors:rate5m{service="shop-api",slo="availability"}')
     assert recs["slo:sli_requests:rate6h"]["expr"] == (
-        'avg_over_time(slo:sli_requests:rate5m{service="shop-api",slo="availability"}[6h:5m])')
+        'avg_over_time(slo:sli_requests:rate5m{service="shop-api",slo="availability"}[6h:5m])\nor\n'
+        'slo:sli_requests:rate5m{service="shop-api",slo="availability"}')
     assert recs["slo:sli_errors:rate1d"]["expr"] == (
-        'avg_over_time(slo:sli_errors:rate1h{service="shop-api",slo="availability"}[1d:1h])')
+        'avg_over_time(slo:sli_errors:rate1h{service="shop-api",slo="availability"}[1d:1h])\nor\n'
+        'slo:sli_errors:rate1h{service="shop-api",slo="availability"}')
     assert recs["slo:sli_requests:rate3d"]["expr"] == (
-        'avg_over_time(slo:sli_requests:rate1h{service="shop-api",slo="availability"}[3d:1h])')
+        'avg_over_time(slo:sli_requests:rate1h{service="shop-api",slo="availability"}[3d:1h])\nor\n'
+        'slo:sli_requests:rate1h{service="shop-api",slo="availability"}')
     assert recs["slo:sli_error:ratio_rate6h"]["expr"] == (
         'slo:sli_errors:rate6h{service="shop-api",slo="availability"}\n/\n'
         'clamp_min(slo:sli_requests:rate6h{service="shop-api",slo="availability"}, 1e-300)')
