@@ -261,7 +261,8 @@ def plan(catalog: WindowCatalog, budget: Decimal, page_on: bool, ticket_on: bool
 
     # With a constant error ratio every window, full or not, reads that same ratio once it holds a
     # tile; twice the quickest page window (and two of the longest tiles) settles it for all windows.
-    span = max(2 * min(steps(w.long) for w in page_windows) if page_windows else 120, 2 * max(tiles.values(), default=0))
+    quickest = 2 * min(steps(w.long) for w in page_windows) if page_windows else 120
+    span = max(quickest, 2 * max(tiles.values(), default=0))
     bad = int(under * scale)
     pred = predictor((Segment(span, scale - bad, bad),), STEADY_MARGIN)
     checks = tuple(pred.state(t) for t in sorted({span // 2, span}))
