@@ -3,15 +3,21 @@
 Per SLO, two rule groups:
 
 `slo:<service>:<slo>:sli` (the global evaluation interval), in dependency order:
-  1. errors and requests per second over the base window (the catalog's
-     shortest window, 5m) straight from the user's queries, and likewise for
-     every other window up to 1h: no rule reads more than 1h of raw samples;
-  2. longer windows as the time average of the base-window rates: errors and
-     totals are averaged separately and then divided, so an hour with ten
-     times the traffic weighs ten times as much (averaging ratios, as in
-     Sloth #241, underestimates outages that hit busy hours);
+  1. requests and errors per second over every window up to 1h straight from
+     the user's queries: no rule reads more than 1h of raw samples, and each
+     raw series is read once per window (errors fall back to the recorded
+     requests times 0, not to a second read of the raw total);
+  2. longer windows as the time average of a shorter recorded window's rates,
+     sampled once per tile of that window (`avg_over_time(x1h[1d:1h])`: 24
+     tiles of an hour, not 1,440 overlapping samples). Errors and requests
+     are averaged separately and then divided, so an hour with ten times the
+     traffic weighs ten times as much (averaging ratios, as in Sloth #241,
+     underestimates outages that hit busy hours); the tiles are the shortest
+     window's at least 24 times shorter than the window, so a window trails
+     the present by at most 1/24 of itself (and, until its first tile has
+     passed, reads the tile window itself);
   3. `slo:sli_error:ratio_rate<window>` = errors / requests per window; with
-     no requests at all the error ratio is 0, never NaN, so a quiet night
+     no requests at all (and so no errors) the error ratio is 0, never NaN, so a quiet night
      cannot poison the 30-day window (Sloth #531);
   4. the page and ticket burn-rate alerts, and a no-data alert (Pyrra #448).
 `slo:<service>:<slo>:budget` (every minute): the period window, the error
@@ -34,6 +40,7 @@ from ..model import SLO, RatioSLI, Service
 from ..windows import WindowCatalog
 
 MAX_RAW_WINDOW = Duration.parse("1h")
+MIN_TILES = 24  # a long window averages at least this many tiles of a shorter window
 BUDGET_GROUP_INTERVAL = "1m"
 _THRESHOLD_CONTEXT = Context(prec=12)
 
@@ -70,43 +77,65 @@ def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
     return {"record": name, "expr": expr, "labels": labels}
 
 
+def raw_windows(catalog: WindowCatalog) -> list[Duration]:
+    """The alert windows recorded straight from the user's queries (in the SLI group)."""
+    return [w for w in catalog.alert_windows if w <= MAX_RAW_WINDOW]
+
+
+def tile_of(window: Duration, raw: list[Duration]) -> Duration:
+    """The recorded raw window whose tiles make up `window`: the longest one at least
+    MIN_TILES times shorter, else the shortest (the base window)."""
+    fitting = [w for w in raw if w.ms * MIN_TILES <= window.ms]
+    return max(fitting) if fitting else min(raw)
+
+
 def _ratio_sli_rules(slo: SLO, sli: RatioSLI, catalog: WindowCatalog, windows: list[Duration]) -> list[dict[str, Any]]:
     labels = series_labels(slo)
     sel = selector(slo)
-    base = catalog.base
+    raw = raw_windows(catalog)
     rules: list[dict[str, Any]] = []
     for window in windows:
         if window == slo.period and window not in catalog.alert_windows:
             continue  # the period window lives in the budget group, unless an alert reads it too
-        rules.extend(_window_rates(slo, sli, window, base, labels, sel))
+        rules.extend(_window_rates(sli, window, raw, labels, sel))
         rules.append(_ratio_rule(window, labels, sel))
     return rules
 
 
-def _window_rates(slo: SLO, sli: RatioSLI, window: Duration, base: Duration, labels: dict[str, str],
+def _window_rates(sli: RatioSLI, window: Duration, raw: list[Duration], labels: dict[str, str],
                   sel: str) -> list[dict[str, Any]]:
+    requests, errors = naming.requests_rate(window), naming.errors_rate(window)
     if window <= MAX_RAW_WINDOW:
         total = sli.total.render(window)
         if sli.errors is not None:
-            errors = f"({sli.errors.render(window)})\nor\n({total}) * 0"
+            # No error series at all (nothing failed) is 0 errors wherever requests were seen (only there:
+            # long windows average errors and requests over the same samples).
+            expr = f"({sli.errors.render(window)})\nor on()\n{requests}{sel} * 0"
         else:
             good = sli.good.render(window) if sli.good else "0"
             # Without any good series (a full outage), good counts as 0, not as missing.
-            errors = f"clamp_min(\n  ({total})\n  -\n  (({good}) or ({total}) * 0),\n  0\n)"
-        return [
-            _record(naming.requests_rate(window), total, labels),
-            _record(naming.errors_rate(window), errors, labels),
-        ]
+            expr = f"clamp_min(\n  ({total})\n  -\n  (({good}) or ({total}) * 0),\n  0\n)"
+        return [_record(requests, total, labels), _record(errors, expr, labels)]
+    tile = tile_of(window, raw)
+    # Until the first tile has passed (a new SLO) all history is within the tile window itself.
     return [
-        _record(naming.requests_rate(window), f"avg_over_time({naming.requests_rate(base)}{sel}[{window}])", labels),
-        _record(naming.errors_rate(window), f"avg_over_time({naming.errors_rate(base)}{sel}[{window}])", labels),
+        _record(requests, f"avg_over_time({naming.requests_rate(tile)}{sel}[{window}:{tile}])\n"
+                          f"or\n{naming.requests_rate(tile)}{sel}", labels),
+        _record(errors, f"avg_over_time({naming.errors_rate(tile)}{sel}[{window}:{tile}])\n"
+                        f"or\n{naming.errors_rate(tile)}{sel}", labels),
     ]
+
+
+# Divides by requests where there were any; no requests (and so no errors) gives 0 / 1e-300 = 0, not NaN.
+# Any real rate is above 1e-284, where adding or clamping 1e-300 leaves a float unchanged: the
+# ratio is exact, in one selector fewer than `errors / (requests > 0) or requests * 0`.
+ZERO_TRAFFIC_FLOOR = "1e-300"
 
 
 def _ratio_rule(window: Duration, labels: dict[str, str], sel: str) -> dict[str, Any]:
     errors = f"{naming.errors_rate(window)}{sel}"
     requests = f"{naming.requests_rate(window)}{sel}"
-    return _record(naming.error_ratio(window), f"{errors} / ({requests} > 0)\nor\n{requests} * 0", labels)
+    return _record(naming.error_ratio(window), f"{errors}\n/\nclamp_min({requests}, {ZERO_TRAFFIC_FLOOR})", labels)
 
 
 def _raw_sli_rules(slo: SLO, catalog: WindowCatalog, windows: list[Duration]) -> list[dict[str, Any]]:
@@ -137,7 +166,7 @@ def _budget_rules(slo: SLO, catalog: WindowCatalog) -> list[dict[str, Any]]:
     period = slo.period
     if period not in catalog.alert_windows:
         if isinstance(slo.sli, RatioSLI):
-            rules.extend(_window_rates(slo, slo.sli, period, catalog.base, labels, sel))
+            rules.extend(_window_rates(slo.sli, period, raw_windows(catalog), labels, sel))
             rules.append(_ratio_rule(period, labels, sel))
         else:
             rules.append(_raw_window(slo, period, catalog.base, labels, sel))

@@ -79,8 +79,9 @@ class Timeline:
     """Good and bad events per step (a minute for the built-in catalogs); the ideal window arithmetic
     the rules implement."""
 
-    def __init__(self, segments: tuple[Segment, ...], max_raw: int):
+    def __init__(self, segments: tuple[Segment, ...], max_raw: int, tiles: dict[int, int]):
         self.max_raw = max_raw  # the longest window, in steps, computed from raw samples
+        self.tiles = tiles  # longer window -> the raw window it is averaged from, in steps
         good, bad = [0], [0]
         for seg in segments:
             good += [seg.good] * seg.steps
@@ -88,33 +89,25 @@ class Timeline:
         self.cum_good = list(accumulate(good))
         self.cum_bad = list(accumulate(bad))
         self.length = len(good) - 1
-        self._rates: dict[int, tuple[list[float], list[float]]] = {}
 
     def _raw(self, t: int, w: int) -> tuple[int, int]:
         start = max(0, t - w)
         bad = self.cum_bad[t] - self.cum_bad[start]
         return bad, bad + self.cum_good[t] - self.cum_good[start]
 
-    def _base_rates(self, base: int) -> tuple[list[float], list[float]]:
-        """Prefix sums of the base-window rates (what the long windows average)."""
-        if base not in self._rates:
-            cb, cg, n = self.cum_bad, self.cum_good, self.length + 1
-            lows = [max(0, j - base) for j in range(n)]
-            spans = [min(base, j) or 1 for j in range(n)]
-            bad_rates = [(cb[j] - cb[lows[j]]) / spans[j] for j in range(n)]
-            total_rates = [(cb[j] - cb[lows[j]] + cg[j] - cg[lows[j]]) / spans[j] for j in range(n)]
-            self._rates[base] = (list(accumulate(bad_rates)), list(accumulate(total_rates)))
-        return self._rates[base]
-
-    def ratio(self, t: int, w: int, base: int) -> float:
+    def ratio(self, t: int, w: int) -> float:
         bad: float
         total: float
         if w <= self.max_raw:
             bad, total = self._raw(t, w)
-        else:  # time average of base-window rates over the window
-            sum_bad, sum_total = self._base_rates(base)
-            start = max(0, t - w)
-            bad, total = sum_bad[t] - sum_bad[start], sum_total[t] - sum_total[start]
+        else:  # the time average of a raw window's rates, one sample per tile: [t - w, t], aligned
+            tile = self.tiles[w]
+            # A tile's rate exists from its end's second sample on; before any, the tile window itself.
+            ends = [e for e in range(-(-max(0, t - w) // tile) * tile, t + 1, tile) if e >= 1] or [t]
+            bad = total = 0
+            for end in ends:
+                b, n = self._raw(end, tile)
+                bad, total = bad + b, total + n
         return bad / total if total else 0.0
 
 
@@ -133,7 +126,6 @@ class Predictor:
     def __init__(self, catalog: WindowCatalog, budget: Decimal, enabled: dict[str, bool], timeline: Timeline,
                  margin: float, step: int):
         self.timeline, self.margin = timeline, margin
-        self.base = catalog.base.ms // step
         self.windows = {
             sev: [(w.long.ms // step, w.short.ms // step, float(rules.threshold_for(budget, w.burn_rate)))
                   for w in catalog.by_severity(sev)] if enabled[sev] else []
@@ -145,7 +137,7 @@ class Predictor:
             self.hold[sev] = max(waits).ms // step if waits else 0
 
     def _cond(self, t: int, w: int, limit: float) -> bool | None:
-        value = self.timeline.ratio(t, w, self.base)
+        value = self.timeline.ratio(t, w)
         if value >= limit * (1 + self.margin):
             return True
         if value <= limit * (1 - self.margin):
@@ -232,7 +224,10 @@ def plan(catalog: WindowCatalog, budget: Decimal, page_on: bool, ticket_on: bool
     healthy = Segment(history, scale, 0)
 
     def predictor(segments: tuple[Segment, ...], margin: float) -> Predictor:
-        return Predictor(catalog, budget, enabled, Timeline(segments, steps(rules.MAX_RAW_WINDOW)), margin, step)
+        return Predictor(catalog, budget, enabled, Timeline(segments, steps(rules.MAX_RAW_WINDOW), tiles), margin, step)
+
+    raw = rules.raw_windows(catalog)
+    tiles = {steps(w): steps(rules.tile_of(w, raw)) for w in catalog.alert_windows if w > rules.MAX_RAW_WINDOW}
 
     can_page = enabled["page"] and rules.threshold_for(budget, min(w.burn_rate for w in page_windows)) < 1
     if can_page:
@@ -264,9 +259,10 @@ def plan(catalog: WindowCatalog, budget: Decimal, page_on: bool, ticket_on: bool
     elif enabled["page"]:
         notes.append(("objective", "no outage test: even 100% errors cannot reach the page threshold"))
 
-    # With a constant error ratio every window, full or not, reads that same ratio; twice the
-    # quickest page window settles it for all windows.
-    span = 2 * min(steps(w.long) for w in page_windows) if page_windows else 120
+    # With a constant error ratio every window, full or not, reads that same ratio once it holds a
+    # tile; twice the quickest page window (and two of the longest tiles) settles it for all windows.
+    quickest = 2 * min(steps(w.long) for w in page_windows) if page_windows else 120
+    span = max(quickest, 2 * max(tiles.values(), default=0))
     bad = int(under * scale)
     pred = predictor((Segment(span, scale - bad, bad),), STEADY_MARGIN)
     checks = tuple(pred.state(t) for t in sorted({span // 2, span}))
@@ -285,14 +281,21 @@ def plan(catalog: WindowCatalog, budget: Decimal, page_on: bool, ticket_on: bool
                                   (Segment(span, scale - bad, bad),), checks))  # type: ignore[arg-type]
 
     base = steps(catalog.base)
+    # Long windows (the period's too) exist once their first tile has passed.
+    lead = max(6 * base, steps(rules.tile_of(catalog.period, raw)))
     scenarios.append(Scenario("idle", "no traffic is an error ratio of 0, not NaN, and spends no budget",
-                              (Segment(6 * base, scale, 0), Segment(12 * base, 0, 0), Segment(2 * base, scale, 0)),
-                              (Check(15 * base, False, False),)))
-    gone = base + steps(catalog.no_data_for)
+                              (Segment(lead, scale, 0), Segment(12 * base, 0, 0), Segment(2 * base, scale, 0)),
+                              (Check(lead + 9 * base, False, False),)))
+    # The last raw sample is at `stop`; the base-window rate outlives it by one window (its last
+    # two samples), so the watched series is absent from `stop + base` and the alert fires `for`
+    # later. Checked 2 steps before that (1 step of slack for Prometheus 3's left-open ranges) and
+    # 2 after (a raw SLI's watched series lasts one step longer): a missing or shorter `for` fires
+    # before the first check.
     stop = 6 * base
+    fires = stop + base + steps(catalog.no_data_for)
     scenarios.append(Scenario("no-data", f"vanished SLI series raise the no-data alert after {catalog.no_data_for}",
-                              (Segment(stop, scale, 0), Segment(gone + 10, 0, 0, present=False)),
-                              (Check(stop + 2, False, False), Check(stop + gone + 3, False, False))))
+                              (Segment(stop, scale, 0), Segment(fires - stop + 10, 0, 0, present=False)),
+                              (Check(fires - 2, False, False), Check(fires + 2, False, False))))
     return Plan(tuple(scenarios), tuple(notes), step)
 
 

@@ -100,10 +100,7 @@ def test_generated_tests_catch_a_wrong_threshold(examples: Path, tmp_path: Path)
 
 def test_generated_tests_catch_a_nan_on_no_traffic(examples: Path, tmp_path: Path) -> None:
     output = mutate(examples, tmp_path,
-                    'slo:sli_errors:rate5m{service="checkout-api",slo="availability"} / '
-                    '(slo:sli_requests:rate5m{service="checkout-api",slo="availability"} > 0)\n          or\n'
-                    '          slo:sli_requests:rate5m{service="checkout-api",slo="availability"} * 0',
-                    'slo:sli_errors:rate5m{service="checkout-api",slo="availability"} / '
+                    'clamp_min(slo:sli_requests:rate5m{service="checkout-api",slo="availability"}, 1e-300)',
                     'slo:sli_requests:rate5m{service="checkout-api",slo="availability"}',
                     "checkout-api/availability: no traffic")
     assert 'slo:sli_error:ratio_rate5m", domain="commerce", service="checkout-api", slo="availability", ' \
@@ -202,3 +199,21 @@ def test_slo_test_names_the_slos_it_has_no_scenario_tests_for(tmp_path: Path) ->
         "promtool test rules: 1 file(s) ok",
         "warning: no scenario tests for 1 SLO(s): shop/latency (`sre slo compile` printed why for each)",
     ]
+@pytest.mark.parametrize("waits", ["for: 7m", "for: 0s"])
+def test_generated_tests_catch_a_shorter_no_data_wait(examples: Path, tmp_path: Path, waits: str) -> None:
+    # The series vanish at 30m, their 5m rate at 35m: the alert must not fire before 45m.
+    absent = 'expr: absent(slo:sli_requests:rate5m{service="checkout-api",slo="availability"})\n        '
+    output = mutate(examples, tmp_path, absent + "for: 10m", absent + waits, "checkout-api/availability: vanished")
+    assert "alertname: CheckoutApiAvailabilitySLIAbsent, time: 43m" in output
+
+
+def test_a_new_slo_has_long_windows_before_their_first_tile(tmp_path: Path) -> None:
+    # 20 minutes of history: no hourly tile has passed yet, the 1d, 3d and 30d windows read the 1h one.
+    series = [
+        {"series": 'http_requests_total{job="shop",code="200"}', "values": "0+54x20"},
+        {"series": 'http_requests_total{job="shop",code="500"}', "values": "0+6x20"},
+    ]
+    exprs = [between(f"slo:sli_error:ratio_rate{w}{SEL}", 0.099, 0.101, "20m") for w in ("1d", "3d", "30d")]
+    exprs.append(between(f"slo:error_budget_remaining:ratio{SEL}", -99.1, -98.9, "20m"))  # 1 - 0.1 / 0.001
+    result = run_scenario(tmp_path, compile_text(tmp_path, SPEC).files["rules/shop.yaml"], series, exprs)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import promql_parser
@@ -11,7 +14,7 @@ import yaml
 
 from reliability.durations import Duration
 
-from .helpers import compile_examples, compile_text, rules_of
+from .helpers import REPO, compile_examples, compile_text, rules_of
 
 SPEC = """\
 apiVersion: reliability-as-code/v1
@@ -140,8 +143,12 @@ def test_no_rule_reads_more_than_an_hour_of_raw_samples(tmp_path: Path) -> None:
                 if not name.startswith("slo:"):
                     checked += 1
                     assert window <= Duration.parse("1h"), rule.get("record") or rule.get("alert")
-            if isinstance(node, promql_parser.SubqueryExpr):
-                assert node.range.total_seconds() <= 3600, rule.get("record") or rule.get("alert")
+            if isinstance(node, promql_parser.SubqueryExpr) and node.range.total_seconds() > 3600:
+                # A long subquery may only sample recorded series, never raw ones.
+                inner: list[str] = []
+                promql_parser.walk(node.expr, pre_visit=lambda n: inner.append(n.name or "") if isinstance(
+                    n, promql_parser.VectorSelector) else None)
+                assert inner and all(n.startswith("slo:") for n in inner), rule.get("record") or rule.get("alert")
 
         promql_parser.walk(promql_parser.parse(rule["expr"]), pre_visit=visit)
     assert checked > 50
@@ -149,22 +156,30 @@ def test_no_rule_reads_more_than_an_hour_of_raw_samples(tmp_path: Path) -> None:
 
 def test_long_windows_average_errors_and_totals_separately(rules: list[dict]) -> None:
     recs = records(rules, "availability")
+    # 6h: 72 tiles of 5m (30m tiles would be only 12); 1d and longer: tiles of an hour.
     assert recs["slo:sli_errors:rate6h"]["expr"] == (
-        'avg_over_time(slo:sli_errors:rate5m{service="shop-api",slo="availability"}[6h])')
+        'avg_over_time(slo:sli_errors:rate5m{service="shop-api",slo="availability"}[6h:5m])\nor\n'
+        'slo:sli_errors:rate5m{service="shop-api",slo="availability"}')
     assert recs["slo:sli_requests:rate6h"]["expr"] == (
-        'avg_over_time(slo:sli_requests:rate5m{service="shop-api",slo="availability"}[6h])')
+        'avg_over_time(slo:sli_requests:rate5m{service="shop-api",slo="availability"}[6h:5m])\nor\n'
+        'slo:sli_requests:rate5m{service="shop-api",slo="availability"}')
+    assert recs["slo:sli_errors:rate1d"]["expr"] == (
+        'avg_over_time(slo:sli_errors:rate1h{service="shop-api",slo="availability"}[1d:1h])\nor\n'
+        'slo:sli_errors:rate1h{service="shop-api",slo="availability"}')
+    assert recs["slo:sli_requests:rate3d"]["expr"] == (
+        'avg_over_time(slo:sli_requests:rate1h{service="shop-api",slo="availability"}[3d:1h])\nor\n'
+        'slo:sli_requests:rate1h{service="shop-api",slo="availability"}')
     assert recs["slo:sli_error:ratio_rate6h"]["expr"] == (
-        'slo:sli_errors:rate6h{service="shop-api",slo="availability"} / '
-        '(slo:sli_requests:rate6h{service="shop-api",slo="availability"} > 0)\n'
-        'or\nslo:sli_requests:rate6h{service="shop-api",slo="availability"} * 0')
+        'slo:sli_errors:rate6h{service="shop-api",slo="availability"}\n/\n'
+        'clamp_min(slo:sli_requests:rate6h{service="shop-api",slo="availability"}, 1e-300)')
 
 
 def test_no_traffic_is_zero_errors_not_missing(rules: list[dict]) -> None:
     recs = records(rules, "availability")
     # Without any error series the errors count as 0 wherever requests were seen.
     assert recs["slo:sli_errors:rate5m"]["expr"] == (
-        '(sum(rate(http_requests_total{job="shop",code=~"5.."}[5m])))\nor\n'
-        '(sum(rate(http_requests_total{job="shop"}[5m]))) * 0')
+        '(sum(rate(http_requests_total{job="shop",code=~"5.."}[5m])))\nor on()\n'
+        'slo:sli_requests:rate5m{service="shop-api",slo="availability"} * 0')
     # good/total: a full outage (no good series at all) must not read as zero errors.
     good = records(rules, "search")["slo:sli_errors:rate5m"]["expr"]
     assert "or (sum(rate(grpc_server_handled_total[5m]))) * 0" in good.replace("\n", " ")
@@ -264,6 +279,17 @@ def test_one_document_per_rule_file_and_sorted_groups(tmp_path: Path) -> None:
 
 
 def test_byte_identical_across_runs(tmp_path: Path) -> None:
-    first = compile_text(tmp_path, SPEC).files
-    second = compile_text(tmp_path, SPEC).files
-    assert first == second
+    """Two compiles in separate processes with different string hash seeds: iterating a set or
+    a dict keyed by hash order anywhere in the compiler would show up as a difference."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"out-{seed}"
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        proc = subprocess.run([sys.executable, "-m", "reliability", "slo", "compile", str(spec), "--out", str(out)],
+                              capture_output=True, text=True, env=env, cwd=REPO, check=False)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0]) >= 4  # rules, PrometheusRule, tests, dashboards
