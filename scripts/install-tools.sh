@@ -2,21 +2,10 @@
 # Installs the real Prometheus-side tools the tests run: promtool and prometheus
 # (Debian package `prometheus`), amtool and prometheus-alertmanager (package
 # `prometheus-alertmanager`), chromium, in which the tests open `sre report`'s report.html
-# headless, and k6 built from its Go module (go.k6.io/k6, pinned). Nothing is downloaded
-# from anywhere but Debian's archive and the Go module proxy. Without root, it says what to
-# install and fails.
+# headless. Nothing is downloaded from anywhere but Debian's archive (the Go programs,
+# k6 and helm among them, are built by scripts/build-tools.py). Without root, it says what
+# to install and fails.
 set -eu
-
-# k6 runs the generated load test scripts; it is a Go program, built from its pinned module.
-K6_VERSION=v1.8.1
-if ! command -v k6 >/dev/null 2>&1; then
-    command -v go >/dev/null 2>&1 || { echo "install-tools: k6 missing and no Go toolchain to build go.k6.io/k6@$K6_VERSION" >&2; exit 2; }
-    echo "install-tools: building k6 $K6_VERSION (go install go.k6.io/k6@$K6_VERSION, a few minutes)"
-    bindir="$(go env GOPATH)/bin"
-    GOFLAGS=-mod=mod go install "go.k6.io/k6@$K6_VERSION" >/tmp/install-tools-k6.log 2>&1 || {
-        echo "install-tools: building k6 failed, see /tmp/install-tools-k6.log" >&2; exit 2; }
-    command -v k6 >/dev/null 2>&1 || { echo "install-tools: k6 built into $bindir: add it to PATH" >&2; exit 2; }
-fi
 
 missing=""
 for tool in promtool prometheus amtool prometheus-alertmanager chromium; do

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -41,14 +43,33 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def tool(name: str) -> str:
     """A real binary the tests need; missing is a failure that says what to install."""
+    if name in go_tools():
+        return built_tool(name)
     path = shutil.which(name)
     if path is None:
         package = {"promtool": "prometheus", "prometheus": "prometheus", "amtool": "prometheus-alertmanager",
                    "prometheus-alertmanager": "prometheus-alertmanager"}.get(name, name)
-        if name == "k6":
-            pytest.fail("k6 not found on PATH: make tools builds it (go install go.k6.io/k6@v1.8.1)")
         pytest.fail(f"{name} not found on PATH: install Debian's {package} package (make tools does it)")
     return path
+
+
+def tools_dir() -> Path:
+    """Where scripts/build-tools.py puts the Go programs of tools/versions.toml (once per machine)."""
+    return Path(os.environ.get("RAC_TOOLS_DIR") or Path.home() / ".cache" / "reliability-as-code" / "tools")
+
+
+@functools.cache
+def go_tools() -> dict[str, dict[str, str]]:
+    return tomllib.loads((REPO / "tools" / "versions.toml").read_text(encoding="utf-8"))
+
+
+def built_tool(name: str) -> str:
+    """A Go program of tools/versions.toml at its pinned version; missing fails (or skips) with the fix."""
+    spec = go_tools()[name]
+    path = tools_dir() / f"{name}-{spec['version']}" / "bin" / spec["binary"]
+    if not path.is_file():
+        skip_or_fail(f"{path} not found: run `make tools` (builds {name} {spec['version']} from the Go module proxy)")
+    return str(path)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -6,18 +6,15 @@ The helm binary is the one `make tools` builds (tools/versions.toml); the charts
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import subprocess
-import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..conftest import REPO, reference, skip_or_fail
+from ..conftest import built_tool, reference
 from ..crds import CRDLoader as RenderLoader  # the CRDs' bare `=` enum value
 
 # Custom resource API versions the cluster has once the CRD charts are installed: charts render
@@ -28,17 +25,8 @@ API_VERSIONS = ("monitoring.coreos.com/v1", "monitoring.coreos.com/v1alpha1", "c
 LOCAL_KUBE_VERSION = "1.33"  # what local clusters (kind) run at least; cloud stacks name theirs
 
 
-def tools_dir() -> Path:
-    return Path(os.environ.get("RAC_TOOLS_DIR") or Path.home() / ".cache" / "reliability-as-code" / "tools")
-
-
-@functools.cache
 def helm() -> str:
-    spec = tomllib.loads((REPO / "tools" / "versions.toml").read_text(encoding="utf-8"))["helm"]
-    path = tools_dir() / f"helm-{spec['version']}" / "bin" / spec["binary"]
-    if not path.is_file():
-        skip_or_fail(f"{path} not found: run `make tools` (builds helm {spec['version']} from the Go module proxy)")
-    return str(path)
+    return built_tool("helm")
 
 
 def chart_dir(chart: str, version: str) -> Path:
