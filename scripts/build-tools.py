@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 VERSIONS = REPO / "tools" / "versions.toml"
 REQUIRED = ("module", "version", "package", "binary")
-OPTIONAL = ("build", "ldflags", "release", "plugin", "files")
+OPTIONAL = ("build", "ldflags", "release", "plugin", "files", "generate")
 
 
 class ToolsError(Exception):
@@ -48,6 +48,7 @@ class Tool:
     release: str = ""
     plugin: str = ""
     files: tuple[str, ...] = ()
+    generate: str = ""
 
     def home(self, root: Path) -> Path:
         return root / f"{self.name}-{self.version}"
@@ -132,6 +133,8 @@ def build(tool: Tool, root: Path, log: Path) -> None:
     env = dict(os.environ, CGO_ENABLED=os.environ.get("CGO_ENABLED", "0"))
     flags = ["-trimpath", "-ldflags", f"-s -w {tool.ldflags}".strip()]
     with tempfile.TemporaryDirectory(dir=bin_dir) as scratch:
+        if tool.generate:
+            _run([go, "run", tool.generate, tool.release or tool.version], REPO / tool.build, env, log, "w")
         if tool.build:
             out = Path(scratch) / tool.binary
             command = [go, "build", *flags, "-o", str(out), tool.package]
@@ -141,17 +144,21 @@ def build(tool: Tool, root: Path, log: Path) -> None:
             command = [go, "install", *flags, f"{tool.package}@{tool.version}"]
             cwd = Path(scratch)
             env["GOBIN"] = scratch
-        with log.open("w") as stream:
-            stream.write(f"$ (cd {cwd} && {' '.join(command)})\n")
-            stream.flush()
-            result = subprocess.run(command, cwd=cwd, env=env, stdout=stream, stderr=subprocess.STDOUT,
-                                    preexec_fn=_lower_priority, check=False)
-        if result.returncode != 0:
-            raise subprocess.CalledProcessError(result.returncode, command)
+        _run(command, cwd, env, log, "a" if tool.generate else "w")
         built = out if tool.build else next(p for p in Path(scratch).iterdir() if p.is_file())
         for spec in tool.files:
             _copy_module_file(go, spec, cwd, env, bin_dir)
         os.replace(built, tool.path(root))
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str], log: Path, mode: str) -> None:
+    with log.open(mode) as stream:
+        stream.write(f"$ (cd {cwd} && {' '.join(command)})\n")
+        stream.flush()
+        result = subprocess.run(command, cwd=cwd, env=env, stdout=stream, stderr=subprocess.STDOUT,
+                                preexec_fn=_lower_priority, check=False)
+    if result.returncode != 0:
+        raise subprocess.CalledProcessError(result.returncode, command)
 
 
 def _copy_module_file(go: str, spec: str, cwd: Path, env: dict[str, str], bin_dir: Path) -> None:

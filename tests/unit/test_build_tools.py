@@ -38,7 +38,7 @@ def test_the_cli_and_the_language_host_share_one_pulumi_version() -> None:
      "make them the same"),
     (('binary = "etcd"\n', ""), "[etcd] binary: missing (a non-empty string)"),
     (('binary = "etcd"', 'binary = "etcd"\nbinaries = "etcd"'),
-     "[etcd] binaries: unknown key (known: module, version, package, binary, build, ldflags, release, plugin, files)"),
+     "[etcd] binaries: unknown key (known: module, version, package, binary, build, ldflags, release, plugin, files, generate)"),
     (('package = "go.etcd.io/etcd/server/v3"', 'package = "go.etcd.io/etcd/etcdctl/v3"'),
      "[etcd] package: go.etcd.io/etcd/etcdctl/v3 is not in module go.etcd.io/etcd/server/v3 "
      "(or \".\", a build module's own program)"),

@@ -1,7 +1,0 @@
-//go:build tools
-
-// Package tools names the programs this build module builds, so that `go mod tidy` keeps
-// their dependencies in go.sum.
-package tools
-
-import _ "github.com/pulumi/pulumi-kubernetes/provider/v4/cmd/pulumi-resource-kubernetes"
