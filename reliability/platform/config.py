@@ -33,8 +33,7 @@ from ..alerting.routing import (
 from ..durations import Duration
 from ..incidents.oncall import OnCall, environment_problems
 from ..problems import did_you_mean
-from . import distributions, placeholders
-from . import PROJECT_DIR
+from . import PROJECT_DIR, distributions, placeholders
 from .charts import OPTIONAL, folder_problems, pins
 from .configproblems import ordered, pydantic_problems
 from .distributions import Distribution
