@@ -75,7 +75,7 @@ def test_actions_are_pinned_to_a_major_version(path: Path) -> None:
                 assert "@v" in step["uses"] or len(step["uses"].split("@")[-1]) == 40, step["uses"]
         for step in uses(job, "pulumi/actions"):
             assert step["uses"] == "pulumi/actions@v7"
-            if "command" not in step["with"]:  # installs the CLI only (the cluster job)
+            if "command" not in step["with"]:  # installs the CLI only (the kind job)
                 assert set(step["with"]) == {"pulumi-version"}
                 continue
             assert set(step["with"]) <= PULUMI_ACTION_INPUTS
@@ -120,16 +120,21 @@ def test_policy_violations_reach_code_scanning_as_sarif() -> None:
         assert load(caller)["jobs"]["checks"]["permissions"]["security-events"] == "write", caller
 
 
-def test_the_cluster_suite_runs_strict_on_kind_with_the_released_cli() -> None:
-    job = load("checks.yml")["jobs"]["cluster"]
+def test_make_up_deploys_the_local_stack_on_kind_with_the_released_cli() -> None:
+    job = load("checks.yml")["jobs"]["kind"]
     names = [str(s.get("uses", "")).split("@")[0] for s in steps(job)]
-    assert names.index("helm/kind-action") < names.index("pulumi/actions") < len(names) - 1
+    assert names.index("helm/kind-action") < names.index("pulumi/actions")
     (cli,) = uses(job, "pulumi/actions")
     deploy_cli = uses(load("deploy.yml")["jobs"]["dev"], "pulumi/actions")[0]
     assert cli["with"]["pulumi-version"] == deploy_cli["with"]["pulumi-version"]
-    last = steps(job)[-1]
-    assert last["run"] == "make test-cluster" and last["env"]["RAC_STRICT"] == "1"
-    assert any("scripts/fetch-reference.py" in s.get("run", "") for s in steps(job))
+    runs = [s.get("run", "") for s in steps(job)]
+    up = runs.index("make up")
+    preview = next(i for i, r in enumerate(runs) if "--expect-no-changes" in r)
+    assert up < preview and "--policy-pack policies" in runs[preview]
+    (destroy,) = [s for s in steps(job) if "pulumi destroy --stack local" in s.get("run", "")]
+    assert destroy["if"] == "always()" and steps(job)[-1] is destroy
+    # The file backend make up uses (reliability/platform/up.py), so every step sees one stack.
+    assert job["env"]["PULUMI_BACKEND_URL"] == "file://${{ github.workspace }}/.pulumi-state"
 
 
 def test_pull_requests_preview_every_cloud_stack_with_a_comment() -> None:
