@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 
+from ..platform.stackfiles import stack_setting
 from .budget import add_source_args, load_specs
 from .common import EXIT_INPUT, EXIT_OK, Subparsers, command
 
@@ -51,7 +52,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if loaded is None:
         return EXIT_INPUT
     _catalogs, services = loaded
-    opts = report.Options(start=start, end=end, deploys=args.deploys or "", failure_window=window)
+    # --deploys, else the environment's stack file (reliability:deployEvents), else unknown.
+    deploys = args.deploys or stack_setting(args.env, args.stacks_dir, "deployEvents", "")
+    opts = report.Options(start=start, end=end, deploys=deploys, failure_window=window)
     try:
         data = summary.summarise(report.build(Prometheus(args.prometheus, timeout=args.timeout), services, opts))
     except (QueryError, Unreachable) as exc:
@@ -88,7 +91,7 @@ def register(sub: Subparsers) -> None:
     rep.add_argument("--out", required=True, metavar="DIR", help="folder for report.html, report.md, report.json")
     rep.add_argument("--deploys", metavar="SELECTOR",
                      help="a counter labelled `service` that goes up by one per deploy, "
-                          "e.g. deploys_total{env=\"prod\"}")
+                          "e.g. deploys_total{env=\"prod\"} (default: the --env stack's reliability:deployEvents)")
     rep.add_argument("--failure-window", default="1h", metavar="DURATION",
                      help="a deploy failed when a page starts this soon after it (default 1h)")
     rep.set_defaults(func=cmd_report)

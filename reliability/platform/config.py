@@ -33,6 +33,7 @@ from ..alerting.routing import (
 from ..durations import Duration
 from ..incidents.oncall import OnCall, environment_problems
 from ..problems import did_you_mean
+from ..slo import promql
 from . import PROJECT_DIR, distributions, placeholders
 from .charts import OPTIONAL, folder_problems, pins
 from .configproblems import ordered, pydantic_problems
@@ -236,6 +237,7 @@ KEYS = (
     "kubeDistribution",
     "sloSpecs",
     "grafanaUrl",
+    "deployEvents",
     *SECTIONS,
     "alerting",
     "alertingCredentials",
@@ -261,6 +263,7 @@ class StackConfig(BaseModel):
     distribution: Distribution | None = None
     slo_specs: str = "slo-specs"
     grafana_url: str = DEFAULT_GRAFANA_URL  # alerts' dashboard_url links point here
+    deploy_events: str = ""  # the deploy counter `sre report` reads for the change failure rate
     cluster: Cluster
     storage: Storage
     retention: Retention
@@ -405,10 +408,16 @@ def parse(
         )
 
     fields: dict[str, Any] = {"stack": stack, "environment": env}
-    for key, attr in (("kubeContext", "kube_context"), ("sloSpecs", "slo_specs"), ("grafanaUrl", "grafana_url")):
+    for key, attr in (("kubeContext", "kube_context"), ("sloSpecs", "slo_specs"), ("grafanaUrl", "grafana_url"),
+                      ("deployEvents", "deploy_events")):
         if key in ours:
             fields[attr] = _decode(key, ours[key], str, problems)
     fields["example"] = _flag("example", ours.get("example", False), problems)
+    events = fields.get("deploy_events") or ""
+    if events and promql.plain_selector(events) is None:
+        problems.append(f"{PROJECT}:deployEvents: {json.dumps(events)} is not a series selector: write a counter "
+                        'such as deploys_total{env="prod"}')
+        fields.pop("deploy_events")
     if not URL.match(str(fields.get("grafana_url", DEFAULT_GRAFANA_URL))):
         problems.append(f"{PROJECT}:grafanaUrl: expected an http(s) URL such as https://grafana.example.com, "
                         f"got {json.dumps(fields['grafana_url'])}")

@@ -52,14 +52,21 @@ def read_stack_file(path: Path, shown: str) -> tuple[dict[str, Any] | None, Prob
     return (None if problems else dict(data)), problems
 
 
-def grafana_url(env: str | None, stacks_dir: str | Path) -> str:
-    """The `reliability:grafanaUrl` of an environment's stack file (the default when unset or unreadable),
-    so `sre slo compile --env ENV` links alerts to the same Grafana as that stack's deploy."""
-    from .config import DEFAULT_GRAFANA_URL, PROJECT
+def stack_setting(env: str | None, stacks_dir: str | Path, key: str, default: str) -> str:
+    """A string setting `reliability:KEY` of an environment's stack file (`default` when unset or unreadable)."""
+    from .config import PROJECT
 
     path = Path(stacks_dir) / f"Pulumi.{env}.yaml"
     if env is None or not path.is_file():
-        return DEFAULT_GRAFANA_URL
+        return default
     data, _ = read_stack_file(path, str(path))
-    value = ((data or {}).get("config") or {}).get(f"{PROJECT}:grafanaUrl")
-    return value if isinstance(value, str) and value else DEFAULT_GRAFANA_URL
+    value = ((data or {}).get("config") or {}).get(f"{PROJECT}:{key}")
+    return value if isinstance(value, str) and value else default
+
+
+def grafana_url(env: str | None, stacks_dir: str | Path) -> str:
+    """The `reliability:grafanaUrl` of an environment's stack file (the default when unset or unreadable),
+    so `sre slo compile --env ENV` links alerts to the same Grafana as that stack's deploy."""
+    from .config import DEFAULT_GRAFANA_URL
+
+    return stack_setting(env, stacks_dir, "grafanaUrl", DEFAULT_GRAFANA_URL)

@@ -117,6 +117,20 @@ def test_change_failure_rate_where_deploys_are_known(report) -> None:  # type: i
     assert "no series with service=\"search-api\"" in services["search-api"]["change_failure_note"]
 
 
+def test_the_deploy_series_can_be_named_in_the_stack_config(month_prometheus, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    prom, specs = month_prometheus
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.prod.yaml").write_text("config:\n  reliability:environment: prod\n"
+                                              "  reliability:deployEvents: deploys_total\n")
+    out = tmp_path / "out"
+    code = main(["report", "--prometheus", prom.url, "--from", "2026-10-01", "--to", "2026-10-31",
+                 "--specs", str(specs), "--out", str(out), "--env", "prod", "--stacks-dir", str(stacks)])
+    assert code == 0
+    services = {s["name"]: s for s in json.loads((out / "report.json").read_text())["services"]}
+    assert services["shop-api"]["change_failure"] == {"deploys": 2, "failed": 1, "rate": 0.5}
+
+
 def test_a_service_without_data_is_unknown_not_healthy(report) -> None:  # type: ignore[no-untyped-def]
     data, _ = report
     new = _slo(data, "new-api")

@@ -141,6 +141,9 @@ def test_several_bad_keys_are_reported_together():
             "reliability:grafanaAdminPassword: must be encrypted: set it with "
             "`pulumi config set --secret grafanaAdminPassword`",
         ),
+        (good("dev", deployEvents="rate(deploys_total[5m])"), "dev",
+         'reliability:deployEvents: "rate(deploys_total[5m])" is not a series selector: write a counter such as '
+         'deploys_total{env="prod"}'),
         (good("dev", retention="30d"), "dev", "reliability:retention: expected a mapping, got \"30d\": write each "
          "signal's duration, such as {prometheus: 15d, logs: 30d}"),
         (good("dev", retention={"prometheus": 30}), "dev", "reliability:retention.prometheus: expected a duration "
