@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -43,7 +41,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def tool(name: str) -> str:
     """A real binary the tests need; missing is a failure that says what to install."""
-    if name in go_tools():
+    from .gotools import build_tools, built_tool  # it imports this module
+
+    if name in build_tools().load():
         return built_tool(name)
     path = shutil.which(name)
     if path is None:
@@ -51,25 +51,6 @@ def tool(name: str) -> str:
                    "prometheus-alertmanager": "prometheus-alertmanager"}.get(name, name)
         pytest.fail(f"{name} not found on PATH: install Debian's {package} package (make tools does it)")
     return path
-
-
-def tools_dir() -> Path:
-    """Where scripts/build-tools.py puts the Go programs of tools/versions.toml (once per machine)."""
-    return Path(os.environ.get("RAC_TOOLS_DIR") or Path.home() / ".cache" / "reliability-as-code" / "tools")
-
-
-@functools.cache
-def go_tools() -> dict[str, dict[str, str]]:
-    return tomllib.loads((REPO / "tools" / "versions.toml").read_text(encoding="utf-8"))
-
-
-def built_tool(name: str) -> str:
-    """A Go program of tools/versions.toml at its pinned version; missing fails (or skips) with the fix."""
-    spec = go_tools()[name]
-    path = tools_dir() / f"{name}-{spec['version']}" / "bin" / spec["binary"]
-    if not path.is_file():
-        skip_or_fail(f"{path} not found: run `make tools` (builds {name} {spec['version']} from the Go module proxy)")
-    return str(path)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -14,8 +14,9 @@ from typing import Any
 
 import yaml
 
-from ..conftest import built_tool, reference
+from ..conftest import reference
 from ..crds import CRDLoader as RenderLoader  # the CRDs' bare `=` enum value
+from ..gotools import built_tool
 
 # Custom resource API versions the cluster has once the CRD charts are installed: charts render
 # their ServiceMonitors, PodMonitors and PrometheusRules only when the cluster serves them, as

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from ..alertmanager_proc import free_port, spawn, stop
-from .tools import built_tool
+from ..gotools import built_tool
 
 _OPENSSL_DAYS = "2"
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from ..conftest import REPO
+from ..gotools import build_tools, built_tool
 from .apiserver import ApiServer
-from .tools import build_tools, built_tool
 
 PASSPHRASE = "cluster-tests-only"
 # A run of the local stack under load on 2 cores takes minutes; a hang must still end.

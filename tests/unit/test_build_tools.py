@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.tools import build_tools
+from tests.gotools import build_tools
 
 GOOD = """
 [etcd]

@@ -8,7 +8,7 @@ import sys
 from functools import cache
 from types import ModuleType
 
-from ..conftest import REPO, skip_or_fail
+from .conftest import REPO, skip_or_fail
 
 
 @cache
