@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ..conftest import tool
-from .pipeline import Pipeline, pipeline
+from .pipeline import SLACK, Pipeline, pipeline
 
 TIMING_PROPERTY = "e2e timing"  # read by pytest_terminal_summary in tests/conftest.py
 
@@ -38,12 +38,15 @@ def e2e(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Pipeline]:
 
 @pytest.fixture
 def timing(record_property: Callable[[str, object], None]) -> Callable[[str, float, float, str], None]:
-    """Report a measured time next to its prediction: printed (-s), a JUnit property, and the terminal summary."""
+    """Report a measured time next to its prediction (printed with -s, a JUnit property, the terminal
+    summary), and fail when it is later than the prediction plus the pipeline's SLACK."""
 
     def report(what: str, measured: float, predicted: float, why: str) -> None:
         line = f"{what}: measured {measured:.1f}s, predicted <= {predicted:.1f}s [{why}]"
         print(line)
         record_property(TIMING_PROPERTY, line)
         record_property(f"{what} (s)", round(measured, 2))
+        assert measured <= predicted + SLACK, f"{what} took {measured:.1f}s, more than the predicted " \
+            f"{predicted:.1f}s + {SLACK:g}s of slack for a busy machine [{why}]"
 
     return report

@@ -27,6 +27,7 @@ from .pipeline import (
     PAGE,
     PEER_TIMEOUT,
     RESEND_DELAY,
+    SLACK,
     TICKET,
     TIMING,
     Pipeline,
@@ -46,8 +47,9 @@ DUPLICATE_WINDOW = PEER_TIMEOUT + PAGE_INTERVAL + 1
 
 
 def deadline(predicted: float) -> float:
-    """How long to wait for something predicted: generous, for a busy 2-core CI machine."""
-    return 3 * predicted + 20
+    """How long to wait for something predicted: twice the allowed time, so that a late arrival is
+    measured and `timing` fails naming how late it was, rather than the wait giving up unmeasured."""
+    return 2 * (predicted + SLACK)
 
 
 def timestamp(text: str) -> float:
