@@ -14,7 +14,9 @@ Then each target of each dashboard has its template variables substituted the
 way Grafana would (`$team` by each team and by all of them, `$__interval` and
 friends by fixed values) and goes through `/api/v1/query` (instant targets) or
 `/api/v1/query_range` over the dashboard's default time range: an error or an
-empty result fails, naming the dashboard, the panel and the query.
+empty result fails, naming the dashboard, the panel and the query. The SLI and budget
+stats must also show what the synthetic error shares give through the compiled rules;
+that each panel reads the right series is test_dashboard_panels.py's business.
 """
 
 from __future__ import annotations
@@ -208,3 +210,27 @@ def test_overview_table_links_each_service_to_its_dashboard(compiled: Output, pr
     status = prom.query(substitute(table["targets"][3]["expr"], {"team": ".*"}))
     firing = {(r["metric"]["service"], r["metric"]["slo"]): float(r["value"][1]) for r in status}
     assert firing[BURNING] == dashboards.PAGE and len(firing) == 7, firing
+
+
+def test_budget_and_sli_panels_show_the_synthetic_error_share(compiled: Output, prom: Prometheus) -> None:
+    """From raw counters through the compiled rules to the panels: steady traffic with an error share s
+    shows an SLI of 1 - s and a budget remaining of 1 - s / budget, -49 for the burning SLO (5 % of 0.1 %)."""
+    shown: dict[tuple[str, str, str], float] = {}
+    for dash in compiled.dashboards[:-1]:
+        slo_name = ""
+        for panel in dash.model["panels"]:
+            if panel["type"] == "row":
+                slo_name = panel["title"].split(":")[0]
+            elif panel["title"] == "Error budget remaining" or panel["title"].startswith("SLI over "):
+                [target] = panel["targets"]
+                [sample] = prom.query(target["expr"])
+                shown[(dash.uid, slo_name, panel["title"].split(" ")[0])] = float(sample["value"][1])
+    expected = {}
+    for service in compiled.services:
+        for slo in service.slos:
+            share = BURNING_SHARE if (slo.service, slo.name) == BURNING else ERROR_SHARE
+            uid = dashboards.dashboard_uid(service.name)
+            expected[(uid, slo.name, "SLI")] = float(1 - share)
+            expected[(uid, slo.name, "Error")] = float(1 - share / slo.error_budget)
+    assert shown == pytest.approx(expected, rel=1e-6)
+    assert shown[("slo-checkout-api", "availability", "Error")] == pytest.approx(-49)
