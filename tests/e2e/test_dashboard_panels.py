@@ -6,11 +6,12 @@ is the window's error ratio / `slo:error_budget:ratio`, budget remaining is
 `slo:error_budget_remaining:ratio`, and so on. Here Prometheus evaluates no rules: the
 contract series of every example SLO (plus a raw SLI on a 7d period) are backfilled
 directly, each window, SLO and series with a value of its own, and some of the
-compiler's alerts as `ALERTS` series (firing, pending, no-data). Every panel query runs
-as an instant query and must return, for its legend, the number the docs define. A panel
-that reads another window, another SLO, the objective instead of the budget remaining,
-or counts a pending alert, shows a number no other series has, and fails here; the golden
-files would only show that its text changed.
+compiler's alerts as `ALERTS` series (firing, pending, no-data), next to firing alerts of
+the same team and service that no spec compiled (a cluster's KubePodCrashLooping). Every
+panel query runs as an instant query and must return, for its legend, the number the docs
+define. A panel that reads another window, another SLO, the objective instead of the
+budget remaining, counts a pending alert or another alert of the team, shows a number no
+other series has, and fails here; the golden files would only show that its text changed.
 
 Whether the rules record the right values is the business of the rules' own tests
 (tests/unit/slo/test_rules.py, the generated promtool tests, test_dashboard_queries.py).
@@ -45,6 +46,9 @@ from .test_dashboard_queries import substitute
 pytestmark = pytest.mark.e2e
 
 PAGE, TICKET, OK = 2, 1, 0  # the alert state panels' values (docs: Page firing, Ticket firing, OK)
+# Alerts of every service that the compiler did not generate, with its team and service labels
+# as kube-prometheus rules routed by team carry them (no `slo`): no panel or annotation shows them.
+OTHER_ALERTS = (("KubePodCrashLooping", "page"), ("KubeDeploymentReplicasMismatch", "ticket"))
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,9 @@ def openmetrics(facts: list[Truth], end: int) -> str:
         put("slo:info", labels | info, 1)
         for alertname, severity, state in t.alerts:
             put("ALERTS", labels | {"alertname": alertname, "severity": severity, "alertstate": state}, 1)
+        for alertname, severity in OTHER_ALERTS:
+            put("ALERTS", {"alertname": alertname, "alertstate": "firing", "namespace": slo.service,
+                           "service": slo.service, "severity": severity, "team": slo.team}, 1)
     lines = [f"{text} {value!r} {ts}" for text, value in sorted(series.items()) for ts in range(end - 240, end + 1, 60)]
     return "\n".join([*lines, "# EOF"]) + "\n"
 
@@ -260,6 +267,17 @@ def test_each_slo_panel_shows_the_series_its_title_names(service: str, server: S
     assert not wrong, f"{len(wrong)} panels of {service} show the wrong series:\n" + "\n".join(wrong)
     # Every panel the docs promise is there, once per SLO.
     assert sorted(seen) == sorted((t.slo.name, title) for t in facts for title in per_slo_panels(t))
+
+
+@pytest.mark.parametrize("service", sorted(s.name for s in compiled().services))
+def test_alert_annotations_mark_the_services_firing_slo_alerts_only(service: str, server: Server) -> None:
+    dashboard = next(d.model for d in compiled().dashboards if d.uid == dashboard_uid(service))
+    [annotation] = dashboard["annotations"]["list"]
+    result = server.prom.query(annotation["expr"], at=server.at)
+    got = sorted((r["metric"]["alertname"], r["metric"]["severity"], r["metric"].get("slo")) for r in result)
+    want = sorted((alertname, severity, t.slo.name) for t in server.facts if t.slo.service == service
+                  for alertname, severity, state in t.alerts if state == "firing")
+    assert got == want, annotation["expr"]
 
 
 @pytest.mark.parametrize("team", ["one", "all"])

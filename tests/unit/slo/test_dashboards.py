@@ -9,6 +9,7 @@ from pathlib import Path
 
 import promql_parser
 import pytest
+import yaml
 
 from components.grafana import datasources
 from reliability.slo import naming
@@ -113,6 +114,33 @@ def test_every_query_parses_and_selects_its_slo(examples: Output) -> None:
             matchers = {m.name: m.value for m in selector.matchers.matchers}
             assert matchers["service"] == "checkout-api", (panel["title"], target["expr"])
             assert matchers.get("slo") in ("availability", "latency") or selector.name == "ALERTS"
+
+
+def _names_an_slo(matcher: promql_parser.Matcher) -> bool:
+    """`slo="<name>"` or `slo!=""`: the series has a non-empty `slo` label."""
+    if matcher.name != "slo":
+        return False
+    return (matcher.op == promql_parser.MatchOp.Equal and matcher.value != "") or \
+        (matcher.op == promql_parser.MatchOp.NotEqual and matcher.value == "")
+
+
+def test_alert_queries_ignore_alerts_the_compiler_did_not_generate(examples: Output, tmp_path: Path) -> None:
+    # Every compiled alert carries its SLO's `slo` label...
+    rules = [rule for path, text in examples.files.items() if path.startswith("rules/")
+             for group in yaml.safe_load(text)["groups"] for rule in group["rules"]]
+    alert_rules = [rule for rule in rules if "alert" in rule]
+    assert alert_rules
+    for rule in alert_rules:
+        assert rule["labels"].get("slo"), rule["alert"]
+    # ...and every ALERTS selector asks for it, so a team's KubePodCrashLooping{team=...} is not an SLO alert.
+    for output in (examples, compile_text(tmp_path, SPEC)):
+        for generated in output.dashboards:
+            model = generated.model
+            exprs = [t["expr"] for _, t in targets_of(model)] + [a["expr"] for a in model["annotations"]["list"]]
+            alerts = [s for e in exprs for s in selectors(e.replace("$team", "payments")) if s.name == "ALERTS"]
+            assert alerts, generated.uid
+            for selector in alerts:
+                assert any(map(_names_an_slo, selector.matchers.matchers)), (generated.uid, str(selector))
 
 
 def test_datasource_uids_exist_in_grafana() -> None:
