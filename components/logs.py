@@ -96,6 +96,10 @@ def loki_values(cfg: StackConfig, bucket: str | None, role_arn: str | None) -> d
         # The rules sidecar watches every ConfigMap for Loki ruler rules; alerts here are Prometheus
         # rules, so it would only be a container without resources.
         "sidecar": {"rules": {"enabled": False}},
+        # Without the sidecar the chart's cluster-wide RBAC is a ClusterRole with `rules: []` bound to
+        # Loki: it grants nothing, and the API server stores it without `rules`, so every preview
+        # showed an update. Namespaced RBAC without the sidecar creates no role at all.
+        "rbac": {"namespaced": True},
         "minio": {"enabled": False},
     }
 

@@ -214,7 +214,9 @@ def words(text: str) -> set[str]:
 
 # ------------------------------------------------------------------ Helm and Kubernetes shapes
 
-_HELM_TYPE = re.compile(r"^kubernetes:helm\.sh/v\d+:(Release|Chart)$")
+# A Release's own inputs, or what the program gave a helm.v4.Chart (components/helm.py ChartInputs):
+# the engine hands policies a v4 Chart with no properties, so the Chart type itself is not read.
+_HELM_TYPE = re.compile(r"^(kubernetes:helm\.sh/v3:Release|reliability:helm:Chart)$")
 _K8S_TYPE = re.compile(r"^kubernetes:(?P<group>[^:]+)/(?P<version>[^:/]+):(?P<kind>[^:]+)$")
 
 
@@ -222,12 +224,19 @@ def is_helm(resource_type: str) -> bool:
     return bool(_HELM_TYPE.match(resource_type))
 
 
+_FOLDER_VERSION = re.compile(r"-v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$")
+
+
 def chart_name(props: Any) -> str:
-    """The chart of a Release/Chart without repository, path or version: `oci://r/x/grafana:1` -> grafana."""
+    """The chart of a Release/Chart without repository, path or version: `oci://r/x/grafana:1` -> grafana,
+    `/mirror/grafana-12.11.1` -> grafana."""
     chart = get(props, "chart", default="")
     if not isinstance(chart, str):
         return ""
     base = chart.rstrip("/").rsplit("/", 1)[-1]
+    if chart.startswith((".", "/", "file://")):
+        # A chart folder (`charts.folder`): FOLDER/CHART-VERSION/ as well as FOLDER/CHART/.
+        base = _FOLDER_VERSION.sub("", base)
     return base.split(":", 1)[0].lower()
 
 

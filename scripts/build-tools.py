@@ -15,6 +15,7 @@ tools/versions.toml, an unknown tool or no Go toolchain.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -93,6 +94,10 @@ def load(path: Path = VERSIONS) -> dict[str, Tool]:
                             " (or \".\", a build module's own program)")
         if tool.build:
             problems += _check_build_module(path, tool)
+        else:
+            problems += [f"{path}: [{name}] files: {spec} is not in module {tool.module}, the only module"
+                         " a `go install` build has (a build module of ours can name others)"
+                         for spec in tool.files if spec.partition(":")[0] != tool.module]
         tools[name] = tool
     if problems:
         raise ToolsError("\n".join(problems))
@@ -147,7 +152,7 @@ def build(tool: Tool, root: Path, log: Path) -> None:
         _run(command, cwd, env, log, "a" if tool.generate else "w")
         built = out if tool.build else next(p for p in Path(scratch).iterdir() if p.is_file())
         for spec in tool.files:
-            _copy_module_file(go, spec, cwd, env, bin_dir)
+            _copy_module_file(go, spec, tool, cwd, env, bin_dir)
         os.replace(built, tool.path(root))
 
 
@@ -161,11 +166,17 @@ def _run(command: list[str], cwd: Path, env: dict[str, str], log: Path, mode: st
         raise subprocess.CalledProcessError(result.returncode, command)
 
 
-def _copy_module_file(go: str, spec: str, cwd: Path, env: dict[str, str], bin_dir: Path) -> None:
-    """MODULE:PATH, a file of a module in the build's module graph (from the proxy), next to the binary."""
+def _copy_module_file(go: str, spec: str, tool: Tool, cwd: Path, env: dict[str, str], bin_dir: Path) -> None:
+    """MODULE:PATH, a file of a module in the build's module graph (from the proxy), next to the binary.
+
+    Without a build module of ours the graph is the tool's module at its pinned version."""
     module, _, relative = spec.partition(":")
-    found = subprocess.run([go, "list", "-m", "-f", "{{.Dir}}", module], cwd=cwd, env=env, check=True,
-                           capture_output=True, text=True).stdout.strip()
+    if tool.build:
+        command = [go, "list", "-m", "-f", "{{.Dir}}", module]
+    else:
+        command = [go, "mod", "download", "-json", f"{module}@{tool.version}"]
+    output = subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+    found = output.strip() if tool.build else json.loads(output)["Dir"]
     source = Path(found) / relative
     target = bin_dir / source.name
     shutil.copyfile(source, target)

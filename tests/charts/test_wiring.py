@@ -114,6 +114,13 @@ def test_every_chart_renders_with_our_values(st: Stack) -> None:
     assert duplicates == [], f"{st.name}: objects created twice (program and chart, or two charts)"
 
 
+def test_no_role_grants_nothing(st: Stack) -> None:
+    """A Role or ClusterRole with `rules: []` is stored without `rules`: a diff on every preview."""
+    empty = [f"{o['kind']}/{o['metadata']['name']}" for o in st.objects
+             if o.get("kind") in ("Role", "ClusterRole") and not o.get("rules") and not o.get("aggregationRule")]
+    assert empty == [], st.name
+
+
 # ------------------------------------------------------------------ Prometheus and Alertmanager
 
 

@@ -1,7 +1,8 @@
 """A real Kubernetes API server on loopback: etcd plus kube-apiserver, built by `make tools`.
 
-No kubelet, scheduler or controllers: objects are stored and validated exactly as a cluster's
-API server does (built-in types, admission, CRD schemas), but no pod ever runs. Certificates
+On its own it stores and validates objects exactly as a cluster's API server does (built-in
+types, admission, CRD schemas); controlplane.py adds controllers, a scheduler and a simulated
+node where a test needs objects to converge. Certificates
 are made at start with openssl (a throw-away CA, a server certificate for 127.0.0.1 and a
 client certificate in group system:masters); every port is a free one on 127.0.0.1; both
 processes are stopped when the context ends, whatever happened, and their logs are shown
@@ -140,6 +141,8 @@ def api_server(workdir: Path, timeout: float = 120) -> Iterator[ApiServer]:
             # The endpoints of Service `kubernetes` would be the advertise address, which may not
             # be loopback; nothing here needs them.
             "--endpoint-reconciler-type", "none",
+            # As kind, k3d, minikube and EKS run it: Chaos Mesh's daemon is a privileged container.
+            "--allow-privileged=true",
         ], log))
         server = ApiServer(url, certs / "ca.crt", certs / "client.crt", certs / "client.key",
                            workdir / "kubeconfig", etcd_log, log)

@@ -23,22 +23,37 @@ from .apiserver import ApiServer
 
 PASSPHRASE = "cluster-tests-only"
 # A run of the local stack under load on 2 cores takes minutes; a hang must still end.
-TIMEOUT = 900
+TIMEOUT = 300
 
 
-@dataclass(frozen=True)
+@dataclass
 class Pulumi:
     cli: str
     env: dict[str, str]
+    logs: Path
+    runs: int = 0
 
     def run(self, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """`pulumi ARGS` in `cwd`; a failure shows the command and its whole output."""
-        result = subprocess.run([self.cli, *args, "--non-interactive"], cwd=cwd, env=self.env, text=True,
-                                capture_output=True, timeout=TIMEOUT, check=False)
-        if check and result.returncode != 0:
-            pytest.fail(f"pulumi {' '.join(args)} exited {result.returncode} in {cwd}:\n"
-                        f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
-        return result
+        """`pulumi ARGS` in `cwd`; a failure shows the command and the end of its output.
+
+        The output also goes, as it comes, to a numbered log under `logs`: a run that hangs can
+        be watched, and one that is killed at TIMEOUT still says where it was."""
+        self.runs += 1
+        log = self.logs / f"{self.runs:02d}-{'-'.join(a for a in args[:2] if not a.startswith('-'))}.log"
+        command = [self.cli, *args, "--non-interactive"]
+        with log.open("w") as out, log.with_suffix(".err").open("w") as err:
+            err.write(f"$ {' '.join(command)}\n")
+            err.flush()
+            try:
+                code = subprocess.run(command, cwd=cwd, env=self.env, text=True, stdout=out, stderr=err,
+                                      timeout=TIMEOUT, check=False).returncode
+            except subprocess.TimeoutExpired:
+                code = -9
+        stdout, stderr = log.read_text(), log.with_suffix(".err").read_text()
+        if check and code != 0:
+            pytest.fail(f"pulumi {' '.join(args)} exited {code} in {cwd} (log {log}):\n"
+                        f"{stdout[-6000:]}\n{stderr[-6000:]}")
+        return subprocess.CompletedProcess(command, code, stdout, stderr)
 
     def export(self, stack: str, cwd: Path) -> list[dict[str, Any]]:
         """The resources of the stack's state (`pulumi stack export`)."""
@@ -66,7 +81,8 @@ def pulumi(workdir: Path, server: ApiServer) -> Pulumi:
         "KUBECONFIG": str(server.kubeconfig),
         "NO_COLOR": "1",
     }
-    engine = Pulumi(cli, env)
+    (workdir / "logs").mkdir(exist_ok=True)
+    engine = Pulumi(cli, env, workdir / "logs")
     engine.run("plugin", "install", "resource", "kubernetes", plugin_version, "--file", provider, cwd=workdir)
     return engine
 

@@ -1,4 +1,4 @@
-"""A small Kubernetes API client for the cluster tests: discovery, server-side apply, get, delete.
+"""A small Kubernetes API client for the cluster tests: discovery, server-side apply, get, list.
 
 Server-side apply (`PATCH` with `application/apply-patch+yaml`) is what `kubectl apply
 --server-side` sends; with `dryRun=All` the API server runs every validation and admission
@@ -84,6 +84,11 @@ class Kube:
         if response.status_code == 404:
             return None
         return self._json(response)  # type: ignore[no-any-return]
+
+    def list(self, api_version: str, kind: str, namespace: str = "") -> list[dict[str, Any]]:
+        """Every object of `kind` (in `namespace`, or in all namespaces)."""
+        items = self._json(self.http.get(self.path(api_version, kind, namespace=namespace), timeout=30))["items"]
+        return items  # type: ignore[no-any-return]
 
     def wait_established(self, crd_names: list[str], timeout: float = 60) -> None:
         """Until each CRD's Established condition is True, then rediscovers the API."""

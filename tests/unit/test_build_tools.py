@@ -56,6 +56,24 @@ def test_a_bad_table_names_the_tool_the_field_and_the_fix(tmp_path: Path, change
     assert str(error.value) == f"{versions}: " + message.format(repo=tools.REPO)
 
 
+def test_files_of_a_go_install_build_come_from_its_own_module(tmp_path: Path) -> None:
+    tools = build_tools()
+    versions = tmp_path / "versions.toml"
+    versions.write_text('[kwok]\nmodule = "sigs.k8s.io/kwok"\nversion = "v0.8.0"\npackage = "sigs.k8s.io/kwok/cmd/kwok"\n'
+                        'binary = "kwok"\nfiles = ["sigs.k8s.io/kwok:a.yaml", "k8s.io/api:b.yaml"]\n')
+    with pytest.raises(tools.ToolsError) as error:
+        tools.load(versions)
+    assert str(error.value) == (f"{versions}: [kwok] files: k8s.io/api:b.yaml is not in module sigs.k8s.io/kwok, "
+                                "the only module a `go install` build has (a build module of ours can name others)")
+
+
+def test_make_tools_builds_every_pinned_tool() -> None:
+    """The tests use each of them (tests/gotools.py); `make test` must not leave one unbuilt."""
+    makefile = (build_tools().REPO / "Makefile").read_text()
+    line = makefile.split("GO_TOOLS :=", 1)[1].split("\ntools:", 1)[0]
+    assert sorted(line.replace("\\", " ").split()) == sorted(build_tools().load())
+
+
 def test_the_command_refuses_an_unknown_tool(capsys: pytest.CaptureFixture[str]) -> None:
     assert build_tools().main(["kubectl"]) == 2
     assert "unknown tool(s) kubectl: tools/versions.toml has" in capsys.readouterr().err

@@ -22,6 +22,7 @@ from .conftest import REPO, STACKS, helm_values, of_type, one, rendered, resourc
 
 COMMON_COMPONENTS = {
     "reliability:index:Platform",
+    "reliability:helm:Chart",
     "reliability:index:Namespaces",
     "reliability:alerting:Alertmanager",
     "reliability:metrics:PrometheusStack",
@@ -150,6 +151,27 @@ def test_alertmanager_reads_config_and_credentials_from_our_secrets(stack):
     if stack != "local":
         assert "payments-" in creds and "[secret]" in creds
         assert "placeholder" not in creds
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_v4_chart_has_its_inputs_where_policies_read_them(stack):
+    """The engine hands policies a helm.v4.Chart without properties (a provider-constructed component,
+    seen with the real engine): a sibling of the same name carries chart, version and values."""
+    charts = of_type(stack, "kubernetes:helm.sh/v4:Chart")
+    records = {(r["name"], r["parent"]): r["inputs"] for r in of_type(stack, "reliability:helm:Chart")}
+    assert charts and len(records) == len(charts)
+    for chart in charts:
+        record = records[(chart["name"], chart["parent"])]
+        for key in ("name", "chart", "version", "namespace", "values"):
+            assert record.get(key) == chart["inputs"].get(key), (chart["name"], key)
+
+
+def test_a_secret_without_data_has_no_string_data():
+    """The provider stores an empty `stringData` as none: sent again, it replaced the Secret on every
+    `pulumi up` of the local stack, whose credentials Secret is empty (seen with the real engine)."""
+    creds = one("local", "kubernetes:core/v1:Secret", "reliability-alerting-credentials")
+    assert "stringData" not in creds["inputs"] and "data" not in creds["inputs"]
+    assert one("dev", "kubernetes:core/v1:Secret", "reliability-alerting-credentials")["inputs"]["stringData"]
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -87,17 +87,17 @@ def s3_star_on_star(r: Resources) -> None:
 
 
 def grafana_load_balancer(r: Resources) -> None:
-    one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]["service"] = {"type": "LoadBalancer"}
+    one(r, "reliability:helm:Chart", chart="grafana")["inputs"]["values"]["service"] = {"type": "LoadBalancer"}
 
 
 def grafana_route_with_auth_proxy(r: Resources) -> None:
-    values = one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]
+    values = one(r, "reliability:helm:Chart", chart="grafana")["inputs"]["values"]
     values["route"] = {"main": {"enabled": True, "hostnames": ["grafana.example.com"]}}
     values["grafana.ini"]["auth.proxy"] = {"enabled": True}
 
 
 def grafana_as_root(r: Resources) -> None:
-    values = one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]
+    values = one(r, "reliability:helm:Chart", chart="grafana")["inputs"]["values"]
     values["securityContext"] = {"runAsUser": 0, "runAsNonRoot": False}
     values["containerSecurityContext"] = {"privileged": True}
 
@@ -112,7 +112,7 @@ def slack_webhook_in_values(r: Resources) -> None:
 def keys_under_unlisted_names(r: Resources) -> None:
     kps = one(r, "kubernetes:helm.sh/v3:Release", chart="kube-prometheus-stack")["inputs"]["values"]
     kps["alertmanager"]["extraSecret"] = {"name": "pd", "data": {"pd-key": "0123456789abcdef0123456789abcdef"}}
-    grafana = one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]
+    grafana = one(r, "reliability:helm:Chart", chart="grafana")["inputs"]["values"]
     grafana["env"] = {"PAGERDUTY_ROUTING_KEY": "0123456789abcdef0123456789abcdef"}
 
 
@@ -126,7 +126,7 @@ def unprotected_bucket(r: Resources) -> None:
 
 
 def chart_version_range(r: Resources) -> None:
-    one(r, "kubernetes:helm.sh/v4:Chart", chart="tempo")["inputs"]["version"] = ">=2.0.0"
+    one(r, "reliability:helm:Chart", chart="tempo")["inputs"]["version"] = ">=2.0.0"
 
 
 def chaos_on_kube_system(r: Resources) -> None:
@@ -169,7 +169,7 @@ def irsa_for_every_service_account(r: Resources) -> None:
 
 
 def grafana_anonymous(r: Resources) -> None:
-    values = one(r, "kubernetes:helm.sh/v4:Chart", chart="grafana")["inputs"]["values"]
+    values = one(r, "reliability:helm:Chart", chart="grafana")["inputs"]["values"]
     values["grafana.ini"]["auth.anonymous"]["enabled"] = True
 
 
@@ -182,17 +182,17 @@ BAD = [
      ["iam-least-privilege: aws:iam/rolePolicy:RolePolicy reliability-storage-loki: [FSBP IAM.21] policy: statement 'Objects' "
       "allows s3:* on every resource (*): scope it to the resources' ARNs"]),
     ("Grafana LoadBalancer in Helm values", "local", grafana_load_balancer,
-     ["ui-requires-authentication: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: values.service.type is "
+     ["ui-requires-authentication: reliability:helm:Chart reliability-grafana-grafana: values.service.type is "
       "LoadBalancer: it exposes grafana without authentication; keep it ClusterIP and reach it through an "
       "authenticating proxy or an Ingress with an auth annotation"]),
     ("Grafana Gateway API route with auth.proxy", "prod", grafana_route_with_auth_proxy,
-     ["ui-requires-authentication: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: values.route.main.enabled "
+     ["ui-requires-authentication: reliability:helm:Chart reliability-grafana-grafana: values.route.main.enabled "
       "enables an HTTPRoute: grafana.ini auth.proxy trusts the X-WEBAUTH-USER header from whoever connects, so anyone "
       "who reaches grafana this way can log in as any user, admin too; auth.proxy counts only behind an Ingress or "
       "route with an auth annotation (nginx auth-url, oauth2-proxy) that authenticates first: give this one an auth "
       "annotation (authAnnotations in the policy config)"]),
     ("Grafana root and privileged in Helm values", "dev", grafana_as_root,
-     [f"helm-values-unprivileged: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: [{control}] values.{path} "
+     [f"helm-values-unprivileged: reliability:helm:Chart reliability-grafana-grafana: [{control}] values.{path} "
       f"is {shown} in chart grafana: run it as a non-root user without privileges, or, if grafana needs it, add "
       f'{{"chart": "grafana", "path": "{path}", "reason": "..."}} to allowedSettings'
       for control, path, shown in (
@@ -208,7 +208,7 @@ BAD = [
       "--secret) held in a Kubernetes Secret and reference that (*_file, existingSecret)" for where, path in (
           ("kubernetes:helm.sh/v3:Release reliability-metrics-kps: Secret data pd-key",
            "values.alertmanager.extraSecret.data.pd-key"),
-          ("kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: literal PAGERDUTY_ROUTING_KEY",
+          ("reliability:helm:Chart reliability-grafana-grafana: literal PAGERDUTY_ROUTING_KEY",
            "values.env.PAGERDUTY_ROUTING_KEY"))]),
     ("prod Prometheus replicas 1", "prod", prometheus_one_replica,
      ["prod-ha-replicas: kubernetes:helm.sh/v3:Release reliability-metrics-kps: Prometheus runs 1 replica(s) in prod "
@@ -217,7 +217,7 @@ BAD = [
      ["stateful-storage-retained: aws:s3/bucket:Bucket reliability-storage-loki: stateful storage in prod without "
       "protect: set ResourceOptions(protect=True, retain_on_delete=True) so a delete or replace keeps the data"]),
     ("chart version range", "dev", chart_version_range,
-     ["chart-version-pinned: kubernetes:helm.sh/v4:Chart reliability-traces-tempo: tempo version '>=2.0.0' is not an "
+     ["chart-version-pinned: reliability:helm:Chart reliability-traces-tempo: tempo version '>=2.0.0' is not an "
       "exact version (a range or wildcard): pin one, e.g. 1.2.3"]),
     ("chaos experiment on kube-system", "staging", chaos_on_kube_system,
      ["chaos-experiment-scope: kubernetes:chaos-mesh.org/v1alpha1:PodChaos reliability-chaos-dns-kill: "
@@ -238,7 +238,7 @@ BAD = [
       "assumeRolePolicy: statement 0 trusts a web identity but has a `sub` condition that matches every subject "
       "(system:serviceaccount:*): name the service accounts (or repositories) that need the role"]),
     ("Grafana anonymous access", "local", grafana_anonymous,
-     ["grafana-hardened: kubernetes:helm.sh/v4:Chart reliability-grafana-grafana: [Grafana auth.anonymous] "
+     ["grafana-hardened: reliability:helm:Chart reliability-grafana-grafana: [Grafana auth.anonymous] "
       'values["grafana.ini"]["auth.anonymous"].enabled is true: it lets anyone who reaches Grafana in without '
       "logging in: set it false"]),
 ]
@@ -318,10 +318,10 @@ def test_advisories_are_printed_and_do_not_fail(
     render_resources: Callable[[str], Resources], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     resources = render_resources("dev")
-    values = one(resources, "kubernetes:helm.sh/v4:Chart", chart="thanos")["inputs"]["values"]
+    values = one(resources, "reliability:helm:Chart", chart="thanos")["inputs"]["values"]
     del values["query"]["resources"]["limits"]
     directory = write(tmp_path, resources)
-    message = ("helm-values-resources: kubernetes:helm.sh/v4:Chart reliability-metrics-thanos: "
+    message = ("helm-values-resources: reliability:helm:Chart reliability-metrics-thanos: "
                "values.query.resources sets no limits.memory")
     assert run_check(capsys, directory)[:2] == (1, [message])
     config = tmp_path / "config.json"

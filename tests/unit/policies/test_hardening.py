@@ -172,35 +172,35 @@ CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
      _set(("spec", "tls"), []),
      ["[CIS EKS 5.4.5] spec.tls is empty and metadata.annotations has no alb.ingress.kubernetes.io/certificate-arn: "
       "add a tls block (or the ALB's certificate) so the Ingress serves HTTPS"]),
-    ("Grafana anonymous access", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+    ("Grafana anonymous access", grafana.grafana_hardened, "reliability:helm:Chart",
      {"chart": "grafana", "values": GRAFANA_VALUES},
      _set(("values", "grafana.ini", "auth.anonymous", "enabled"), True),
      ['[Grafana auth.anonymous] values["grafana.ini"]["auth.anonymous"].enabled is true: it lets anyone who reaches '
       "Grafana in without logging in: set it false"]),
-    ("Grafana sign-up through env", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+    ("Grafana sign-up through env", grafana.grafana_hardened, "reliability:helm:Chart",
      {"chart": "grafana", "values": GRAFANA_VALUES}, _set(("values", "env"), {"GF_USERS_ALLOW_SIGN_UP": "true"}),
      ["[Grafana users.allow_sign_up] values.env.GF_USERS_ALLOW_SIGN_UP is true: it lets anyone who reaches Grafana "
       "create an account: set it false and invite users or use SSO"]),
-    ("Grafana embedding", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+    ("Grafana embedding", grafana.grafana_hardened, "reliability:helm:Chart",
      {"chart": "grafana", "values": GRAFANA_VALUES},
      _set(("values", "grafana.ini", "security", "allow_embedding"), True),
      ['[Grafana security.allow_embedding] values["grafana.ini"].security.allow_embedding is true: it lets any site '
       "frame Grafana (clickjacking): set it false"]),
-    ("Grafana insecure cookie in prod", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+    ("Grafana insecure cookie in prod", grafana.grafana_hardened, "reliability:helm:Chart",
      {"chart": "grafana", "values": GRAFANA_VALUES},
      _set(("values", "grafana.ini", "security", "cookie_secure"), _DELETE),
      ['[Grafana security.cookie_secure] values["grafana.ini"].security.cookie_secure is unset in prod: the session '
       "cookie may travel over plain http; set it true"]),
-    ("Grafana SameSite none", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+    ("Grafana SameSite none", grafana.grafana_hardened, "reliability:helm:Chart",
      {"chart": "grafana", "values": GRAFANA_VALUES},
      _set(("values", "grafana.ini", "security", "cookie_samesite"), "none"),
      ['[Grafana security.cookie_samesite] values["grafana.ini"].security.cookie_samesite is \'none\': other sites\' '
       "requests carry the session cookie; set it to lax or strict"]),
-    ("Grafana default admin password", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+    ("Grafana default admin password", grafana.grafana_hardened, "reliability:helm:Chart",
      {"chart": "grafana", "values": GRAFANA_VALUES}, _set(("values", "adminPassword"), "admin"),
      ["[Grafana admin credentials] values.adminPassword is the well-known default 'admin': keep the admin password "
       "in a Secret and point admin.existingSecret at it"]),
-    ("kube-prometheus-stack Grafana left on", grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart",
+    ("kube-prometheus-stack Grafana left on", grafana.grafana_hardened, "reliability:helm:Chart",
      {"chart": "kube-prometheus-stack", "values": {"grafana": {"enabled": False}}},
      _set(("values", "grafana"), {"grafana.ini": GRAFANA_VALUES["grafana.ini"]}),
      ["[Grafana admin credentials] values.grafana.admin.existingSecret is unset, so kube-prometheus-stack logs admin "
@@ -218,8 +218,8 @@ def test_good_passes_and_one_field_broken_fails(case: str, policy: Any, typ: str
 def test_levels_that_depend_on_the_environment() -> None:
     values = broken({"chart": "grafana", "values": GRAFANA_VALUES},
                     _set(("values", "grafana.ini", "security", "cookie_secure"), False))
-    assert check_resource(grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart", values, stack="local") == []
-    assert len(check_resource(grafana.grafana_hardened, "kubernetes:helm.sh/v4:Chart", values, stack="dev")) == 1
+    assert check_resource(grafana.grafana_hardened, "reliability:helm:Chart", values, stack="local") == []
+    assert len(check_resource(grafana.grafana_hardened, "reliability:helm:Chart", values, stack="dev")) == 1
 
 
 def test_a_public_endpoint_is_advised_against() -> None:

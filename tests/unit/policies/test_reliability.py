@@ -7,11 +7,12 @@ from typing import Any
 import pytest
 
 from policies import reliability
+from policies._common import chart_name
 
 from .helpers import broken, check_resource
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
-CHART = "kubernetes:helm.sh/v4:Chart"
+CHART = "reliability:helm:Chart"
 VOLUME = {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": "10Gi"}}}}}
 KPS = {"chart": "kube-prometheus-stack", "version": "88.5.3", "values": {
     "prometheus": {"prometheusSpec": {"replicas": 2, "retention": "31d", "storageSpec": VOLUME}},
@@ -199,6 +200,15 @@ def test_pinned_missing() -> None:
     ]
 
 
+def test_a_v4_chart_is_read_through_its_recorded_inputs() -> None:
+    """The engine hands policies a helm.v4.Chart with no properties: reporting "no version" for it
+    failed every `pulumi preview --policy-pack` (seen with the real engine); its inputs are read
+    from the reliability:helm:Chart the program registers beside it."""
+    assert check_resource(reliability.chart_version_pinned, "kubernetes:helm.sh/v4:Chart", {}) == []
+    assert check_resource(reliability.chart_version_pinned, "kubernetes:helm.sh/v4:Chart",
+                          {"chart": "oci://ghcr.io/x/grafana"}) == []
+
+
 # ------------------------------------------------------------------ chaos
 
 POD_CHAOS = "kubernetes:chaos-mesh.org/v1alpha1:PodChaos"
@@ -315,3 +325,16 @@ def test_generated_game_days_stay_in_scope_and_the_policy_reads_their_workflows(
         "spec.workflow.templates[1].podChaos.selector.namespaces targets namespace monitoring, which chaos "
         "experiments must never touch"
     ]
+
+
+@pytest.mark.parametrize("chart, name", [
+    ("oci://ghcr.io/x/grafana:1.2.3", "grafana"),
+    ("grafana", "grafana"),
+    ("/srv/charts/opentelemetry-collector-0.170.0", "opentelemetry-collector"),  # charts.folder layout
+    ("./charts/k6-operator/", "k6-operator"),
+    ("/srv/charts/loki-18.11.0-rc.1", "loki"),
+    ("https://example.com/charts/tempo-2.2.4.tgz", "tempo-2.2.4.tgz"),  # not a folder: left as it is
+])
+def test_chart_name_of_a_folder_drops_the_version(chart: str, name: str) -> None:
+    """Allow-lists name charts; a chart from `charts.folder` must match them as the upstream one does."""
+    assert chart_name({"chart": chart}) == name

@@ -209,7 +209,7 @@ def test_iam_config_allows_a_service_wildcard() -> None:
 
 SERVICE = "kubernetes:core/v1:Service"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
-CHART = "kubernetes:helm.sh/v4:Chart"
+CHART = "reliability:helm:Chart"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 GRAFANA_VALUES = {"service": {"type": "ClusterIP"}, "ingress": {"enabled": False}}
 KPS_VALUES = {"prometheus": {"service": {"type": "ClusterIP"}}, "alertmanager": {"ingress": {"enabled": False}}}
