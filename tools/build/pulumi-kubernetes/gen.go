@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 )
 
 const module = "github.com/pulumi/pulumi-kubernetes/provider/v4"
@@ -20,11 +19,17 @@ func main() {
 	if len(os.Args) != 2 {
 		log.Fatal("usage: go run gen.go VERSION")
 	}
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module).Output()
+	// `go mod download`, not `go list -m`: on a fresh machine the module is not in the module
+	// cache yet, and `go list -m` then reports no folder.
+	out, err := exec.Command("go", "mod", "download", "-json", module).Output()
 	if err != nil {
-		log.Fatalf("go list -m %s: %v", module, err)
+		log.Fatalf("go mod download %s: %v", module, err)
 	}
-	dir := filepath.Join(strings.TrimSpace(string(out)), "cmd", "pulumi-resource-kubernetes")
+	var downloaded struct{ Dir string }
+	if err := json.Unmarshal(out, &downloaded); err != nil || downloaded.Dir == "" {
+		log.Fatalf("go mod download %s: no folder in %q", module, out)
+	}
+	dir := filepath.Join(downloaded.Dir, "cmd", "pulumi-resource-kubernetes")
 
 	var schema map[string]any
 	read(filepath.Join(dir, "schema.json"), &schema)
