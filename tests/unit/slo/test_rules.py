@@ -156,22 +156,17 @@ def test_no_rule_reads_more_than_an_hour_of_raw_samples(tmp_path: Path) -> None:
 
 def test_long_windows_average_errors_and_totals_separately(rules: list[dict]) -> None:
     recs = records(rules, "availability")
-    # 6h: 72 tiles of 5m (30m tiles would be only 12); 1d and longer: tiles of an hour.
-    assert recs["slo:sli_errors:rate6h"]["expr"] == (
-        'avg_over_time(slo:sli_errors:rate5m{service="shop-api",slo="availability"}[6h:5m])\nor\n'
-        'slo:sli_errors:rate5m{service="shop-api",slo="availability"}')
-    assert recs["slo:sli_requests:rate6h"]["expr"] == (
-        'avg_over_time(slo:sli_requests:rate5m{service="shop-api",slo="availability"}[6h:5m])\nor\n'
-        'slo:sli_requests:rate5m{service="shop-api",slo="availability"}')
-    assert recs["slo:sli_errors:rate1d"]["expr"] == (
-        'avg_over_time(slo:sli_errors:rate1h{service="shop-api",slo="availability"}[1d:1h])\nor\n'
-        'slo:sli_errors:rate1h{service="shop-api",slo="availability"}')
-    assert recs["slo:sli_requests:rate3d"]["expr"] == (
-        'avg_over_time(slo:sli_requests:rate1h{service="shop-api",slo="availability"}[3d:1h])\nor\n'
-        'slo:sli_requests:rate1h{service="shop-api",slo="availability"}')
-    assert recs["slo:sli_error:ratio_rate6h"]["expr"] == (
-        'slo:sli_errors:rate6h{service="shop-api",slo="availability"}\n/\n'
-        'clamp_min(slo:sli_requests:rate6h{service="shop-api",slo="availability"}, 1e-300)')
+    sel = '{service="shop-api",slo="availability"}'
+    # 6h: 72 tiles of 5m (30m tiles would be only 12); 1d and longer: tiles of an hour. Before
+    # the first tile has passed, the tile window's own ratio.
+    for window, tile in (("6h", "5m"), ("1d", "1h"), ("3d", "1h")):
+        assert recs[f"slo:sli_error:ratio_rate{window}"]["expr"] == (
+            f"avg_over_time(slo:sli_errors:rate{tile}{sel}[{window}:{tile}])\n/\n"
+            f"clamp_min(avg_over_time(slo:sli_requests:rate{tile}{sel}[{window}:{tile}]), 1e-300)\nor\n"
+            f"slo:sli_error:ratio_rate{tile}{sel}")
+    # Events per second are recorded for the windows read from raw samples only (the tiles among them).
+    assert {name for name in recs if name.startswith(("slo:sli_errors:", "slo:sli_requests:"))} == {
+        f"slo:sli_{kind}:rate{window}" for kind in ("errors", "requests") for window in ("5m", "30m", "1h")}
 
 
 def test_no_traffic_is_zero_errors_not_missing(rules: list[dict]) -> None:
