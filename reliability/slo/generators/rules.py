@@ -6,7 +6,8 @@ Per SLO, two rule groups:
   1. for every window up to 1h, requests and errors per second straight from
      the user's queries, and their ratio: no rule reads more than 1h of raw
      samples, and each raw series is read once per window (errors fall back to
-     the recorded requests times 0, not to a second read of the raw total);
+     the recorded requests times 0, and good/total SLIs subtract good from the
+     recorded requests, not from a second read of the raw total);
   2. for longer windows, the error ratio alone, formed from the time averages of
      a shorter recorded window's rates, sampled once per tile of that window
      (`avg_over_time(errors1h[1d:1h]) / avg_over_time(requests1h[1d:1h])`: 24
@@ -116,8 +117,11 @@ def _ratio_window(sli: RatioSLI, window: Duration, raw: list[Duration], labels: 
         expr = f"({sli.errors.render(window)})\nor on()\n{requests}{sel} * 0"
     else:
         good = sli.good.render(window) if sli.good else "0"
-        # Without any good series (a full outage), good counts as 0, not as missing.
-        expr = f"clamp_min(\n  ({total})\n  -\n  (({good}) or ({total}) * 0),\n  0\n)"
+        # Errors are the requests just recorded minus good, so the raw total is read once per window.
+        # Without any good series (a full outage), good counts as 0, not as missing. The recorded
+        # requests carry the SLO's labels and the query's result does not: match on the query's own.
+        recorded, match = f"{requests}{sel}", f"ignoring({', '.join(labels)})"
+        expr = f"clamp_min(\n  {recorded}\n  - {match}\n  (({good}) or {match} {recorded} * 0),\n  0\n)"
     return [_record(requests, total, labels), _record(errors, expr, labels), _ratio_rule(window, labels, sel)]
 
 
