@@ -244,8 +244,14 @@ def burn_alert(slo: SLO, catalog: WindowCatalog, severity: str) -> dict[str, Any
     if waits:
         rule["for"] = str(max(waits))
     rule["labels"] = dict(sorted(labels.items()))
-    rule["annotations"] = dict(sorted(annotations.items()))
+    rule["annotations"] = _annotations(annotations)
     return rule
+
+
+def _annotations(annotations: dict[str, str]) -> dict[str, str]:
+    """Sorted, without empty ones (a spec without a runbook): Prometheus expands every annotation as a
+    template at each evaluation of a firing alert, and an empty one reads the same as none."""
+    return {k: v for k, v in sorted(annotations.items()) if v}
 
 
 def no_data_alert_name(slo: SLO) -> str:
@@ -271,7 +277,7 @@ def no_data_alert(slo: SLO, catalog: WindowCatalog) -> dict[str, Any] | None:
         "expr": f"absent({watched}{selector(slo)})",
         "for": str(catalog.no_data_for),
         "labels": dict(sorted(labels.items())),
-        "annotations": dict(sorted(annotations.items())),
+        "annotations": _annotations(annotations),
     }
 
 
