@@ -16,9 +16,8 @@ Per SLO, two rule groups:
      traffic weighs ten times as much (averaging ratios, as in Sloth #241,
      underestimates outages that hit busy hours); the tiles are the shortest
      window's at least 24 times shorter than the window, so a window trails
-     the present by at most 1/24 of itself (and, until its first hourly tile
-     has passed, reads the 1h ratio; 5m tiles come within 5 minutes, as the 5m
-     window itself does). One rule per long window: its
+     the present by at most 1/24 of itself (and, until its first tile has
+     passed, reads the tile window's ratio). One rule per long window: its
      averaged rates are not recorded, so each costs one evaluation, not three;
   3. error ratios divide by requests clamped to 1e-300: with no requests at all
      (and so no errors) the error ratio is 0, never NaN, so a quiet night
@@ -109,7 +108,7 @@ def _ratio_window(sli: RatioSLI, window: Duration, raw: list[Duration], labels: 
                   sel: str) -> list[dict[str, Any]]:
     """The rules of one window of a ratio SLI: rates and ratio up to 1h, the ratio alone beyond."""
     if window > MAX_RAW_WINDOW:
-        return [_long_ratio_rule(window, tile_of(window, raw), min(raw), labels, sel)]
+        return [_long_ratio_rule(window, tile_of(window, raw), labels, sel)]
     requests, errors = naming.requests_rate(window), naming.errors_rate(window)
     total = sli.total.render(window)
     if sli.errors is not None:
@@ -138,15 +137,11 @@ def _ratio_rule(window: Duration, labels: dict[str, str], sel: str) -> dict[str,
     return _record(naming.error_ratio(window), f"{errors}\n/\nclamp_min({requests}, {ZERO_TRAFFIC_FLOOR})", labels)
 
 
-def _long_ratio_rule(window: Duration, tile: Duration, base: Duration, labels: dict[str, str],
-                     sel: str) -> dict[str, Any]:
+def _long_ratio_rule(window: Duration, tile: Duration, labels: dict[str, str], sel: str) -> dict[str, Any]:
     errors = f"avg_over_time({naming.errors_rate(tile)}{sel}[{window}:{tile}])"
     requests = f"avg_over_time({naming.requests_rate(tile)}{sel}[{window}:{tile}])"
-    expr = f"{errors}\n/\nclamp_min({requests}, {ZERO_TRAFFIC_FLOOR})"
-    if tile > base:
-        # Until the first tile has passed (a new SLO, up to an hour) all history is within the tile
-        # window itself. Tiles of the base window pass within one base window: no fallback needed.
-        expr += f"\nor\n{naming.error_ratio(tile)}{sel}"
+    # Until the first tile has passed (a new SLO) all history is within the tile window itself.
+    expr = f"{errors}\n/\nclamp_min({requests}, {ZERO_TRAFFIC_FLOOR})\nor\n{naming.error_ratio(tile)}{sel}"
     return _record(naming.error_ratio(window), expr, labels)
 
 

@@ -157,13 +157,13 @@ def test_no_rule_reads_more_than_an_hour_of_raw_samples(tmp_path: Path) -> None:
 def test_long_windows_average_errors_and_totals_separately(rules: list[dict]) -> None:
     recs = records(rules, "availability")
     sel = '{service="shop-api",slo="availability"}'
-    # 6h: 72 tiles of 5m (30m tiles would be only 12); 1d and longer: tiles of an hour, and before
-    # the first of them has passed, the 1h window's own ratio (a 5m tile comes within 5 minutes).
+    # 6h: 72 tiles of 5m (30m tiles would be only 12); 1d and longer: tiles of an hour. Before
+    # the first tile has passed, the tile window's own ratio.
     for window, tile in (("6h", "5m"), ("1d", "1h"), ("3d", "1h")):
-        fallback = f"\nor\nslo:sli_error:ratio_rate{tile}{sel}" if tile == "1h" else ""
         assert recs[f"slo:sli_error:ratio_rate{window}"]["expr"] == (
             f"avg_over_time(slo:sli_errors:rate{tile}{sel}[{window}:{tile}])\n/\n"
-            f"clamp_min(avg_over_time(slo:sli_requests:rate{tile}{sel}[{window}:{tile}]), 1e-300){fallback}")
+            f"clamp_min(avg_over_time(slo:sli_requests:rate{tile}{sel}[{window}:{tile}]), 1e-300)\nor\n"
+            f"slo:sli_error:ratio_rate{tile}{sel}")
     # Events per second are recorded for the windows read from raw samples only (the tiles among them).
     assert {name for name in recs if name.startswith(("slo:sli_errors:", "slo:sli_requests:"))} == {
         f"slo:sli_{kind}:rate{window}" for kind in ("errors", "requests") for window in ("5m", "30m", "1h")}
