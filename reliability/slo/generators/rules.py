@@ -238,12 +238,16 @@ def burn_alert(slo: SLO, catalog: WindowCatalog, severity: str) -> dict[str, Any
         "runbook_url": slo.runbook_url,
     }
     annotations |= dict(slo.alerting.annotations) | dict(spec.annotations)
-    labels = series_labels(slo) | dict(slo.alerting.labels) | dict(spec.labels) | {"severity": severity}
     rule: dict[str, Any] = {"alert": slo.alerting.name, "expr": "\nor\n".join(clauses)}
     waits = [w.for_ for w in windows if w.for_ is not None]
     if waits:
         rule["for"] = str(max(waits))
-    rule["labels"] = dict(sorted(labels.items()))
+    # Prometheus expands every rule label as a template at each evaluation of a firing alert. The
+    # spec's own labels come with the series the expression reads (comparisons keep them), so the
+    # rule names them only where the alert changes them; severity and the SLO's identity and team
+    # stay on the rule for routing, policies and readers.
+    own = {k: v for k, v in slo.labels if k not in _IDENTITY}
+    rule["labels"] = {k: v for k, v in burn_alert_labels(slo, severity).items() if own.get(k) != v}
     rule["annotations"] = _annotations(annotations)
     return rule
 
@@ -252,6 +256,16 @@ def _annotations(annotations: dict[str, str]) -> dict[str, str]:
     """Sorted, without empty ones (a spec without a runbook): Prometheus expands every annotation as a
     template at each evaluation of a firing alert, and an empty one reads the same as none."""
     return {k: v for k, v in sorted(annotations.items()) if v}
+
+
+_IDENTITY = frozenset({"service", "slo", "team"})
+
+
+def burn_alert_labels(slo: SLO, severity: str) -> dict[str, str]:
+    """The labels a burn-rate alert fires with: the SLO's series labels, the spec's alert labels, severity."""
+    spec = slo.alerting.page if severity == "page" else slo.alerting.ticket
+    labels = series_labels(slo) | dict(slo.alerting.labels) | dict(spec.labels) | {"severity": severity}
+    return dict(sorted(labels.items()))
 
 
 def no_data_alert_name(slo: SLO) -> str:

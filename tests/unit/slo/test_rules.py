@@ -66,13 +66,22 @@ def alerts(rules: list[dict], slo: str) -> list[dict]:
 
 
 def test_every_rule_carries_service_slo_team_and_spec_labels(rules: list[dict]) -> None:
+    records_by_name = {(r["labels"]["slo"], r["record"]): r for r in rules if "record" in r}
     for rule in rules:
-        labels = rule["labels"]
+        labels = dict(rule["labels"])
         assert labels["service"] == "shop-api"
         assert labels["slo"] in ("availability", "search", "freshness")
         assert labels["team"] == "payments"
+        if "alert" in rule and "absent(" not in rule["expr"]:
+            # Burn-rate alerts name only what the series they read do not carry: the spec's labels
+            # (domain, the availability SLO's category) come with the series; severity does not.
+            assert "domain" not in labels and "category" not in labels and labels["severity"]
+            read = {records_by_name[(labels["slo"], name)]["labels"]["domain"]
+                    for name in re.findall(r"(slo:sli_error:ratio_rate\w+)\{", rule["expr"])}
+            assert read == {"commerce"}
+            continue
         assert labels["domain"] == "commerce"
-    assert all(r["labels"]["category"] == "availability" for r in by(rules, "availability"))
+    assert all(r["labels"]["category"] == "availability" for r in by(rules, "availability") if "record" in r)
 
 
 @pytest.mark.parametrize(("slo", "windows"), [
