@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -293,6 +294,18 @@ def dump(value: Any, header: str = "") -> str:
     if value:
         _block(value, 0, out)
     return "".join(out)
+
+
+_LINE_START = re.compile(r"^(?=.)", re.MULTILINE)  # the start of every line that is not empty
+
+
+def nest(key: str, text: str) -> str:
+    """`key:` holding a mapping already emitted by `dump` (what `dump({key: value})` writes, without
+    emitting `value` twice: a PrometheusRule wraps the very rule groups of a rule file)."""
+    if not text:
+        return f"{_key(key)}: {{}}\n"
+    # Indentation is all that differs; the emitter writes no line of spaces alone (empty lines stay empty).
+    return f"{_key(key)}:\n" + _LINE_START.sub("  ", text)
 
 
 def dump_all(values: list[Any], header: str = "") -> str:

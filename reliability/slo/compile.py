@@ -24,7 +24,7 @@ from functools import cached_property
 
 from ..durations import Duration
 from ..problems import Problem, Problems
-from ..yamlio import dump, dump_all, dump_json
+from ..yamlio import dump, dump_all, dump_json, nest
 from . import naming
 from .generators import canary, dashboards, gamedays, loadtests, prometheusrule, rules, unittests
 from .generators.endpoints import Endpoints
@@ -63,9 +63,12 @@ def _compile_chunk(services: list[Service], catalogs: dict[Duration, WindowCatal
         slug = naming.slug(service.name)
         header = HEADER.format(source=service.source.file)
         rule_doc = rules.service_rules(service, catalogs)
-        files[f"rules/{slug}.yaml"] = dump(rule_doc, header)
-        files[f"prometheusrules/{slug}.yaml"] = dump(prometheusrule.prometheus_rule(service, rule_doc, namespace),
-                                                     header)
+        rule_text = dump(rule_doc)
+        files[f"rules/{slug}.yaml"] = header + rule_text
+        # The PrometheusRule holds the same groups under `spec` (its last key): emitted once, indented.
+        wrapper = prometheusrule.prometheus_rule(service, rule_doc, namespace)
+        del wrapper["spec"]
+        files[f"prometheusrules/{slug}.yaml"] = dump(wrapper, header) + nest("spec", rule_text)
         if with_tests:
             tests = unittests.service_tests(service, catalogs, f"../rules/{slug}.yaml", notes)
             if tests is not None:

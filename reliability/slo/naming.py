@@ -13,8 +13,9 @@ from ..durations import Duration
 
 # Series every SLO records (labels `service` and `slo` identify the SLO).
 ERROR_RATIO = "slo:sli_error:ratio_rate{window}"  # for every alert window and the period
-ERRORS_RATE = "slo:sli_errors:rate{window}"  # base window: bad events per second
-REQUESTS_RATE = "slo:sli_requests:rate{window}"  # base window: all events per second
+# Ratio SLIs, windows up to 1h (those read from raw samples): bad and all events per second.
+ERRORS_RATE = "slo:sli_errors:rate{window}"
+REQUESTS_RATE = "slo:sli_requests:rate{window}"
 BUDGET_REMAINING = "slo:error_budget_remaining:ratio"  # 1 untouched, <= 0 exhausted
 OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"

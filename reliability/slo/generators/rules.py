@@ -3,21 +3,24 @@
 Per SLO, two rule groups:
 
 `slo:<service>:<slo>:sli` (the global evaluation interval), in dependency order:
-  1. requests and errors per second over every window up to 1h straight from
-     the user's queries: no rule reads more than 1h of raw samples, and each
-     raw series is read once per window (errors fall back to the recorded
-     requests times 0, not to a second read of the raw total);
-  2. longer windows as the time average of a shorter recorded window's rates,
-     sampled once per tile of that window (`avg_over_time(x1h[1d:1h])`: 24
+  1. for every window up to 1h, requests and errors per second straight from
+     the user's queries, and their ratio: no rule reads more than 1h of raw
+     samples, and each raw series is read once per window (errors fall back to
+     the recorded requests times 0, and good/total SLIs subtract good from the
+     recorded requests, not from a second read of the raw total);
+  2. for longer windows, the error ratio alone, formed from the time averages of
+     a shorter recorded window's rates, sampled once per tile of that window
+     (`avg_over_time(errors1h[1d:1h]) / avg_over_time(requests1h[1d:1h])`: 24
      tiles of an hour, not 1,440 overlapping samples). Errors and requests
      are averaged separately and then divided, so an hour with ten times the
      traffic weighs ten times as much (averaging ratios, as in Sloth #241,
      underestimates outages that hit busy hours); the tiles are the shortest
      window's at least 24 times shorter than the window, so a window trails
      the present by at most 1/24 of itself (and, until its first tile has
-     passed, reads the tile window itself);
-  3. `slo:sli_error:ratio_rate<window>` = errors / requests per window; with
-     no requests at all (and so no errors) the error ratio is 0, never NaN, so a quiet night
+     passed, reads the tile window's ratio). One rule per long window: its
+     averaged rates are not recorded, so each costs one evaluation, not three;
+  3. error ratios divide by requests clamped to 1e-300: with no requests at all
+     (and so no errors) the error ratio is 0, never NaN, so a quiet night
      cannot poison the 30-day window (Sloth #531);
   4. the page and ticket burn-rate alerts, and a no-data alert (Pyrra #448).
 `slo:<service>:<slo>:budget` (every minute): the period window, the error
@@ -97,33 +100,29 @@ def _ratio_sli_rules(slo: SLO, sli: RatioSLI, catalog: WindowCatalog, windows: l
     for window in windows:
         if window == slo.period and window not in catalog.alert_windows:
             continue  # the period window lives in the budget group, unless an alert reads it too
-        rules.extend(_window_rates(sli, window, raw, labels, sel))
-        rules.append(_ratio_rule(window, labels, sel))
+        rules.extend(_ratio_window(sli, window, raw, labels, sel))
     return rules
 
 
-def _window_rates(sli: RatioSLI, window: Duration, raw: list[Duration], labels: dict[str, str],
+def _ratio_window(sli: RatioSLI, window: Duration, raw: list[Duration], labels: dict[str, str],
                   sel: str) -> list[dict[str, Any]]:
+    """The rules of one window of a ratio SLI: rates and ratio up to 1h, the ratio alone beyond."""
+    if window > MAX_RAW_WINDOW:
+        return [_long_ratio_rule(window, tile_of(window, raw), labels, sel)]
     requests, errors = naming.requests_rate(window), naming.errors_rate(window)
-    if window <= MAX_RAW_WINDOW:
-        total = sli.total.render(window)
-        if sli.errors is not None:
-            # No error series at all (nothing failed) is 0 errors wherever requests were seen (only there:
-            # long windows average errors and requests over the same samples).
-            expr = f"({sli.errors.render(window)})\nor on()\n{requests}{sel} * 0"
-        else:
-            good = sli.good.render(window) if sli.good else "0"
-            # Without any good series (a full outage), good counts as 0, not as missing.
-            expr = f"clamp_min(\n  ({total})\n  -\n  (({good}) or ({total}) * 0),\n  0\n)"
-        return [_record(requests, total, labels), _record(errors, expr, labels)]
-    tile = tile_of(window, raw)
-    # Until the first tile has passed (a new SLO) all history is within the tile window itself.
-    return [
-        _record(requests, f"avg_over_time({naming.requests_rate(tile)}{sel}[{window}:{tile}])\n"
-                          f"or\n{naming.requests_rate(tile)}{sel}", labels),
-        _record(errors, f"avg_over_time({naming.errors_rate(tile)}{sel}[{window}:{tile}])\n"
-                        f"or\n{naming.errors_rate(tile)}{sel}", labels),
-    ]
+    total = sli.total.render(window)
+    if sli.errors is not None:
+        # No error series at all (nothing failed) is 0 errors wherever requests were seen (only there:
+        # long windows average errors and requests over the same samples).
+        expr = f"({sli.errors.render(window)})\nor on()\n{requests}{sel} * 0"
+    else:
+        good = sli.good.render(window) if sli.good else "0"
+        # Errors are the requests just recorded minus good, so the raw total is read once per window.
+        # Without any good series (a full outage), good counts as 0, not as missing. The recorded
+        # requests carry the SLO's labels and the query's result does not: match on the query's own.
+        recorded, match = f"{requests}{sel}", f"ignoring({', '.join(labels)})"
+        expr = f"clamp_min(\n  {recorded}\n  - {match}\n  (({good}) or {match} {recorded} * 0),\n  0\n)"
+    return [_record(requests, total, labels), _record(errors, expr, labels), _ratio_rule(window, labels, sel)]
 
 
 # Divides by requests where there were any; no requests (and so no errors) gives 0 / 1e-300 = 0, not NaN.
@@ -136,6 +135,14 @@ def _ratio_rule(window: Duration, labels: dict[str, str], sel: str) -> dict[str,
     errors = f"{naming.errors_rate(window)}{sel}"
     requests = f"{naming.requests_rate(window)}{sel}"
     return _record(naming.error_ratio(window), f"{errors}\n/\nclamp_min({requests}, {ZERO_TRAFFIC_FLOOR})", labels)
+
+
+def _long_ratio_rule(window: Duration, tile: Duration, labels: dict[str, str], sel: str) -> dict[str, Any]:
+    errors = f"avg_over_time({naming.errors_rate(tile)}{sel}[{window}:{tile}])"
+    requests = f"avg_over_time({naming.requests_rate(tile)}{sel}[{window}:{tile}])"
+    # Until the first tile has passed (a new SLO) all history is within the tile window itself.
+    expr = f"{errors}\n/\nclamp_min({requests}, {ZERO_TRAFFIC_FLOOR})\nor\n{naming.error_ratio(tile)}{sel}"
+    return _record(naming.error_ratio(window), expr, labels)
 
 
 def _raw_sli_rules(slo: SLO, catalog: WindowCatalog, windows: list[Duration]) -> list[dict[str, Any]]:
@@ -166,8 +173,7 @@ def _budget_rules(slo: SLO, catalog: WindowCatalog) -> list[dict[str, Any]]:
     period = slo.period
     if period not in catalog.alert_windows:
         if isinstance(slo.sli, RatioSLI):
-            rules.extend(_window_rates(slo.sli, period, raw_windows(catalog), labels, sel))
-            rules.append(_ratio_rule(period, labels, sel))
+            rules.extend(_ratio_window(slo.sli, period, raw_windows(catalog), labels, sel))
         else:
             rules.append(_raw_window(slo, period, catalog.base, labels, sel))
     budget = format_decimal(slo.error_budget)
@@ -232,14 +238,34 @@ def burn_alert(slo: SLO, catalog: WindowCatalog, severity: str) -> dict[str, Any
         "runbook_url": slo.runbook_url,
     }
     annotations |= dict(slo.alerting.annotations) | dict(spec.annotations)
-    labels = series_labels(slo) | dict(slo.alerting.labels) | dict(spec.labels) | {"severity": severity}
     rule: dict[str, Any] = {"alert": slo.alerting.name, "expr": "\nor\n".join(clauses)}
     waits = [w.for_ for w in windows if w.for_ is not None]
     if waits:
         rule["for"] = str(max(waits))
-    rule["labels"] = dict(sorted(labels.items()))
-    rule["annotations"] = dict(sorted(annotations.items()))
+    # Prometheus expands every rule label as a template at each evaluation of a firing alert. The
+    # spec's own labels come with the series the expression reads (comparisons keep them), so the
+    # rule names them only where the alert changes them; severity and the SLO's identity and team
+    # stay on the rule for routing, policies and readers.
+    own = {k: v for k, v in slo.labels if k not in _IDENTITY}
+    rule["labels"] = {k: v for k, v in burn_alert_labels(slo, severity).items() if own.get(k) != v}
+    rule["annotations"] = _annotations(annotations)
     return rule
+
+
+def _annotations(annotations: dict[str, str]) -> dict[str, str]:
+    """Sorted, without empty ones (a spec without a runbook): Prometheus expands every annotation as a
+    template at each evaluation of a firing alert, and an empty one reads the same as none."""
+    return {k: v for k, v in sorted(annotations.items()) if v}
+
+
+_IDENTITY = frozenset({"service", "slo", "team"})
+
+
+def burn_alert_labels(slo: SLO, severity: str) -> dict[str, str]:
+    """The labels a burn-rate alert fires with: the SLO's series labels, the spec's alert labels, severity."""
+    spec = slo.alerting.page if severity == "page" else slo.alerting.ticket
+    labels = series_labels(slo) | dict(slo.alerting.labels) | dict(spec.labels) | {"severity": severity}
+    return dict(sorted(labels.items()))
 
 
 def no_data_alert_name(slo: SLO) -> str:
@@ -265,7 +291,7 @@ def no_data_alert(slo: SLO, catalog: WindowCatalog) -> dict[str, Any] | None:
         "expr": f"absent({watched}{selector(slo)})",
         "for": str(catalog.no_data_for),
         "labels": dict(sorted(labels.items())),
-        "annotations": dict(sorted(annotations.items())),
+        "annotations": _annotations(annotations),
     }
 
 

@@ -332,7 +332,7 @@ def slo_tests(slo: SLO, catalog: WindowCatalog, notes: Problems, step: int = MIN
     except synthetic.NotSynthesizable as exc:
         notes.warn(slo.source, slo.name, "sli", f"no promtool scenario tests: cannot synthesise traffic ({exc})")
         return []
-    # The labels and annotations the alert rules carry, from the generator that wrote them.
+    # The annotations the alert rules carry and the labels they fire with, from the generator that wrote them.
     burn = {sev: rules.burn_alert(slo, catalog, sev) for sev in ("page", "ticket")}
     if any("{{" in v for rule in burn.values() if rule for v in rule["annotations"].values()):
         notes.warn(slo.source, slo.name, "alerting.annotations",
@@ -341,7 +341,7 @@ def slo_tests(slo: SLO, catalog: WindowCatalog, notes: Problems, step: int = MIN
     shape = plan(catalog, slo.error_budget, slo.alerting.page.enabled, slo.alerting.ticket.enabled, step)
     for field, message in shape.notes:
         notes.warn(slo.source, slo.name, field, message)
-    expected = {sev: {"exp_labels": rule["labels"], "exp_annotations": rule["annotations"]}
+    expected = {sev: {"exp_labels": rules.burn_alert_labels(slo, sev), "exp_annotations": rule["annotations"]}
                 for sev, rule in burn.items() if rule}
     label = f"{slo.service}/{slo.name}"
     groups = []

@@ -225,7 +225,7 @@ BAD = [
     ("alert without runbook_url", "prod", alert_without_runbook,
      [f"alert-rule-metadata: kubernetes:monitoring.coreos.com/v1:PrometheusRule reliability-slos-slo-search-api: "
       f'alert SearchApiAvailabilityBudgetBurn (group slo:search-api:availability:sli, rules[{index}], '
-      f'severity="{severity}") has no annotations.runbook_url' for index, severity in ((21, "page"), (22, "ticket"))]),
+      f'severity="{severity}") has no annotations.runbook_url' for index, severity in ((13, "page"), (14, "ticket"))]),
     ("EKS Secrets not encrypted", "prod", unencrypted_secrets,
      ["eks-secrets-encrypted: aws:eks/cluster:Cluster reliability-cluster-eks: [CIS EKS 5.3.1, FSBP EKS.3] "
       "encryptionConfig does not cover secrets with a KMS key: set encryptionConfig {provider: {keyArn: <a KMS key "

@@ -9,7 +9,7 @@ import yaml
 
 from reliability.durations import Duration
 from reliability.problems import Problems
-from reliability.yamlio import dump, format_decimal, line_at, load_documents
+from reliability.yamlio import dump, format_decimal, line_at, load_documents, nest
 
 
 @pytest.mark.parametrize(("text", "ms", "printed"), [
@@ -61,6 +61,13 @@ def test_dump_round_trips_through_a_yaml_parser() -> None:
 def test_dump_writes_multiline_expressions_as_literal_blocks() -> None:
     text = dump({"expr": "a\nor\nb"})
     assert text == "expr: |-\n  a\n  or\n  b\n"
+
+
+def test_nest_writes_what_dump_writes_for_the_mapping_under_a_key() -> None:
+    # Literal blocks with an empty line, lists of mappings, empty values: only the indentation differs.
+    value = ROUND_TRIP | {"groups": [{"name": "g", "rules": [{"expr": "a\n\nor\nb\n", "labels": {}}]}]}
+    assert nest("spec", dump(value)) == dump({"spec": value})
+    assert nest("spec", dump({})) == dump({"spec": {}})
 
 
 def test_lines_and_duplicate_keys_are_kept() -> None:

@@ -217,3 +217,30 @@ def test_a_new_slo_has_long_windows_before_their_first_tile(tmp_path: Path) -> N
     exprs.append(between(f"slo:error_budget_remaining:ratio{SEL}", -99.1, -98.9, "20m"))  # 1 - 0.1 / 0.001
     result = run_scenario(tmp_path, compile_text(tmp_path, SPEC).files["rules/shop.yaml"], series, exprs)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+GOOD_SPEC = SPEC.replace(
+    """        errors: 'http_requests_total{job="shop",code=~"5.."}'
+        total: 'http_requests_total{job="shop"}'""",
+    """        good: 'sum by (region) (rate(http_requests_total{job="shop",code="200"}[{{window}}]))'
+        total: 'sum by (region) (rate(http_requests_total{job="shop"}[{{window}}]))'""")
+
+
+def test_good_over_total_subtracts_good_from_the_recorded_requests(tmp_path: Path) -> None:
+    # Per region (the queries keep `region`, the recorded series add the SLO's labels): in eu 60
+    # requests a minute with 6 failing; us fails completely, so it has no good series at all.
+    rules = compile_text(tmp_path, GOOD_SPEC).files["rules/shop.yaml"]
+    assert rules.count('http_requests_total{job="shop"}[5m]') == 1  # the raw total is read once per window
+    series = [
+        {"series": 'http_requests_total{job="shop",code="200",region="eu"}', "values": "0+54x30"},
+        {"series": 'http_requests_total{job="shop",code="500",region="eu"}', "values": "0+6x30"},
+        {"series": 'http_requests_total{job="shop",code="500",region="us"}', "values": "0+60x30"},
+    ]
+    # Error ratio in thousandths: eu 6 of 60 per minute (0.1, up to float rounding); us all of them, with no
+    # good series at all.
+    exprs = [{"expr": f"round({name}{SEL} * 1000)", "eval_time": "20m",
+              "exp_samples": [{"labels": LABELS[:-1] + f',region="{region}"}}', "value": value}
+                              for region, value in (("eu", 100), ("us", 1000))]}
+             for name in ("slo:sli_error:ratio_rate5m", "slo:sli_error:ratio_rate30m")]
+    result = run_scenario(tmp_path, rules, series, exprs)
+    assert result.returncode == 0, result.stdout + result.stderr

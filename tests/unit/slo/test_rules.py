@@ -66,13 +66,22 @@ def alerts(rules: list[dict], slo: str) -> list[dict]:
 
 
 def test_every_rule_carries_service_slo_team_and_spec_labels(rules: list[dict]) -> None:
+    records_by_name = {(r["labels"]["slo"], r["record"]): r for r in rules if "record" in r}
     for rule in rules:
-        labels = rule["labels"]
+        labels = dict(rule["labels"])
         assert labels["service"] == "shop-api"
         assert labels["slo"] in ("availability", "search", "freshness")
         assert labels["team"] == "payments"
+        if "alert" in rule and "absent(" not in rule["expr"]:
+            # Burn-rate alerts name only what the series they read do not carry: the spec's labels
+            # (domain, the availability SLO's category) come with the series; severity does not.
+            assert "domain" not in labels and "category" not in labels and labels["severity"]
+            read = {records_by_name[(labels["slo"], name)]["labels"]["domain"]
+                    for name in re.findall(r"(slo:sli_error:ratio_rate\w+)\{", rule["expr"])}
+            assert read == {"commerce"}
+            continue
         assert labels["domain"] == "commerce"
-    assert all(r["labels"]["category"] == "availability" for r in by(rules, "availability"))
+    assert all(r["labels"]["category"] == "availability" for r in by(rules, "availability") if "record" in r)
 
 
 @pytest.mark.parametrize(("slo", "windows"), [
@@ -156,22 +165,17 @@ def test_no_rule_reads_more_than_an_hour_of_raw_samples(tmp_path: Path) -> None:
 
 def test_long_windows_average_errors_and_totals_separately(rules: list[dict]) -> None:
     recs = records(rules, "availability")
-    # 6h: 72 tiles of 5m (30m tiles would be only 12); 1d and longer: tiles of an hour.
-    assert recs["slo:sli_errors:rate6h"]["expr"] == (
-        'avg_over_time(slo:sli_errors:rate5m{service="shop-api",slo="availability"}[6h:5m])\nor\n'
-        'slo:sli_errors:rate5m{service="shop-api",slo="availability"}')
-    assert recs["slo:sli_requests:rate6h"]["expr"] == (
-        'avg_over_time(slo:sli_requests:rate5m{service="shop-api",slo="availability"}[6h:5m])\nor\n'
-        'slo:sli_requests:rate5m{service="shop-api",slo="availability"}')
-    assert recs["slo:sli_errors:rate1d"]["expr"] == (
-        'avg_over_time(slo:sli_errors:rate1h{service="shop-api",slo="availability"}[1d:1h])\nor\n'
-        'slo:sli_errors:rate1h{service="shop-api",slo="availability"}')
-    assert recs["slo:sli_requests:rate3d"]["expr"] == (
-        'avg_over_time(slo:sli_requests:rate1h{service="shop-api",slo="availability"}[3d:1h])\nor\n'
-        'slo:sli_requests:rate1h{service="shop-api",slo="availability"}')
-    assert recs["slo:sli_error:ratio_rate6h"]["expr"] == (
-        'slo:sli_errors:rate6h{service="shop-api",slo="availability"}\n/\n'
-        'clamp_min(slo:sli_requests:rate6h{service="shop-api",slo="availability"}, 1e-300)')
+    sel = '{service="shop-api",slo="availability"}'
+    # 6h: 72 tiles of 5m (30m tiles would be only 12); 1d and longer: tiles of an hour. Before
+    # the first tile has passed, the tile window's own ratio.
+    for window, tile in (("6h", "5m"), ("1d", "1h"), ("3d", "1h")):
+        assert recs[f"slo:sli_error:ratio_rate{window}"]["expr"] == (
+            f"avg_over_time(slo:sli_errors:rate{tile}{sel}[{window}:{tile}])\n/\n"
+            f"clamp_min(avg_over_time(slo:sli_requests:rate{tile}{sel}[{window}:{tile}]), 1e-300)\nor\n"
+            f"slo:sli_error:ratio_rate{tile}{sel}")
+    # Events per second are recorded for the windows read from raw samples only (the tiles among them).
+    assert {name for name in recs if name.startswith(("slo:sli_errors:", "slo:sli_requests:"))} == {
+        f"slo:sli_{kind}:rate{window}" for kind in ("errors", "requests") for window in ("5m", "30m", "1h")}
 
 
 def test_no_traffic_is_zero_errors_not_missing(rules: list[dict]) -> None:
@@ -182,8 +186,9 @@ def test_no_traffic_is_zero_errors_not_missing(rules: list[dict]) -> None:
         'slo:sli_requests:rate5m{service="shop-api",slo="availability"} * 0')
     # good/total: a full outage (no good series at all) must not read as zero errors.
     good = records(rules, "search")["slo:sli_errors:rate5m"]["expr"]
-    assert "or (sum(rate(grpc_server_handled_total[5m]))) * 0" in good.replace("\n", " ")
-    assert good.startswith("clamp_min(")
+    requests = 'slo:sli_requests:rate5m{service="shop-api",slo="search"}'
+    assert f"or ignoring(domain, service, slo, team) {requests} * 0" in good.replace("\n", " ")
+    assert good.startswith(f"clamp_min(\n  {requests}\n  - ignoring(domain, service, slo, team)\n")
 
 
 def test_raw_sli_drops_nan_and_averages(rules: list[dict]) -> None:
@@ -262,7 +267,7 @@ slos:
         exprs[threshold] = recs["slo:sli_errors:rate5m"]["expr"]
     assert len(set(exprs.values())) == 1
     assert 'http_request_duration_seconds_bucket{job="api",le="0.3"}[5m]' in exprs["300ms"]
-    assert 'http_request_duration_seconds_count{job="api"}[5m]' in exprs["300ms"]
+    assert 'http_request_duration_seconds_count{job="api"}[5m]' in recs["slo:sli_requests:rate5m"]["expr"]
     # A whole second is stored as le="1" by Prometheus 2 with Go clients and as le="1.0" by Prometheus 3.
     one = records(rules_of(compile_text(tmp_path, base.replace("THRESHOLD", "1s"))), "latency")
     assert 'le=~"1|1\\\\.0"' in one["slo:sli_errors:rate5m"]["expr"]
