@@ -20,17 +20,11 @@ import pytest
 import yaml
 
 from ..conftest import tool
-from ..unit.slo.helpers import compile_text
+from ..unit.slo.helpers import compile_text, spec_header
 
 THRESHOLDS_CROSSED = 99  # k6's exit code when a threshold fails
 
-SPEC = """\
-apiVersion: reliability-as-code/v1
-kind: ServiceLevelObjectives
-service: shop-api
-team: payments
-runbook_url: https://runbooks.example.com/shop-api
-slos:
+SPEC = spec_header("shop-api") + """\
   - name: availability
     objective: 99
     sli:

@@ -29,7 +29,7 @@ from reliability.testing import gate
 
 from ..alertmanager_proc import free_port
 from ..prom import Prometheus, running_prometheus
-from ..unit.slo.helpers import compile_text
+from ..unit.slo.helpers import compile_text, spec_header
 
 STEP = 15  # seconds between backfilled samples
 HOUR = 3600
@@ -49,13 +49,7 @@ slos:
         total: 'http_requests_total{{job="{name}"}}'
 """
 
-SHOP_SPEC = """\
-apiVersion: reliability-as-code/v1
-kind: ServiceLevelObjectives
-service: shop
-team: payments
-runbook_url: https://runbooks.example.com/shop
-slos:
+SHOP_SPEC = spec_header("shop") + """\
   - name: availability
     objective: 99.9
     sli:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from ...unit.slo.helpers import spec_header
+
 START = dt.datetime(2026, 10, 1, tzinfo=dt.UTC).timestamp()
 END = dt.datetime(2026, 10, 31, tzinfo=dt.UTC).timestamp()  # 30 days
 SCRAPE = 60
@@ -44,13 +46,7 @@ SEARCH_INCIDENTS = SEARCH_PAGE_RUNS
 SHOP_DEPLOYS = [T1 - 10 * MINUTE, START + 9 * 86400]
 
 SPECS = {
-    "shop-api.yaml": """\
-apiVersion: reliability-as-code/v1
-kind: ServiceLevelObjectives
-service: shop-api
-team: payments
-runbook_url: https://runbooks.example.com/shop-api
-slos:
+    "shop-api.yaml": spec_header("shop-api") + """\
   - name: availability
     objective: 99.9
     sli:
@@ -58,13 +54,7 @@ slos:
         errors: 'http_requests_total{job="shop", code="500"}'
         total: 'http_requests_total{job="shop"}'
 """,
-    "search-api.yaml": """\
-apiVersion: reliability-as-code/v1
-kind: ServiceLevelObjectives
-service: search-api
-team: discovery
-runbook_url: https://runbooks.example.com/search-api
-slos:
+    "search-api.yaml": spec_header("search-api", "discovery") + """\
   - name: availability
     objective: 99.5
     sli:
@@ -72,13 +62,7 @@ slos:
         good: 'sum(rate(http_requests_total{job="search", code="200"}[{{window}}]))'
         total: 'sum(rate(http_requests_total{job="search"}[{{window}}]))'
 """,
-    "new-api.yaml": """\
-apiVersion: reliability-as-code/v1
-kind: ServiceLevelObjectives
-service: new-api
-team: discovery
-runbook_url: https://runbooks.example.com/new-api
-slos:
+    "new-api.yaml": spec_header("new-api", "discovery") + """\
   - name: availability
     objective: 99
     sli:

@@ -19,6 +19,7 @@ from reliability.cli import main
 
 from ...alertmanager_proc import free_port
 from ...prom import Prometheus
+from ...unit.slo.helpers import spec_header
 from .conftest import start_over
 
 pytestmark = pytest.mark.e2e
@@ -45,13 +46,7 @@ POLICIES = {
 # requests, so their recorded 5m ratio (0.5 here, as if an idle minute failed) must not be read.
 STATE = {"healthy-api": (0.8, 0.01, 10.0, 0.5), "frozen-api": (-0.2, 0.2, 10.0, 0.5), "low-api": (0.2, 0.0, 5.0, 0.5),
          "probe-api": (0.9, 0, 0, 0.002)}  # a raw SLI: its burn is the recorded ratio (0.2% of a 0.1% budget)
-PROBE = """\
-apiVersion: reliability-as-code/v1
-kind: ServiceLevelObjectives
-service: probe-api
-team: payments
-runbook_url: https://runbooks.example.com/probe-api
-slos:
+PROBE = spec_header("probe-api") + """\
   - name: availability
     objective: 99.9
     sli: {raw: {error_ratio: '1 - avg_over_time(probe_success{job="probe"}[{{window}}])'}}

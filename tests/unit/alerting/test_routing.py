@@ -21,6 +21,7 @@ from reliability.platform.render import stack_input
 
 from ...alertmanager_proc import alertmanager
 from ...conftest import REPO, tool
+from ...unit.slo.helpers import spec_header
 
 STACKS = ("local", "dev", "staging", "prod")
 
@@ -311,13 +312,7 @@ def test_the_render_says_it_too(caplog: pytest.LogCaptureFixture) -> None:
     assert [r.getMessage() for r in caplog.records if "OpsGenie" in r.getMessage()] == [
         "reliability:alerting: receiver search-page uses OpsGenie, which reaches its end of support on 2027-04-05: "
         "move the team to PagerDuty (reliability:oncall creates its service and routing key)"]
-NEW_TEAM_SPEC = """\
-apiVersion: reliability-as-code/v1
-kind: ServiceLevelObjectives
-service: cart-api
-team: checkout
-runbook_url: https://runbooks.example.com/cart-api
-slos:
+NEW_TEAM_SPEC = spec_header("cart-api", "checkout") + """\
   - name: availability
     objective: 99.9
     sli: {ratio: {errors: 'http_requests_total{job="cart",code=~"5.."}', total: 'http_requests_total{job="cart"}'}}

@@ -9,14 +9,9 @@ import pytest
 from reliability.cli import main
 
 from ...alertmanager_proc import free_port
+from ...unit.slo.helpers import spec_header
 
-SPEC = """\
-apiVersion: reliability-as-code/v1
-kind: ServiceLevelObjectives
-service: shop-api
-team: payments
-runbook_url: https://runbooks.example.com/shop-api
-slos:
+SPEC = spec_header("shop-api") + """\
   - name: availability
     objective: 99.9
     sli: {ratio: {errors: 'http_requests_total{code="500"}', total: 'http_requests_total'}}

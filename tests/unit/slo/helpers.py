@@ -13,6 +13,12 @@ REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "slo-specs"
 
 
+def spec_header(service: str, team: str = "payments") -> str:
+    """The lines a native spec file starts with, up to `slos:`: the service, its team and runbook."""
+    return (f"apiVersion: reliability-as-code/v1\nkind: ServiceLevelObjectives\nservice: {service}\n"
+            f"team: {team}\nrunbook_url: https://runbooks.example.com/{service}\nslos:\n")
+
+
 def compile_text(tmp_path: Path, text: str, name: str = "spec.yaml", env: str | None = None,
                  windows: list[str] | None = None) -> Output:
     spec = tmp_path / name

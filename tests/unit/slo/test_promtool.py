@@ -19,15 +19,9 @@ from reliability.slo.promtool import run_checks
 from reliability.yamlio import dump
 
 from ...conftest import tool
-from .helpers import compile_examples, compile_text
+from .helpers import compile_examples, compile_text, spec_header
 
-SPEC = """\
-apiVersion: reliability-as-code/v1
-kind: ServiceLevelObjectives
-service: shop
-team: payments
-runbook_url: https://runbooks.example.com/shop
-slos:
+SPEC = spec_header("shop") + """\
   - name: availability
     objective: 99.9
     sli:

@@ -14,7 +14,7 @@ import yaml
 
 from reliability.durations import Duration
 
-from .helpers import REPO, compile_examples, compile_text, rules_of
+from .helpers import REPO, compile_examples, compile_text, rules_of, spec_header
 
 SPEC = """\
 apiVersion: reliability-as-code/v1
@@ -249,13 +249,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
 
 
 def test_latency_threshold_is_normalised(tmp_path: Path) -> None:
-    base = """\
-apiVersion: reliability-as-code/v1
-kind: ServiceLevelObjectives
-service: api
-team: payments
-runbook_url: https://runbooks.example.com/api
-slos:
+    base = spec_header("api") + """\
   - name: latency
     objective: 99
     sli:

@@ -15,13 +15,9 @@ import pytest
 
 from reliability.slo.load import load
 
-NATIVE = """\
-apiVersion: reliability-as-code/v1
-kind: ServiceLevelObjectives
-service: shop-api
-team: payments
-runbook_url: https://runbooks.example.com/shop-api
-slos:
+from .helpers import spec_header
+
+NATIVE = spec_header("shop-api") + """\
   - name: availability
     objective: OBJECTIVE
     sli:

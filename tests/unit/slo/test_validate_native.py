@@ -20,13 +20,9 @@ from reliability.slo.formats.native import NO_RUNBOOK
 from reliability.slo.formats.schemacheck import SCHEMA_DIR
 from reliability.slo.load import load
 
-GOOD = """\
-apiVersion: reliability-as-code/v1
-kind: ServiceLevelObjectives
-service: shop-api
-team: payments
-runbook_url: https://runbooks.example.com/shop-api
-slos:
+from .helpers import spec_header
+
+GOOD = spec_header("shop-api") + """\
   - name: availability
     objective: 99.9
     sli:
