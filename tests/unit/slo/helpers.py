@@ -19,6 +19,22 @@ def spec_header(service: str, team: str = "payments") -> str:
             f"team: {team}\nrunbook_url: https://runbooks.example.com/{service}\nslos:\n")
 
 
+def with_line(text: str, line: int, new: str) -> str:
+    """`text` with one line (1-based) replaced by `new`."""
+    lines = text.split("\n")
+    lines[line - 1] = new
+    return "\n".join(lines)
+
+
+def spec_problems(tmp_path: Path, text: str) -> tuple[list[str], list[str]]:
+    """The errors and warnings of loading `text` as one spec file, its path written as F."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    result = load([str(spec)])
+    return ([str(p).replace(str(spec), "F") for p in result.problems.errors],
+            [str(p).replace(str(spec), "F") for p in result.problems.warnings])
+
+
 def compile_text(tmp_path: Path, text: str, name: str = "spec.yaml", env: str | None = None,
                  windows: list[str] | None = None) -> Output:
     spec = tmp_path / name

@@ -18,9 +18,8 @@ import yaml
 
 from reliability.slo.formats.native import NO_RUNBOOK
 from reliability.slo.formats.schemacheck import SCHEMA_DIR
-from reliability.slo.load import load
 
-from .helpers import spec_header
+from .helpers import spec_header, spec_problems, with_line
 
 GOOD = spec_header("shop-api") + """\
   - name: availability
@@ -41,9 +40,7 @@ GOOD = spec_header("shop-api") + """\
 
 def edit(line: int, text: str) -> str:
     """The good fixture with one line (1-based) replaced."""
-    lines = GOOD.split("\n")
-    lines[line - 1] = text
-    return "\n".join(lines)
+    return with_line(GOOD, line, text)
 
 
 CASES = {
@@ -182,33 +179,24 @@ CASES = {
 }
 
 
-def problems_for(tmp_path: Path, text: str) -> tuple[list[str], list[str]]:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(text)
-    result = load([str(spec)])
-    norm = [str(p).replace(str(spec), "F") for p in result.problems.errors]
-    warnings = [str(p).replace(str(spec), "F") for p in result.problems.warnings]
-    return norm, warnings
-
-
 def test_good_fixture_is_valid(tmp_path: Path) -> None:
-    errors, warnings = problems_for(tmp_path, GOOD)
+    errors, warnings = spec_problems(tmp_path, GOOD)
     assert errors == [] and warnings == []
     # The same threshold on a boundary of the declared layout (0.30 is 300ms).
-    errors, _ = problems_for(tmp_path, edit(19, "        threshold: 300ms\n        buckets: [0.1, 0.30, 1]"))
+    errors, _ = spec_problems(tmp_path, edit(19, "        threshold: 300ms\n        buckets: [0.1, 0.30, 1]"))
     assert errors == []
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_one_broken_field(tmp_path: Path, case: str) -> None:
     text, expected = CASES[case]
-    errors, _ = problems_for(tmp_path, text)
+    errors, _ = spec_problems(tmp_path, text)
     assert errors == expected
 
 
 def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
     text = edit(8, "    objective: 100").replace("period: 28d", "period: 1x").replace("team: payments", "team: Pay Team")
-    errors, _ = problems_for(tmp_path, text)
+    errors, _ = spec_problems(tmp_path, text)
     assert [e.split(":")[1] for e in errors] == ["4", "8", "15"]
     assert "team: 'Pay Team' is not allowed here" in errors[0]
     assert "slos[0].objective: must be greater than 0" in errors[1]
@@ -271,7 +259,7 @@ def test_ratio_sides_must_keep_the_same_labels(tmp_path: Path) -> None:
         key, query = part.split(": ", 1) if part.startswith("good: ") else ("errors", part)
         text = GOOD.replace("errors: 'http_requests_total{job=\"shop\",code=~\"5..\"}'", f"{key}: '{query}'")
         text = text.replace("total: 'http_requests_total{job=\"shop\"}'", f"total: '{total}'")
-        errors, _ = problems_for(tmp_path, text)
+        errors, _ = spec_problems(tmp_path, text)
         got.append([e.split(": ", 3)[3].split(", so ")[0] for e in errors])
         want.append([f"{key} and total keep different labels ({expected})"] if expected else [])
     assert got == want
@@ -300,6 +288,6 @@ def test_the_published_schema_requires_a_runbook_as_the_cli_does(tmp_path: Path)
         text = "\n".join(lines)
         found = sorted((list(e.absolute_path), e.message) for e in editor.iter_errors(yaml.safe_load(text)))
         assert found == [(["slos", i], "'runbook_url' is a required property") for i in missing], text
-        errors, _ = problems_for(tmp_path, text)
+        errors, _ = spec_problems(tmp_path, text)
         assert [e.split(": ", 1)[1] for e in errors] == [
             f"{names[i]}: slos[{i}].runbook_url: {NO_RUNBOOK}" for i in missing], text

@@ -12,7 +12,7 @@ import pytest
 from reliability.slo import cron
 from reliability.slo.load import load
 
-from .helpers import spec_header
+from .helpers import spec_header, spec_problems, with_line
 
 GOOD = spec_header("shop-api") + """\
   - name: availability
@@ -46,9 +46,8 @@ canary:
 
 
 def edit(line: int, text: str) -> str:
-    lines = GOOD.split("\n")
-    lines[line - 1] = text
-    return "\n".join(lines)
+    """The good fixture with one line (1-based) replaced."""
+    return with_line(GOOD, line, text)
 
 
 def chaos(spec: str) -> str:
@@ -130,32 +129,24 @@ CASES = {
 }
 
 
-def problems_of(tmp_path: Path, text: str) -> tuple[list[str], list[str]]:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(text)
-    result = load([str(spec)])
-    return ([str(p).replace(str(spec), "F") for p in result.problems.errors],
-            [str(p).replace(str(spec), "F") for p in result.problems.warnings])
-
-
 def test_good_fixture_is_valid(tmp_path: Path) -> None:
-    errors, warnings = problems_of(tmp_path, GOOD)
+    errors, warnings = spec_problems(tmp_path, GOOD)
     assert errors == [] and warnings == []
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_one_broken_field(tmp_path: Path, case: str) -> None:
     text, expected = CASES[case]
-    assert problems_of(tmp_path, text)[0] == expected
+    assert spec_problems(tmp_path, text)[0] == expected
 
 
 def test_a_chaos_spec_is_checked_against_the_kind_it_names(tmp_path: Path) -> None:
     """NetworkChaos has `delay`; PodChaos has no such field."""
     text = edit(27, "    chaos: {kind: NetworkChaos, spec: {action: delay, mode: all, delay: {latency: 2s}, "
                     "selector: {namespaces: [shop]}}}")
-    assert problems_of(tmp_path, text)[0] == []
+    assert spec_problems(tmp_path, text)[0] == []
     text = chaos("{action: pod-kill, mode: one, selector: {namespaces: [shop]}, delay: {latency: 2s}}")
-    assert problems_of(tmp_path, text)[0] == [
+    assert spec_problems(tmp_path, text)[0] == [
         "F:27: -: gamedays[0].chaos.spec.delay: unknown field 'delay' (known fields: action, containerNames, "
         "duration, gracePeriod, mode, remoteCluster, selector, value)",
     ]
@@ -163,7 +154,7 @@ def test_a_chaos_spec_is_checked_against_the_kind_it_names(tmp_path: Path) -> No
 
 def test_an_unknown_chaos_field_is_an_error_not_pruned(tmp_path: Path) -> None:
     """The API server would drop `mod` silently (structural schema) and the chaos would run in its default mode."""
-    assert problems_of(tmp_path, chaos("{action: pod-kill, mod: one, selector: {namespaces: [shop]}}"))[0] == [
+    assert spec_problems(tmp_path, chaos("{action: pod-kill, mod: one, selector: {namespaces: [shop]}}"))[0] == [
         "F:27: -: gamedays[0].chaos.spec.mod: unknown field 'mod' (did you mean 'mode'?)",
         "F:27: -: gamedays[0].chaos.spec.mode: missing required field 'mode'",
     ]
