@@ -102,6 +102,15 @@ func fail(err error) {
 	os.Exit(1)
 }
 
+// resolve finds the Python toolchain that Pulumi.yaml's (or PulumiPolicy.yaml's) runtime options name.
+func resolve(info *pulumirpc.ProgramInfo, plugin bool) (toolchain.Toolchain, error) {
+	opts, err := options(info, plugin)
+	if err != nil {
+		return nil, err
+	}
+	return toolchain.ResolveToolchain(opts)
+}
+
 // options reads Pulumi.yaml's (or PulumiPolicy.yaml's) runtime options.
 func options(info *pulumirpc.ProgramInfo, plugin bool) (toolchain.PythonOptions, error) {
 	opts := toolchain.PythonOptions{Root: info.GetRootDirectory(), ProgramDir: info.GetProgramDirectory()}
@@ -154,11 +163,7 @@ func (h *host) GetProgramDependencies(context.Context, *pulumirpc.GetProgramDepe
 }
 
 func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
-	opts, err := options(req.GetInfo(), false)
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := resolve(req.GetInfo(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -170,11 +175,7 @@ func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumir
 }
 
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
-	opts, err := options(req.GetInfo(), false)
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := resolve(req.GetInfo(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -237,11 +238,7 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.Langu
 		return fmt.Errorf("this language host runs Python policy packs only, not %s plugins", req.GetKind())
 	}
 	ctx := server.Context()
-	opts, err := options(req.GetInfo(), true)
-	if err != nil {
-		return err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := resolve(req.GetInfo(), true)
 	if err != nil {
 		return err
 	}
