@@ -1,7 +1,8 @@
 """On-call policies: in prod, every team that owns a paging SLO can be reached twice over.
 
-A team owns a paging SLO when a PrometheusRule carries an alert with its `team` label, an `slo`
-label and a paging `severity`. Its PagerDuty escalation policy is the one named after the team
+A team owns a paging SLO when a PrometheusRule carries an alert that fires with its `team` label,
+an `slo` label and a paging `severity` (policies/alert_labels.py reads them from the rule and the
+recorded series it compares). Its PagerDuty escalation policy is the one named after the team
 (components/oncall.py names it so); its rotations are the schedules beside that policy (same parent
 component). A page nobody acknowledges must reach a second level, and a rotation of one person
 is nobody's holiday: both are mandatory in prod.
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from pulumi_policy import EnforcementLevel, PolicyResource, StackValidationArgs, StackValidationPolicy
 
 from ._common import Report, environment, get, k8s_group, k8s_kind, listing, schema, settings, string_list
+from .alert_labels import fired_labels, recorded_series
 
 ESCALATION_POLICY = "pagerduty:index/escalationPolicy:EscalationPolicy"
 SCHEDULE = "pagerduty:index/schedule:Schedule"
@@ -27,18 +29,22 @@ _SCHEMA = schema(
 
 
 def paging_teams(resources: list[PolicyResource], severities: list[str]) -> dict[str, set[str]]:
-    """Team -> services of the SLO alerts that page it, from every PrometheusRule of the stack."""
+    """Team -> services of the SLO alerts that page it, from every PrometheusRule of the stack
+    (an alert's labels as it fires: its own and those of the recorded series it compares)."""
+    groups = [group for resource in resources
+              if k8s_group(resource.resource_type) == "monitoring.coreos.com"
+              and k8s_kind(resource.resource_type) == "PrometheusRule"
+              for group in listing(get(resource.props, "spec", "groups"))]
+    recorded = recorded_series(groups)
     teams: dict[str, set[str]] = {}
-    for resource in resources:
-        typ = resource.resource_type
-        if k8s_group(typ) != "monitoring.coreos.com" or k8s_kind(typ) != "PrometheusRule":
-            continue
-        for group in listing(get(resource.props, "spec", "groups")):
-            for rule in listing(get(group, "rules")):
-                labels = get(rule, "labels")
-                team, slo, severity = get(labels, "team"), get(labels, "slo"), get(labels, "severity")
-                if get(rule, "alert") and isinstance(team, str) and slo and severity in severities:
-                    teams.setdefault(team, set()).add(str(get(labels, "service", default=slo)))
+    for group in groups:
+        for rule in listing(get(group, "rules")):
+            if not get(rule, "alert"):
+                continue
+            labels = fired_labels(rule, recorded)
+            team, slo, severity = labels.get("team"), labels.get("slo"), labels.get("severity")
+            if team and slo and severity in severities:
+                teams.setdefault(team, set()).add(labels.get("service", slo))
     return teams
 
 

@@ -31,6 +31,7 @@ from ._common import (
     string_list,
     walk,
 )
+from .alert_labels import fired_labels, recorded_series
 
 # ================================================================== alert rules
 
@@ -62,13 +63,17 @@ def _rule_groups(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]]:
 def _validate_alerts(args: ResourceValidationArgs, report: Report) -> None:
     cfg = settings(args, _ALERT_SCHEMA)
     for where, groups in _rule_groups(args):
+        recorded = recorded_series(listing(groups))
         for g_index, group in enumerate(listing(groups)):
             group_name = get(group, "name", default=f"{where}[{g_index}]")
             for r_index, rule in enumerate(listing(get(group, "rules"))):
                 alert = get(rule, "alert")
                 if not isinstance(alert, str):
                     continue
-                missing = [f"labels.{k}" for k in cfg["requiredLabels"] if not _filled(get(rule, "labels", k))]
+                # A label counts where the alert fires with it: set by the rule, or carried by the
+                # recorded series it compares (burn-rate alerts leave `team` and `slo` to those).
+                labels = fired_labels(rule, recorded)
+                missing = [f"labels.{k}" for k in cfg["requiredLabels"] if not _filled(labels.get(k))]
                 missing += [
                     f"annotations.{k}" for k in cfg["requiredAnnotations"] if not _filled(get(rule, "annotations", k))
                 ]

@@ -14,7 +14,7 @@ Per SLO, two rule groups:
      tiles of an hour, not 1,440 overlapping samples). Errors and requests
      are averaged separately and then divided, so an hour with ten times the
      traffic weighs ten times as much (averaging ratios, as in Sloth #241,
-     underestimates outages that hit busy hours); the tiles are the shortest
+     underestimates outages that hit busy hours); the tiles are the longest
      window's at least 24 times shorter than the window, so a window trails
      the present by at most 1/24 of itself (and, until its first tile has
      passed, reads the tile window's ratio). One rule per long window: its
@@ -243,11 +243,11 @@ def burn_alert(slo: SLO, catalog: WindowCatalog, severity: str) -> dict[str, Any
     if waits:
         rule["for"] = str(max(waits))
     # Prometheus expands every rule label as a template at each evaluation of a firing alert. The
-    # spec's own labels come with the series the expression reads (comparisons keep them), so the
-    # rule names them only where the alert changes them; severity and the SLO's identity and team
-    # stay on the rule for routing, policies and readers.
-    own = {k: v for k, v in slo.labels if k not in _IDENTITY}
-    rule["labels"] = {k: v for k, v in burn_alert_labels(slo, severity).items() if own.get(k) != v}
+    # series the expression compares carry the SLO's identity, team and the spec's own labels
+    # (comparisons keep them), so the rule names only what the alert adds or changes: severity
+    # and the alert's own labels. The policy pack reads the rest from those series (fired_labels).
+    carried = series_labels(slo)
+    rule["labels"] = {k: v for k, v in burn_alert_labels(slo, severity).items() if carried.get(k) != v}
     rule["annotations"] = _annotations(annotations)
     return rule
 
@@ -256,9 +256,6 @@ def _annotations(annotations: dict[str, str]) -> dict[str, str]:
     """Sorted, without empty ones (a spec without a runbook): Prometheus expands every annotation as a
     template at each evaluation of a firing alert, and an empty one reads the same as none."""
     return {k: v for k, v in sorted(annotations.items()) if v}
-
-
-_IDENTITY = frozenset({"service", "slo", "team"})
 
 
 def burn_alert_labels(slo: SLO, severity: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from policies.alert_labels import fired_labels, recorded_series
 from reliability.slo.compile import Output, compile_services
 from reliability.slo.load import load
 
@@ -51,5 +52,14 @@ def compile_examples(env: str | None = None) -> Output:
 
 
 def rules_of(output: Output) -> list[dict]:
+    """Every rule of the compiled rule files; alerts with their labels as they fire (see `fired`)."""
     return [rule for f, text in output.files.items() if f.startswith("rules/")
-            for group in yaml.safe_load(text)["groups"] for rule in group["rules"]]
+            for rule in fired(yaml.safe_load(text)["groups"])]
+
+
+def fired(groups: list[dict]) -> list[dict]:
+    """The rules of one file, each alert's `labels` those it fires with (its own and those of the
+    recorded series it compares, as the policy pack reads them) and its own under `rule_labels`."""
+    recorded = recorded_series(groups)
+    return [rule | {"labels": fired_labels(rule, recorded), "rule_labels": rule.get("labels", {})}
+            if "alert" in rule else rule for group in groups for rule in group["rules"]]

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from policies.alert_labels import fired_labels, recorded_series
+
 from .helpers import REPO
 
 
@@ -18,8 +20,14 @@ def compile_for(env: str, out: Path, *extra: str) -> subprocess.CompletedProcess
 
 
 def alerts(out: Path) -> list[dict]:
-    return [rule for path in sorted((out / "rules").glob("*.yaml"))
-            for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"] if "alert" in rule]
+    """Every alerting rule, its labels as it fires (with those of the recorded series it reads)."""
+    found = []
+    for path in sorted((out / "rules").glob("*.yaml")):
+        groups = yaml.safe_load(path.read_text())["groups"]
+        recorded = recorded_series(groups)
+        found += [rule | {"labels": fired_labels(rule, recorded)}
+                  for group in groups for rule in group["rules"] if "alert" in rule]
+    return found
 
 
 def test_every_alert_links_its_slo_chart_in_the_stacks_grafana(tmp_path: Path) -> None:

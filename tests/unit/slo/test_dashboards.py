@@ -9,7 +9,6 @@ from pathlib import Path
 
 import promql_parser
 import pytest
-import yaml
 
 from components.grafana import datasources
 from reliability.slo import naming
@@ -19,7 +18,7 @@ from reliability.slo.grafana import UID_MAX_LENGTH, check_uid, targets_of
 from reliability.slo.promql import selectors
 
 from ...conftest import REFERENCE, reference
-from .helpers import REPO, compile_examples, compile_text
+from .helpers import REPO, compile_examples, compile_text, rules_of
 
 SPEC = """\
 apiVersion: reliability-as-code/v1
@@ -126,9 +125,7 @@ def _names_an_slo(matcher: promql_parser.Matcher) -> bool:
 
 def test_alert_queries_ignore_alerts_the_compiler_did_not_generate(examples: Output, tmp_path: Path) -> None:
     # Every compiled alert carries its SLO's `slo` label...
-    rules = [rule for path, text in examples.files.items() if path.startswith("rules/")
-             for group in yaml.safe_load(text)["groups"] for rule in group["rules"]]
-    alert_rules = [rule for rule in rules if "alert" in rule]
+    alert_rules = [rule for rule in rules_of(examples) if "alert" in rule]
     assert alert_rules
     for rule in alert_rules:
         assert rule["labels"].get("slo"), rule["alert"]

@@ -73,9 +73,11 @@ def test_every_rule_carries_service_slo_team_and_spec_labels(rules: list[dict]) 
         assert labels["slo"] in ("availability", "search", "freshness")
         assert labels["team"] == "payments"
         if "alert" in rule and "absent(" not in rule["expr"]:
-            # Burn-rate alerts name only what the series they read do not carry: the spec's labels
-            # (domain, the availability SLO's category) come with the series; severity does not.
-            assert "domain" not in labels and "category" not in labels and labels["severity"]
+            # Burn-rate alerts name only what the series they read do not carry: the SLO's identity,
+            # team and the spec's labels (domain, the availability SLO's category) come with the
+            # series; severity does not.
+            assert rule["rule_labels"] == {"severity": labels["severity"]}
+            assert labels["domain"] == "commerce"
             read = {records_by_name[(labels["slo"], name)]["labels"]["domain"]
                     for name in re.findall(r"(slo:sli_error:ratio_rate\w+)\{", rule["expr"])}
             assert read == {"commerce"}
