@@ -51,6 +51,13 @@ class Problems:
     def extend(self, other: Iterable[Problem]) -> None:
         self.items.extend(other)
 
+    def mark(self) -> int:
+        """A point to ask `errors_since` about: what one document added, whatever came before."""
+        return len(self.items)
+
+    def errors_since(self, mark: int) -> bool:
+        return any(not p.warning for p in self.items[mark:])
+
     @property
     def errors(self) -> list[Problem]:
         return sorted({p for p in self.items if not p.warning})

@@ -21,8 +21,10 @@ def cmd_bench_compile(args: argparse.Namespace) -> int:
     workers = f", largest worker process {result.worker_mb:.0f} MB" if result.worker_mb else ""
     total = "" if result.total_mb is None else (
         f"; peak memory of `sre slo compile` and its workers {result.total_mb:.0f} MB (PSS, shared pages once)")
-    print(f"compiled {result.slos} SLOs ({result.services} services, {result.files} files) "
-          f"in {result.seconds:.2f} s wall; peak RSS {result.peak_mb:.0f} MB{workers}{total}")
+    print(f"compiled {result.slos} SLOs ({result.services} services, {result.files} files, "
+          f"{result.megabytes:.0f} MB) in {result.seconds:.2f} s wall: read and validate "
+          f"{result.read_seconds:.2f} s, generate {result.generate_seconds:.2f} s, write {result.write_seconds:.2f} s; "
+          f"peak RSS {result.peak_mb:.0f} MB{workers}{total}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}")
     return EXIT_OK
 

@@ -100,10 +100,15 @@ def reliability_test_files(service: Service, catalogs: dict[Duration, WindowCata
     return files
 
 
-def _workers(services: list[Service]) -> int:
-    if len(services) < PARALLEL_FROM or os.environ.get("SRE_WORKERS") == "1":
+def worker_count() -> int:
+    """Processes a large compile may use: the machine's cores (at most 8), or 1 with SRE_WORKERS=1."""
+    if os.environ.get("SRE_WORKERS") == "1":
         return 1
     return max(1, min(len(os.sched_getaffinity(0)), 8))
+
+
+def _workers(services: list[Service]) -> int:
+    return 1 if len(services) < PARALLEL_FROM else worker_count()
 
 
 def compile_services(
@@ -142,7 +147,7 @@ def compile_services(
 def compile_paths(paths: list[str], env: str | None = None, windows: list[str] | None = None,
                   namespace: str = prometheusrule.DEFAULT_NAMESPACE,
                   grafana_url: str | None = None) -> tuple[LoadResult, Output | None]:
-    result = load(paths, env=env, windows=windows)
+    result = load(paths, env=env, windows=windows, workers=worker_count())
     if result.problems:
         return result, None
     output = compile_services(result.services, result.catalogs, namespace, grafana_url=grafana_url)

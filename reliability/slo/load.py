@@ -7,16 +7,20 @@ the caller gets services only when there are none.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from ..durations import Duration
-from ..problems import Location, Problems
+from ..problems import Location, Problem, Problems
 from ..yamlio import Document, iter_yaml_files, load_documents
 from .formats import native, openslo, sloth
 from .model import Service
 from .windows import WindowCatalog, load_catalogs
 
+# Below this many files per worker a forked process costs more than it saves.
+PARALLEL_FILES_PER_WORKER = 32
 FORMATS_HELP = (
     "reliability-as-code/v1 (ours), Sloth prometheus/v1 and sloth.slok.dev/v1 PrometheusServiceLevel, "
     "OpenSLO openslo/v1 and openslo/v1alpha"
@@ -67,11 +71,9 @@ def _classify(doc: Document, problems: Problems) -> str | None:
     return None
 
 
-def read_documents(paths: list[str], problems: Problems) -> tuple[list[Document], list[str]]:
+def _read_files(files: list[str], problems: Problems) -> tuple[list[Document], list[str]]:
     docs: list[Document] = []
-    files: list[str] = []
-    for path in iter_yaml_files(paths):
-        files.append(path)
+    for path in files:
         if not os.path.exists(path):
             problems.add(Location(path, 1), None, None, "no such file or folder")
             continue
@@ -85,28 +87,62 @@ def read_documents(paths: list[str], problems: Problems) -> tuple[list[Document]
         if not found and not any(p.location.file == path for p in problems.errors):
             problems.add(Location(path, 1), None, None, "file is empty: expected at least one SLO spec document")
         docs.extend(found)
-    if not files:
-        problems.add(Location(paths[0] if paths else ".", 1), None, None, "no spec files (*.yaml, *.yml, *.json) found")
     return docs, files
 
 
-def load(paths: list[str], env: str | None = None, windows: list[str] | None = None) -> LoadResult:
+@dataclass
+class _Mapped:
+    """What some spec files hold, mapped where a document stands alone (ours, Sloth's); OpenSLO
+    documents refer to each other, so they are mapped together afterwards."""
+
+    services: list[Service] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    environment_refs: list[native.EnvironmentRef] = field(default_factory=list)
+    openslo: list[Document] = field(default_factory=list)
+
+
+def _map_files(files: list[str], catalogs: dict[Duration, WindowCatalog], env: str | None) -> _Mapped:
+    problems = Problems()
+    docs, _ = _read_files(files, problems)
+    mapped = _Mapped()
+    for doc in docs:
+        fmt = _classify(doc, problems)
+        if fmt == "native":
+            mapped.services.extend(native.map_document(doc, problems, catalogs, env))
+            mapped.environment_refs.extend(native.environment_refs(doc))
+        elif fmt == "sloth":
+            mapped.services.extend(sloth.map_document(doc, problems, catalogs, env))
+        elif fmt == "openslo":
+            mapped.openslo.append(doc)
+    mapped.problems = problems.items
+    return mapped
+
+
+def load(paths: list[str], env: str | None = None, windows: list[str] | None = None, workers: int = 1) -> LoadResult:
+    """`workers` > 1 reads and validates files in that many forked processes when there are many
+    (for the CLI; a Pulumi program keeps the default: forking under its gRPC threads is unsafe)."""
     result = LoadResult()
     problems = result.problems
     result.catalogs = load_catalogs(windows, problems)
-    docs, result.files = read_documents(paths, problems)
-    by_format: dict[str, list[Document]] = {"native": [], "sloth": [], "openslo": []}
-    for doc in docs:
-        fmt = _classify(doc, problems)
-        if fmt:
-            by_format[fmt].append(doc)
+    result.files = list(iter_yaml_files(paths))
+    if not result.files:
+        problems.add(Location(paths[0] if paths else ".", 1), None, None, "no spec files (*.yaml, *.yml, *.json) found")
+    workers = min(workers, len(result.files) // PARALLEL_FILES_PER_WORKER)
+    if workers > 1:  # contiguous chunks, merged in order: the same result as one process
+        size = -(-len(result.files) // workers)
+        chunks = [result.files[i:i + size] for i in range(0, len(result.files), size)]
+        with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("fork")) as pool:
+            parts = list(pool.map(_map_files, chunks, [result.catalogs] * len(chunks), [env] * len(chunks)))
+    else:
+        parts = [_map_files(result.files, result.catalogs, env)]
     services: list[Service] = []
-    for doc in by_format["native"]:
-        services.extend(native.map_document(doc, problems, result.catalogs, env))
-        result.environment_refs.extend(native.environment_refs(doc))
-    for doc in by_format["sloth"]:
-        services.extend(sloth.map_document(doc, problems, result.catalogs, env))
-    services.extend(openslo.map_documents(by_format["openslo"], problems, result.catalogs, env))
+    openslo_docs: list[Document] = []
+    for part in parts:
+        services.extend(part.services)
+        problems.extend(part.problems)
+        result.environment_refs.extend(part.environment_refs)
+        openslo_docs.extend(part.openslo)
+    services.extend(openslo.map_documents(openslo_docs, problems, result.catalogs, env))
     result.services = _check_unique(services, problems)
     return result
 

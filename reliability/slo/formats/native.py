@@ -107,6 +107,7 @@ def map_document(
     catalogs: Mapping[Duration, WindowCatalog],
     env: str | None,
 ) -> list[Service]:
+    mark = problems.mark()
     data = doc.data
     failed = schemacheck.check(doc, SCHEMA, problems, lambda p: _slo_name_at(data, p))
     ctx = Ctx(doc, problems, None, frozenset(failed))
@@ -156,7 +157,7 @@ def map_document(
     loadtest = testspecs.loadtest(data, ctx)
     gamedays = testspecs.gamedays(data, by_name, ctx)
     canary = testspecs.canary(data, by_name, ctx) if slos else None
-    if problems or not slos:
+    if problems.errors_since(mark) or not slos:  # this document's errors, not an earlier file's
         return []
     return [Service(
         name=service, team=team, tier=tier,

@@ -55,6 +55,7 @@ def _plugins(value: Any, ctx: Ctx, path: tuple[str | int, ...]) -> None:
 def map_document(
     doc: Document, problems: Problems, catalogs: Mapping[Duration, WindowCatalog], env: str | None
 ) -> list[Service]:
+    mark = problems.mark()
     data = doc.data
     k8s = data.get("apiVersion") == K8S_API_VERSION
     keys = _CAMEL if k8s else _SNAKE
@@ -103,7 +104,7 @@ def map_document(
         slo = _map_slo(raw, sctx, path, keys, service, team, tier, service_labels, catalogs, spec_format)
         if slo is not None:
             slos.append(slo)
-    if problems or not slos:
+    if problems.errors_since(mark) or not slos:  # this document's errors, not an earlier file's
         return []
     return [Service(name=service, team=team, tier=tier, description="", labels=service_labels,
                     slos=tuple(slos), source=Location(doc.file, doc.line), spec_format=spec_format,

@@ -138,6 +138,43 @@ def test_a_parallel_compile_writes_exactly_what_one_process_writes(tmp_path: Pat
     assert parallel.files == serial.files
 
 
+SLOTH_SPEC = """\
+version: prometheus/v1
+service: sloth-svc
+slos:
+  - name: requests-availability
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="sloth",code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="sloth"}[{{.window}}]))
+    alerting:
+      name: SlothAvailability
+"""
+
+
+def test_specs_read_in_workers_load_exactly_as_in_one_process(tmp_path: Path) -> None:
+    from reliability.bench.compile import write_specs
+    from reliability.slo.load import PARALLEL_FILES_PER_WORKER, load
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    write_specs(str(specs), 4 * 3 * PARALLEL_FILES_PER_WORKER)  # enough files for three workers
+    first, last = sorted(specs.iterdir())[0], sorted(specs.iterdir())[-1]
+    # A problem in the first worker's files, one in the last's, and a service defined in both.
+    first.write_text(first.read_text().replace("objective: 99.9", "objective: 0.999", 1))
+    (specs / "zz-copy.yaml").write_text(first.read_text().replace("objective: 0.999", "objective: 99.9"))
+    last.write_text(last.read_text().replace("threshold: 300ms", "threshold: 300", 1))
+    (specs / "zz-sloth.yaml").write_text(SLOTH_SPEC)  # another format in the same run
+    serial = load([str(specs)], workers=1)
+    parallel = load([str(specs)], workers=3)
+    assert len(serial.problems.errors) >= 3
+    assert [str(p) for p in parallel.problems] == [str(p) for p in serial.problems]
+    assert parallel.services == serial.services
+    assert parallel.files == serial.files
+    assert parallel.environment_refs == serial.environment_refs
+
+
 def test_an_environment_that_disables_every_slo_compiles_to_an_empty_folder(tmp_path: Path) -> None:
     specs = tmp_path / "specs"
     specs.mkdir()
