@@ -3,7 +3,7 @@
 Every query reads only the compiler's contract series (`naming`: the error
 ratio per window, the error budget remaining, objective, budget, `slo:info`)
 selected by the `service` and `slo` labels, plus Prometheus's own `ALERTS`
-series of the alerts the compiler generates (`SLO_ALERTS`). So a dashboard
+series of the alerts the compiler generates (`firing_alerts`). So a dashboard
 works the same for an SLO written in our format, imported from Sloth or from
 OpenSLO, and needs nothing from the service's own metrics.
 
@@ -90,10 +90,6 @@ TAG = "slo"
 SLI_CHART = "SLI and objective"  # the first chart of each SLO's row, where alerts' dashboard_url points
 # The alert state panels' values.
 OK, TICKET, PAGE = 0, 1, 2
-# Selects the compiler's alerts among `ALERTS`: each carries its SLO's `slo` label (reserved, no spec
-# sets it), other alerts of a team or service (KubePodCrashLooping{team=...}) do not. Needed wherever
-# a query selects by team or service alone; a selector naming the SLO already has it.
-SLO_ALERTS = 'slo!=""'
 _FOLDER_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
 
 
@@ -129,18 +125,21 @@ def folder_of(team: str) -> str:
 # ------------------------------------------------------------------ queries
 
 
-def _alert_state(match: str, by: str = "", alerts: str = "") -> str:
-    """2 while a page alert fires, 1 while a ticket alert fires, else 0 (while the SLO has series).
+def firing_alerts(match: str, severity: str | None = None) -> str:
+    """The compiler's alerts firing among `ALERTS{match}`: those of an SLO it records (`slo:info` has
+    the same service and slo). Not a team's other alerts (KubePodCrashLooping{team=...}), nor another
+    SLO tool's (Pyrra's alerts carry an `slo` label too, but no `slo:info` of ours)."""
+    severity_match = f',severity="{severity}"' if severity else ""
+    return f'(ALERTS{{alertstate="firing",{match}{severity_match}}} and on(service, slo) {naming.INFO}{{{match}}})'
 
-    `alerts` narrows the `ALERTS` selector beyond `match` (`SLO_ALERTS` where `match` names no SLO).
-    """
-    firing = 'ALERTS{alertstate="firing",%s,severity="%s"}'
-    match_alerts = f"{alerts},{match}" if alerts else match
+
+def _alert_state(match: str, by: str = "") -> str:
+    """2 while a page alert fires, 1 while a ticket alert fires, else 0 (while the SLO has series)."""
     head = f"max by ({by}) (\n" if by else "max(\n"
     return (
         f"{head}"
-        f"  {firing % (match_alerts, 'page')} * {PAGE}\n"
-        f"  or {firing % (match_alerts, 'ticket')}\n"
+        f"  {firing_alerts(match, 'page')} * {PAGE}\n"
+        f"  or {firing_alerts(match, 'ticket')}\n"
         f"  or {naming.OBJECTIVE}{{{match}}} * {OK}\n"
         ")"
     )
@@ -325,7 +324,7 @@ def service_dashboard(service: Service, catalogs: dict[Duration, WindowCatalog])
     for slo in slos:
         panel_links = [*runbook_links([slo]), *extra]
         _slo_panels(layout, slo, catalogs[slo.period], panel_links)
-    firing = f'ALERTS{{alertstate="firing",service={quote(service.name)},{SLO_ALERTS}}}'
+    firing = firing_alerts(f"service={quote(service.name)}")
     dashboard = Dashboard(
         uid=uid,
         title=f"{service.name} SLOs",
@@ -366,8 +365,7 @@ def overview_dashboard(services: Sequence[Service]) -> GeneratedDashboard:
     layout = Layout()
 
     def firing(severity: str) -> str:
-        return (f'count(ALERTS{{alertstate="firing",severity="{severity}",{SLO_ALERTS},{team}}})\n'
-                f"or count({naming.INFO}{{{team}}}) * 0")
+        return f"count{firing_alerts(team, severity)}\nor count({naming.INFO}{{{team}}}) * 0"
 
     counts = (Step(None, "green"), Step(1, "red"))
     layout.line([
@@ -390,7 +388,7 @@ def overview_dashboard(services: Sequence[Service]) -> GeneratedDashboard:
         Target(info, instant=True, table=True),
         Target(f"1 - (1 - {remaining}) * {budget}", instant=True, table=True),
         Target(remaining, instant=True, table=True),
-        Target(_alert_state(team, by, SLO_ALERTS), instant=True, table=True),
+        Target(_alert_state(team, by), instant=True, table=True),
     ]
     columns = ["team", "service", "slo", "tier", "objective", "period", "Value #B", "Value #C", "Value #D",
                "dashboard"]

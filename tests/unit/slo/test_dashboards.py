@@ -19,6 +19,7 @@ from reliability.slo.promql import selectors
 
 from ...conftest import REFERENCE, reference
 from .helpers import REPO, compile_examples, compile_text, rules_of
+from .test_promtool import run_scenario
 
 SPEC = """\
 apiVersion: reliability-as-code/v1
@@ -115,29 +116,50 @@ def test_every_query_parses_and_selects_its_slo(examples: Output) -> None:
             assert matchers.get("slo") in ("availability", "latency") or selector.name == "ALERTS"
 
 
-def _names_an_slo(matcher: promql_parser.Matcher) -> bool:
-    """`slo="<name>"` or `slo!=""`: the series has a non-empty `slo` label."""
-    if matcher.name != "slo":
-        return False
-    return (matcher.op == promql_parser.MatchOp.Equal and matcher.value != "") or \
-        (matcher.op == promql_parser.MatchOp.NotEqual and matcher.value == "")
+# An ALERTS selector, and whether the compiler's join with its SLOs' info series follows it.
+_ALERTS = re.compile(r"ALERTS\{[^}]*\}( and on\(service, slo\) slo:info\{[^}]*\}\))?")
 
 
 def test_alert_queries_ignore_alerts_the_compiler_did_not_generate(examples: Output, tmp_path: Path) -> None:
-    # Every compiled alert carries its SLO's `slo` label...
+    # Every compiled alert fires with its SLO's service and slo labels...
     alert_rules = [rule for rule in rules_of(examples) if "alert" in rule]
     assert alert_rules
     for rule in alert_rules:
-        assert rule["labels"].get("slo"), rule["alert"]
-    # ...and every ALERTS selector asks for it, so a team's KubePodCrashLooping{team=...} is not an SLO alert.
+        assert rule["labels"].get("slo") and rule["labels"].get("service"), rule["alert"]
+    # ...and every ALERTS selector keeps only the alerts of an SLO the compiler records.
     for output in (examples, compile_text(tmp_path, SPEC)):
         for generated in output.dashboards:
             model = generated.model
             exprs = [t["expr"] for _, t in targets_of(model)] + [a["expr"] for a in model["annotations"]["list"]]
-            alerts = [s for e in exprs for s in selectors(e.replace("$team", "payments")) if s.name == "ALERTS"]
-            assert alerts, generated.uid
-            for selector in alerts:
-                assert any(map(_names_an_slo, selector.matchers.matchers)), (generated.uid, str(selector))
+            found = [m for e in exprs for m in _ALERTS.finditer(e)]
+            assert found, generated.uid
+            for match in found:
+                assert match.group(1), (generated.uid, match.group(0))
+
+
+def test_overview_counts_and_shows_only_the_compilers_alerts(examples: Output, tmp_path: Path) -> None:
+    # Beside an SLO page of ours: Pyrra's page for an SLO of the same team (it sets an `slo` label
+    # too) and a team's KubePodCrashLooping. Evaluated by Prometheus's own engine (promtool).
+    ours = 'service="checkout-api",slo="availability",team="payments"'
+    series = [
+        {"series": f'ALERTS{{alertname="CheckoutApiAvailabilityBudgetBurn",alertstate="firing",severity="page",{ours}}}',
+         "values": "1x5"},
+        {"series": 'ALERTS{alertname="ErrorBudgetBurn",alertstate="firing",severity="page",slo="checkout-errors",'
+                   'team="payments"}', "values": "1x5"},
+        {"series": 'ALERTS{alertname="KubePodCrashLooping",alertstate="firing",severity="page",'
+                   'service="checkout-api",team="payments"}', "values": "1x5"},
+        {"series": f"slo:info{{{ours}}}", "values": "1x5"},
+        {"series": f"slo:objective:ratio{{{ours}}}", "values": "0.999x5"},
+    ]
+    [overview] = [d for d in examples.dashboards if d.uid == "slos-overview"]
+    by_title = {panel.get("title"): target["expr"].replace("$team", ".*") for panel, target in targets_of(overview.model)}
+    status = next(expr for expr in by_title.values() if expr.startswith("max by (team, service, slo)"))
+    exprs = [
+        {"expr": by_title["Paging"], "eval_time": "2m", "exp_samples": [{"labels": "{}", "value": 1}]},
+        {"expr": status, "eval_time": "2m", "exp_samples": [{"labels": f"{{{ours}}}", "value": dashboards.PAGE}]},
+    ]
+    result = run_scenario(tmp_path, "groups: []\n", series, exprs)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_datasource_uids_exist_in_grafana() -> None:
@@ -247,8 +269,8 @@ def test_each_slo_shows_sli_budget_burn_rates_and_alert_state(examples: Output) 
     ticket = panels(model, "Burn rate: ticket windows")[0]
     assert [s["value"] for s in ticket["fieldConfig"]["defaults"]["thresholds"]["steps"]] == [None, 1, 3]
     state = panels(model, "Alert state")[0]
-    assert 'ALERTS{alertstate="firing",service="checkout-api",slo="availability",severity="page"} * 2' \
-        in state["targets"][0]["expr"]
+    assert ('(ALERTS{alertstate="firing",service="checkout-api",slo="availability",severity="page"} and on(service, '
+            'slo) slo:info{service="checkout-api",slo="availability"}) * 2') in state["targets"][0]["expr"]
     assert [link["title"] for link in state["links"]] == ["Runbook", "Logs", "Traces"]
 
 
