@@ -6,7 +6,13 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import (
+    EnforcementLevel,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
 from ._common import (
     UNKNOWN,
@@ -392,6 +398,43 @@ chart_version_pinned = ResourceValidationPolicy(
     config_schema=_PIN_SCHEMA,
 )
 
+# ================================================================== every chart readable by the pack
+
+_V4_CHART = "kubernetes:helm.sh/v4:Chart"
+_READABLE_SCHEMA = schema(
+    {
+        "exemptCharts": string_list(
+            default=[],
+            description="Names of helm.v4.Chart resources left unread on purpose (the pack then checks only "
+            "the objects they render).",
+        ),
+    }
+)
+
+
+def _validate_charts_readable(args: StackValidationArgs, report: Report) -> None:
+    """A helm.v4.Chart reaches the pack with no properties (seen with the real engine), so the pin,
+    values and Grafana policies read its inputs from the reliability:helm:Chart of the same name
+    that components/helm.py chart() registers beside it. One created another way goes unread."""
+    recorded = {r.name for r in args.resources if r.resource_type == "reliability:helm:Chart"}
+    recorded |= set(settings(args, _READABLE_SCHEMA)["exemptCharts"])
+    for resource in args.resources:
+        if resource.resource_type == _V4_CHART and resource.name not in recorded:
+            report(f"helm.v4.Chart '{resource.name}' was created without components/helm.py chart(): the engine "
+                   "hands the policy pack a v4 Chart without its inputs, so its version pin and values go "
+                   "unchecked; create it with components.helm.chart(...), which records them beside it",
+                   resource.urn)
+
+
+helm_charts_readable = StackValidationPolicy(
+    name="helm-charts-readable",
+    description="Every helm.v4.Chart has its inputs recorded beside it (components/helm.py chart()), so the "
+    "chart policies can read them.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_charts_readable,
+    config_schema=_READABLE_SCHEMA,
+)
+
 # ================================================================== chaos experiments in scope
 
 _CHAOS_SCHEMA = schema(
@@ -579,6 +622,7 @@ POLICIES = [
     stateful_storage_retained,
     retention_minimums,
     chart_version_pinned,
+    helm_charts_readable,
     chaos_experiment_scope,
     chaos_namespace_opt_in,
     helm_values_resources,

@@ -9,7 +9,7 @@ import pytest
 from policies import reliability
 from policies._common import chart_name
 
-from .helpers import broken, check_resource
+from .helpers import broken, check_resource, check_stack, resource
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CHART = "reliability:helm:Chart"
@@ -207,6 +207,20 @@ def test_a_v4_chart_is_read_through_its_recorded_inputs() -> None:
     assert check_resource(reliability.chart_version_pinned, "kubernetes:helm.sh/v4:Chart", {}) == []
     assert check_resource(reliability.chart_version_pinned, "kubernetes:helm.sh/v4:Chart",
                           {"chart": "oci://ghcr.io/x/grafana"}) == []
+
+
+def test_a_v4_chart_without_its_recorded_inputs_is_named_with_the_fix() -> None:
+    recorded = resource("reliability:helm:Chart", {"chart": "grafana", "version": "10.1.4"}, "reliability-grafana")
+    ours = resource("kubernetes:helm.sh/v4:Chart", {}, "reliability-grafana")
+    theirs = resource("kubernetes:helm.sh/v4:Chart", {}, "team-redis")
+    release = resource("kubernetes:helm.sh/v3:Release", {"chart": "redis", "version": "20.0.1"}, "team-cache")
+    assert check_stack(reliability.helm_charts_readable, [recorded, ours, release]) == []
+    assert check_stack(reliability.helm_charts_readable, [recorded, ours, theirs, release]) == [(
+        "helm.v4.Chart 'team-redis' was created without components/helm.py chart(): the engine hands the policy "
+        "pack a v4 Chart without its inputs, so its version pin and values go unchecked; create it with "
+        "components.helm.chart(...), which records them beside it", "team-redis")]
+    assert check_stack(reliability.helm_charts_readable, [recorded, ours, theirs],
+                       {"exemptCharts": ["team-redis"]}) == []
 
 
 # ------------------------------------------------------------------ chaos
