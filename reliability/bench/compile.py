@@ -86,8 +86,9 @@ def bench(slos: int) -> CompileBench:
     """Compile `slos` generated SLOs from a temporary spec folder to a temporary output folder, as
     `sre slo compile` does (compile_paths' calls), timing each phase; then once more as a user runs it
     (`sre slo compile` in a process of its own) for the memory the whole process tree holds at its peak."""
-    from ..slo.compile import compile_services, worker_count, write_output
+    from ..slo.compile import compile_services, write_output
     from ..slo.load import load
+    from ..slo.parallel import worker_count
 
     with tempfile.TemporaryDirectory(prefix="sre-bench-") as tmp:
         specs = os.path.join(tmp, "specs")

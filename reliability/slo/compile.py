@@ -13,12 +13,10 @@ is the same byte for byte as a one-process compile).
 from __future__ import annotations
 
 import ctypes
-import multiprocessing
 import os
 import shutil
 import tempfile
 from collections.abc import Collection, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -30,6 +28,7 @@ from .generators import canary, dashboards, gamedays, loadtests, prometheusrule,
 from .generators.endpoints import Endpoints
 from .load import LoadResult, load
 from .model import Service
+from .parallel import fork_map, worker_count
 from .windows import WindowCatalog
 
 # The top-level names `sre slo compile` writes into --out; anything else there is refused.
@@ -100,13 +99,6 @@ def reliability_test_files(service: Service, catalogs: dict[Duration, WindowCata
     return files
 
 
-def worker_count() -> int:
-    """Processes a large compile may use: the machine's cores (at most 8), or 1 with SRE_WORKERS=1."""
-    if os.environ.get("SRE_WORKERS") == "1":
-        return 1
-    return max(1, min(len(os.sched_getaffinity(0)), 8))
-
-
 def _workers(services: list[Service]) -> int:
     return 1 if len(services) < PARALLEL_FROM else worker_count()
 
@@ -131,8 +123,7 @@ def compile_services(
         parts = [_compile_chunk(out.services, *args)]
     else:
         chunks = [out.services[i::workers] for i in range(workers)]
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            parts = list(pool.map(_compile_chunk, chunks, *([a] * workers for a in args)))
+        parts = fork_map(_compile_chunk, chunks, *([a] * workers for a in args))
     for files, notes in parts:
         out.files.update(files)
         out.notes.extend(notes)

@@ -7,9 +7,7 @@ the caller gets services only when there are none.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from ..durations import Duration
@@ -17,6 +15,7 @@ from ..problems import Location, Problem, Problems
 from ..yamlio import Document, iter_yaml_files, load_documents
 from .formats import native, openslo, sloth
 from .model import Service
+from .parallel import fork_map
 from .windows import WindowCatalog, load_catalogs
 
 # Below this many files per worker a forked process costs more than it saves.
@@ -131,8 +130,7 @@ def load(paths: list[str], env: str | None = None, windows: list[str] | None = N
     if workers > 1:  # contiguous chunks, merged in order: the same result as one process
         size = -(-len(result.files) // workers)
         chunks = [result.files[i:i + size] for i in range(0, len(result.files), size)]
-        with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("fork")) as pool:
-            parts = list(pool.map(_map_files, chunks, [result.catalogs] * len(chunks), [env] * len(chunks)))
+        parts = fork_map(_map_files, chunks, [result.catalogs] * len(chunks), [env] * len(chunks))
     else:
         parts = [_map_files(result.files, result.catalogs, env)]
     services: list[Service] = []

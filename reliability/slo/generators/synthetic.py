@@ -286,13 +286,14 @@ def _solve(targets: dict[str, tuple[list[Term], Fraction]], choices: dict[str, l
            hist: dict[str, list[str]]) -> dict[str, Choice | None] | None:
     """One choice per metric family (or none) so every query gets its target coefficient."""
     families = sorted(choices)
-    options = [[None, *choices[f]] for f in families]
+    goals = list(targets.values())
+    # Each choice's coefficient in each query, computed once rather than once per combination tried.
+    options = [[(c, tuple(_coefficient(terms, c, hist) for terms, _ in goals)) for c in (None, *choices[f])]
+               for f in families]
+    wanted = tuple(target for _, target in goals)
     for combo in itertools.product(*options):
-        if all(
-            sum(_coefficient(terms, c, hist) for c in combo) == target
-            for terms, target in targets.values()
-        ):
-            return dict(zip(families, combo, strict=True))
+        if tuple(map(sum, zip(*(coefficients for _, coefficients in combo), strict=True))) == wanted:
+            return dict(zip(families, (c for c, _ in combo), strict=True))
     return None
 
 
