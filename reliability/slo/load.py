@@ -70,7 +70,7 @@ def _classify(doc: Document, problems: Problems) -> str | None:
     return None
 
 
-def _read_files(files: list[str], problems: Problems) -> tuple[list[Document], list[str]]:
+def _read_files(files: list[str], problems: Problems) -> list[Document]:
     docs: list[Document] = []
     for path in files:
         if not os.path.exists(path):
@@ -86,7 +86,7 @@ def _read_files(files: list[str], problems: Problems) -> tuple[list[Document], l
         if not found and not any(p.location.file == path for p in problems.errors):
             problems.add(Location(path, 1), None, None, "file is empty: expected at least one SLO spec document")
         docs.extend(found)
-    return docs, files
+    return docs
 
 
 @dataclass
@@ -102,7 +102,7 @@ class _Mapped:
 
 def _map_files(files: list[str], catalogs: dict[Duration, WindowCatalog], env: str | None) -> _Mapped:
     problems = Problems()
-    docs, _ = _read_files(files, problems)
+    docs = _read_files(files, problems)
     mapped = _Mapped()
     for doc in docs:
         fmt = _classify(doc, problems)
