@@ -1,4 +1,4 @@
-"""`sre slo bench`: compile N generated SLOs end to end and report time and memory.
+"""`sre bench compile`: compile N generated SLOs end to end and report time and memory.
 
 The specs are written to a temporary folder first, so the measurement covers
 what a user's `sre slo compile` does: read and parse YAML, validate, generate
