@@ -34,17 +34,15 @@ def install(
     pin = pins()[chart]
     ref = locate(pin, source.folder, source.repository)
     opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on or [])
+    # What a v3 Release and a v4 Chart are both given; each wraps the repository in its own type.
+    common: dict[str, Any] = {"name": release_name or chart, "chart": ref.chart, "version": ref.version,
+                              "namespace": namespace, "values": values, "skip_crds": skip_crds}
     if pin.resource == "release":
         return k8s.helm.v3.Release(
             name,
             k8s.helm.v3.ReleaseArgs(
-                name=release_name or chart,
-                chart=ref.chart,
-                version=ref.version,
+                **common,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=ref.repo) if ref.repo else None,
-                namespace=namespace,
-                values=values,
-                skip_crds=skip_crds,
                 timeout=RELEASE_TIMEOUT,
                 max_history=10,
                 cleanup_on_fail=True,
@@ -52,14 +50,7 @@ def install(
             opts=opts,
         )
     args = k8s.helm.v4.ChartArgs(
-        name=release_name or chart,
-        chart=ref.chart,
-        version=ref.version,
-        repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=ref.repo) if ref.repo else None,
-        namespace=namespace,
-        values=values,
-        skip_crds=skip_crds,
-    )
+        **common, repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=ref.repo) if ref.repo else None)
     ChartInputs(name, args, ref.repo, parent)
     return k8s.helm.v4.Chart(name, args, opts=opts)
 

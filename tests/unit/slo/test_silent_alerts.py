@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reliability.slo.load import load
-
-from .helpers import spec_header
+from .helpers import spec_header, spec_problems
 
 NATIVE = spec_header("shop-api") + """\
   - name: availability
@@ -40,14 +38,6 @@ slos:
     alerting: {annotations: {runbook_url: "https://runbooks.example.com/shop"}}
 """
 SLOTH_ERRORS = "'sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))'"
-
-
-def problems(tmp_path: Path, text: str) -> tuple[list[str], list[str]]:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(text)
-    result = load([str(spec)])
-    return ([str(p).replace(str(spec), "F") for p in result.problems.errors],
-            [str(p).replace(str(spec), "F") for p in result.problems.warnings])
 
 
 def native(objective: str, extra: str = "") -> str:
@@ -101,7 +91,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_refused(tmp_path: Path, case: str) -> None:
     text, expected = CASES[case]
-    errors, _ = problems(tmp_path, text)
+    errors, _ = spec_problems(tmp_path, text)
     assert errors == expected
 
 
@@ -111,13 +101,13 @@ def test_refused(tmp_path: Path, case: str) -> None:
     sloth("80", alerting="page_alert: {disable: true}, "),
 ], ids=["low objective intended", "page switched off", "sloth page switched off"])
 def test_the_opt_ins_make_it_valid(tmp_path: Path, text: str) -> None:
-    errors, _ = problems(tmp_path, text)
+    errors, _ = spec_problems(tmp_path, text)
     assert errors == []
 
 
 def test_a_page_that_fires_on_one_window_only_is_a_warning(tmp_path: Path) -> None:
     # 90%: a 14.4x burn of 10% needs 144% errors, but the 6x page over 6h can still fire.
-    errors, warnings = problems(tmp_path, native("90"))
+    errors, warnings = spec_problems(tmp_path, native("90"))
     assert errors == []
     assert warnings == ["F:8: availability: slos[0].objective: warning: the page alert over 1h can never fire: "
                         "a 14.4x burn of a 10% budget needs more than 100% errors"]
