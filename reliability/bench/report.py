@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from ..budgets import render, report, summary
-from ..budgets.prometheus import Prometheus
+from ..prometheus import Prometheus
 from ..slo.load import load
 from ..yamlio import dump
 

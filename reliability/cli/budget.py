@@ -42,8 +42,8 @@ def load_specs(args: argparse.Namespace, name: str) -> Any:
 
 def _statuses(args: argparse.Namespace, name: str, labels: frozenset[str] = frozenset(),
               fail_mode: str | None = None) -> Any:
-    from ..budgets.prometheus import Prometheus, QueryError
     from ..budgets.status import statuses
+    from ..prometheus import Prometheus, QueryError
 
     loaded = load_specs(args, name)
     if loaded is None:

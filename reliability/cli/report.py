@@ -29,8 +29,8 @@ def parse_time(text: str, flag: str) -> float:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from ..budgets import render, report, summary
-    from ..budgets.prometheus import Prometheus, QueryError, Unreachable
     from ..durations import Duration
+    from ..prometheus import Prometheus, QueryError, Unreachable
 
     try:
         start, end = parse_time(args.from_, "--from"), parse_time(args.to, "--to")

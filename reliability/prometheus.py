@@ -1,4 +1,4 @@
-"""A small client for Prometheus's HTTP API (stdlib only): instant queries and raw samples.
+"""A small client for Prometheus's HTTP API (stdlib only): instant queries, ranges and raw samples.
 
 Two failures are told apart because the gate treats them differently: `Unreachable`
 (no answer: the fail mode decides) and `QueryError` (Prometheus answered and refused the
