@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..incidents import pages as inc
 from ..prometheus import Prometheus
 from ..slo.model import SLO, RatioSLI, RawSLI, Service
-from . import incidents as inc
 
 PLOT_POINTS = 360  # burn-down resolution: two hours per point over a month, finer than the plot's pixels
 PAGE_ALERTS = 'ALERTS{alertstate="firing", severity="page"}'

@@ -23,7 +23,7 @@ ALLOWED: dict[str, tuple[set[str], bool]] = {
     "platform": ({"alerting", "slo", "incidents"}, True),
     "policy": ({"alerting"}, True),
     "bench": ({"slo", "platform", "budgets"}, True),
-    "budgets": ({"slo"}, False),
+    "budgets": ({"slo", "incidents"}, False),
     "testing": ({"slo"}, False),
     "cli": ({"slo", "alerting", "platform", "policy", "bench", "budgets", "incidents", "testing"}, True),
 }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reliability.budgets import incidents as inc
 from reliability.budgets.report import Options
+from reliability.incidents import pages as inc
 from reliability.prometheus import MAX_POINTS
 
 
