@@ -10,8 +10,8 @@ from .common import EXIT_INPUT, EXIT_OK, Subparsers, command, group, print_probl
 
 
 def cmd_postmortem_new(args: argparse.Namespace) -> int:
+    from ..incidents.evidence import PrometheusUnavailable, gather
     from ..incidents.postmortem import SEVERITIES, Draft, PostmortemError, parse_time, write
-    from ..incidents.prometheus import PrometheusUnavailable, gather
     from ..slo.load import load
 
     now = datetime.now(UTC).replace(microsecond=0)
