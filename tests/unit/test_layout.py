@@ -123,3 +123,17 @@ def test_the_checker_sees_relative_imports_across_rooms(tmp_path, monkeypatch):
         "reliability/slo/generators/bad.py imports reliability.platform.config: slo may not use platform",
         "reliability/slo/generators/bad.py imports reliability.platform.config.StackConfig: slo may not use platform",
     ]
+
+
+# The one Prometheus client of the library, and the in-cluster gate's copy: it ships as a standalone script.
+PROMETHEUS_CLIENTS = ["reliability/prometheus.py", "reliability/testing/gate.py"]
+
+
+def test_one_prometheus_client():
+    """A room that reads Prometheus uses reliability/prometheus.py rather than its own HTTP code."""
+    clients = [
+        str(path.relative_to(REPO))
+        for path in sorted((REPO / "reliability").rglob("*.py"))
+        if "urlopen" in (text := path.read_text(encoding="utf-8")) and "/api/v1/" in text
+    ]
+    assert clients == PROMETHEUS_CLIENTS
