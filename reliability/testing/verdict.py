@@ -14,12 +14,12 @@ the whole run with PromQL:
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
 from ..slo.generators.loadtests import SLOW_COUNTER, Threshold, thresholds
 from ..slo.model import Service
+from ..times import parse_instant
 from ..yamlio import format_decimal
 from .gate import instant_query
 
@@ -57,12 +57,9 @@ def parse_time(text: str) -> float:
     except ValueError:
         pass
     try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_instant(text).timestamp()
     except ValueError:
         raise ValueError(f"{text!r} is not a time: use RFC 3339 (2026-12-04T03:00:00Z) or Unix seconds") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.timestamp()
 
 
 def _quote(value: str) -> str:

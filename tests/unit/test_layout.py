@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = {"durations", "problems", "prometheus", "yamlio"}  # helpers everyone may reach
+SHARED = {"durations", "problems", "prometheus", "times", "yamlio"}  # helpers everyone may reach
 
 # room -> rooms of `reliability` it may import (besides itself and SHARED), and whether it may import Pulumi.
 ALLOWED: dict[str, tuple[set[str], bool]] = {
