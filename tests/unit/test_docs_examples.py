@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
+from components.program import defaults
+from reliability.alerting.generate import alertmanager_config
 from reliability.cli import build_parser, main
+from reliability.platform.config import parse
+from reliability.platform.render import stack_input
 from reliability.slo.load import load
 
 from ..conftest import tool
@@ -110,10 +116,23 @@ def test_documented_sre_commands_parse(where, argv):
     build_parser().parse_args(argv)
 
 
+def _page_labels(promtool_tests: Path) -> list[list[str]]:
+    """Every page alert the generated promtool tests expect, as `name=value` arguments for amtool."""
+    found = set()
+    for test in yaml.safe_load(promtool_tests.read_text(encoding="utf-8"))["tests"]:
+        for case in test.get("alert_rule_test", []):
+            for alert in case.get("exp_alerts") or []:
+                if alert["exp_labels"].get("severity") == "page":
+                    found.add(tuple(sorted({"alertname": case["alertname"], **alert["exp_labels"]}.items())))
+    return [[f"{k}={v}" for k, v in labels] for labels in sorted(found)]
+
+
 def test_the_readme_tour_runs(tmp_path, capsys):
     """The README's five minutes, for real: its spec validates for prod (the team is routed
-    there), compiles, and its generated promtool tests pass."""
+    there), compiles, its generated promtool tests pass, and the page alerts those tests expect
+    reach the receiver the tour names in prod's Alertmanager config (the real amtool decides)."""
     tool("promtool")
+    amtool = tool("amtool")
     readme = REPO / "README.md"
     [spec] = [b for b in _blocks(readme, "yaml") if "apiVersion: reliability-as-code/v1" in b]
     specs = tmp_path / "slo-specs"
@@ -127,3 +146,18 @@ def test_the_readme_tour_runs(tmp_path, capsys):
         code = main([*argv, *stacks] if argv[1] != "test" else argv)
         assert code == 0, (argv, capsys.readouterr().err)
     assert (tmp_path / "out" / "slo" / "prometheusrules" / "cart-api.yaml").exists()
+
+    [receiver] = re.findall(r"Alertmanager pages the \w+ on-call through PagerDuty \(receiver `([\w-]+)`",
+                            readme.read_text(encoding="utf-8"))
+    stack_in = stack_input("prod")
+    config = tmp_path / "alertmanager.yaml"
+    config.write_text(alertmanager_config(parse("prod", stack_in.values, stack_in.secret_keys, defaults())[0]))
+    pages = _page_labels(tmp_path / "out" / "slo" / "tests" / "cart-api.yaml")
+    assert [labels[:2] for labels in pages] == [  # both SLOs page; the tour's spec names the team
+        ["alertname=CartApiAvailabilityBudgetBurn", "service=cart-api"],
+        ["alertname=CartApiLatencyBudgetBurn", "service=cart-api"],
+    ]
+    for labels in pages:
+        result = subprocess.run([amtool, "config", "routes", "test", f"--config.file={config}",
+                                 f"--verify.receivers={receiver}", *labels], capture_output=True, text=True)
+        assert (result.returncode, result.stdout.strip()) == (0, receiver), (labels, result.stderr)
