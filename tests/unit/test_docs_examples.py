@@ -39,8 +39,12 @@ def _anchors(page: Path) -> set[str]:
 
 
 def _blocks(page: Path, language: str) -> list[str]:
+    return _blocks_of(page.read_text(encoding="utf-8"), language)
+
+
+def _blocks_of(text: str, language: str) -> list[str]:
     out = []
-    for m in FENCE.finditer(page.read_text(encoding="utf-8")):
+    for m in FENCE.finditer(text):
         if m.group(2) == language:
             indent = len(m.group(1))
             out.append("\n".join(line[indent:] for line in m.group(3).splitlines()))
@@ -70,6 +74,29 @@ def test_relative_links_and_anchors_resolve(page):
             broken.append(f"{target}: no heading with that anchor in {file.name}")
     assert broken == []
 
+
+
+def _readme_sections() -> list[str]:
+    return re.findall(r"^## (.+)$", FENCE.sub("", (REPO / "README.md").read_text(encoding="utf-8")), re.M)
+
+
+def test_the_readme_starts_with_the_two_commands_then_the_layout_then_the_tour():
+    """A newcomer finds `make up` and `make test` without scrolling: first after what the project is."""
+    assert _readme_sections()[:3] == ["Two commands", "Repository layout", "From an SLO spec to a page"]
+    first = _blocks(REPO / "README.md", "sh")[0]
+    assert [line.split("#")[0].strip() for line in first.splitlines()] == ["make up", "make test"]
+
+
+def test_the_readme_layout_names_every_room_and_helper():
+    """Each room of reliability/ (a package) and each shared helper module appears in the layout block."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Repository layout", 1)[1]
+    [block] = _blocks_of(layout.split("\n## ", 1)[0], "")
+    package = REPO / "reliability"
+    rooms = sorted(f"{d.name}/" for d in package.iterdir() if (d / "__init__.py").exists())
+    helpers = sorted(f.name for f in package.glob("*.py") if f.stem not in ("__init__", "__main__"))
+    listed = set(re.findall(r"^  (\w+/)", block, re.M)) | set(re.findall(r"\b(\w+\.py)\b", block))
+    assert [name for name in [*rooms, *helpers] if name not in listed] == []
 
 def _spec_examples() -> list[tuple[str, str]]:
     return [
