@@ -1,5 +1,7 @@
-"""The README and docs/ are tested as code: links resolve, example specs validate, and every
-`sre` command they show is one the CLI accepts."""
+"""The README and docs/ are tested as code: links resolve, example specs validate, every
+`sre` command they show is one the CLI accepts, and the stack-config and post-mortem examples
+(each marked `<!-- tested: KIND -->` on the line before its fence) pass the parsers that read
+the real thing."""
 
 from __future__ import annotations
 
@@ -13,8 +15,12 @@ import yaml
 
 from components.program import defaults
 from reliability.alerting.generate import alertmanager_config
+from reliability.alerting.routing import parse_routing
 from reliability.cli import build_parser, main
-from reliability.platform.config import parse
+from reliability.incidents import record
+from reliability.incidents.oncall import OnCall, environment_problems
+from reliability.platform.charts import folder_problems, locate, pins
+from reliability.platform.config import Charts, parse
 from reliability.platform.render import stack_input
 from reliability.slo.load import load
 
@@ -25,6 +31,7 @@ PAGES = sorted([REPO / "README.md", *(REPO / "docs").glob("*.md")])
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^( *)```(\w*)\n(.*?)^\1```", re.M | re.S)
 CODE = re.compile(r"`[^`\n]*`")
+MARKED = re.compile(r"^<!-- tested: ([\w -]+) -->\n( *)```yaml\n(.*?)^\2```", re.M | re.S)
 
 
 def _anchor(heading: str) -> str:
@@ -188,3 +195,74 @@ def test_the_readme_tour_runs(tmp_path, capsys):
         result = subprocess.run([amtool, "config", "routes", "test", f"--config.file={config}",
                                  f"--verify.receivers={receiver}", *labels], capture_output=True, text=True)
         assert (result.returncode, result.stdout.strip()) == (0, receiver), (labels, result.stderr)
+
+
+def _marked(kind: str) -> list[tuple[str, str]]:
+    return [(f"{page.relative_to(REPO)}#{i}", m.group(3))
+            for page in PAGES for i, m in enumerate(MARKED.finditer(page.read_text(encoding="utf-8")))
+            if m.group(1) == kind]
+
+
+def test_the_marked_examples_are_the_ones_the_docs_show():
+    """A marker lost in an edit would silently drop an example from the tests."""
+    found = sorted((where.split("#")[0], kind) for kind in ("stack-config", "post-mortem front matter")
+                   for where, _ in _marked(kind))
+    assert found == [("docs/alert-routing.md", "stack-config"), ("docs/incidents.md", "post-mortem front matter"),
+                     ("docs/incidents.md", "stack-config"), ("docs/platform.md", "stack-config")]
+
+
+def _check_alerting(config: dict, tmp_path: Path) -> list[str]:
+    credentials = config.get("reliability:alertingCredentials") or {}
+    _, problems = parse_routing(config["reliability:alerting"], "prod", credentials)
+    return problems
+
+
+def _check_oncall(config: dict, tmp_path: Path) -> list[str]:
+    oncall = OnCall.model_validate(config["reliability:oncall"])
+    return environment_problems(oncall, "prod") + environment_problems(oncall, "staging")
+
+
+def _check_charts(config: dict, tmp_path: Path) -> list[str]:
+    charts = Charts.model_validate(config["reliability:charts"])
+    project = tmp_path / "project"  # the folder is relative to Pulumi.yaml
+    (tmp_path / "charts").mkdir(parents=True)
+    project.mkdir()
+    return folder_problems(charts.folder, [], project, "stacks/Pulumi.local.yaml") if charts.folder else []
+
+
+# Each key a stack-config example may show, and the section parser the stack's own config goes through.
+SECTION_CHECKS = {
+    "reliability:alerting": _check_alerting,
+    "reliability:alertingCredentials": None,  # read with reliability:alerting
+    "reliability:oncall": _check_oncall,
+    "reliability:charts": _check_charts,
+}
+
+
+@pytest.mark.parametrize("where,block", _marked("stack-config"), ids=[w for w, _ in _marked("stack-config")])
+def test_stack_config_examples_parse(where, block, tmp_path):
+    data = yaml.safe_load(block)
+    config = data.get("config", data)  # a stack file excerpt, or the keys alone
+    assert set(config) <= set(SECTION_CHECKS), f"{where}: no check for {sorted(set(config) - set(SECTION_CHECKS))}"
+    problems = [p for key, check in SECTION_CHECKS.items() if check and key in config
+                for p in check(config, tmp_path)]
+    assert problems == [], where
+
+
+def test_the_chart_mirror_the_platform_page_mentions_is_one_helm_can_use():
+    """docs/platform.md shows the mirror as a comment (one source at a time): it parses too."""
+    [line] = [line for block in _marked("stack-config") if block[0].startswith("docs/platform.md")
+              for line in block[1].splitlines() if "reliability:charts: {repository:" in line]
+    charts = Charts.model_validate(yaml.safe_load(line.strip().lstrip("#"))["reliability:charts"])
+    pin = next(iter(pins().values()))
+    assert locate(pin, charts.folder, charts.repository).chart == (
+        f"oci://registry.corp.example/helm-charts/{pin.chart}")
+
+
+@pytest.mark.parametrize("where,block", _marked("post-mortem front matter"),
+                         ids=[w for w, _ in _marked("post-mortem front matter")])
+def test_post_mortem_front_matter_examples_are_read_by_the_incident_record(where, block):
+    incident, problems = record.parse(f"---\n{block}---\n\n## Summary\n", where)
+    assert problems == [] and incident is not None
+    assert (incident.service, incident.severity, incident.alerts) == (
+        "checkout-api", "SEV2", ("CheckoutApiAvailabilityBudgetBurn",))
