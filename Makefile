@@ -69,13 +69,13 @@ bench-render: install
 	$(BIN)/sre bench render --stack prod --slos 500
 
 # Wall time of a monthly `sre report` for 500 SLOs against a local Prometheus (docs/benchmarks.md).
-bench-report: install tools
+bench-report: install debian-tools
 	$(BIN)/sre bench report --slos 500
 
 # Evaluation CPU of our compiled rules vs Sloth's for the same 3 SLOs, side by side in promtool over 48h of
 # 1-minute traffic (figure in docs/benchmarks.md), by the shared measurement tool (../shared/tools).
 SHARED ?= ../shared
-bench-rules: install tools
+bench-rules: install debian-tools
 	@test -f $(SHARED)/tools/rule-cost.py || { echo "make bench-rules: $(SHARED)/tools/rule-cost.py not found: set SHARED=DIR to the folder holding tools/ and reference/" >&2; exit 2; }
 	nice -n 10 $(BIN)/python $(SHARED)/tools/rule-cost.py $(BIN)/sre $(SHARED)/reference/sloth/examples/_gen/getting-started.yml \
 		$${TMPDIR:-/tmp}/rac-bench-rules

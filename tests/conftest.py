@@ -49,7 +49,7 @@ def tool(name: str) -> str:
     if path is None:
         package = {"promtool": "prometheus", "prometheus": "prometheus", "amtool": "prometheus-alertmanager",
                    "prometheus-alertmanager": "prometheus-alertmanager"}.get(name, name)
-        pytest.fail(f"{name} not found on PATH: install Debian's {package} package (make tools does it)")
+        pytest.fail(f"{name} not found on PATH: install Debian's {package} package (make debian-tools does it)")
     return path
 
 

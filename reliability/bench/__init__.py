@@ -1,2 +1,2 @@
-"""Benchmarks behind `sre slo bench` and `sre bench render`: generated specs in a
-temporary folder, the same code paths a user runs, wall time and memory out."""
+"""Benchmarks behind `sre bench compile`, `sre bench render` and `sre bench report`: generated specs
+in a temporary folder, the same code paths a user runs, wall time and memory out."""

@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from ..budgets import render, report, summary
-from ..budgets.prometheus import Prometheus
+from ..prometheus import Prometheus
 from ..slo.load import load
 from ..yamlio import dump
 
@@ -90,7 +90,7 @@ class Result:
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise BenchError(f"{name} not found on PATH: install Debian's prometheus package (make tools)")
+        raise BenchError(f"{name} not found on PATH: install Debian's prometheus package (make debian-tools)")
     return path
 
 

@@ -16,13 +16,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..incidents import pages as inc
+from ..prometheus import Prometheus
 from ..slo.model import SLO, RatioSLI, RawSLI, Service
-from . import incidents as inc
-from .prometheus import Prometheus
+from ..times import parse_instant
 
 PLOT_POINTS = 360  # burn-down resolution: two hours per point over a month, finer than the plot's pixels
 PAGE_ALERTS = 'ALERTS{alertstate="firing", severity="page"}'
 
+
+
+def parse_time(text: str, flag: str) -> float:
+    """A date (midnight UTC) or an RFC 3339 time; ValueError naming the flag otherwise."""
+    try:
+        return parse_instant(text).timestamp()
+    except ValueError:
+        raise ValueError(f"{flag} {text!r}: expected a date such as 2026-11-01 or a time such as "
+                         "2026-11-01T00:00:00Z") from None
 
 @dataclass
 class Options:

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..durations import Duration
+from ..prometheus import Prometheus, Unreachable
 from ..slo import naming
 from ..slo.model import SLO, RawSLI, Service
 from ..slo.windows import WindowCatalog
-from .prometheus import Prometheus, Unreachable
 
 BURN_WINDOWS = ("1h", "6h", "1d")
 OK, FROZEN, EXEMPT, UNKNOWN = "ok", "frozen", "exempt", "unknown"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from . import incidents as inc
+from ..incidents import pages as inc
 from .report import Report, SLOReport
 
 

@@ -16,7 +16,7 @@ LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,62}$")
 def load_specs(args: argparse.Namespace, name: str) -> Any:
     """The services the command is about, or None after printing why not (bad input)."""
     from ..platform.environments import unknown_env_message
-    from ..slo.load import load
+    from ..slo.load import UnknownServices, load, select
 
     message = unknown_env_message(args.env, args.stacks_dir)
     if message:
@@ -27,23 +27,20 @@ def load_specs(args: argparse.Namespace, name: str) -> Any:
         print_problems(result.problems)
         print(f"sre {name}: {len(result.problems.errors)} problem(s) in the specs of {args.specs}", file=sys.stderr)
         return None
-    services = result.services
-    wanted = set(args.service or [])
-    missing = sorted(wanted - {s.name for s in services})
-    if missing:
-        known = ", ".join(s.name for s in services) or "none"
-        print(f"sre {name}: --service {', '.join(missing)}: no such service in {args.specs} "
+    try:
+        services = select(result.services, args.service)
+    except UnknownServices as exc:
+        known = ", ".join(exc.known) or "none"
+        print(f"sre {name}: --service {', '.join(exc.missing)}: no such service in {args.specs} "
               f"(enabled{' for ' + args.env if args.env else ''}: {known})", file=sys.stderr)
         return None
-    if wanted:
-        services = [s for s in services if s.name in wanted]
     return result.catalogs, services
 
 
 def _statuses(args: argparse.Namespace, name: str, labels: frozenset[str] = frozenset(),
               fail_mode: str | None = None) -> Any:
-    from ..budgets.prometheus import Prometheus, QueryError
     from ..budgets.status import statuses
+    from ..prometheus import Prometheus, QueryError
 
     loaded = load_specs(args, name)
     if loaded is None:

@@ -10,8 +10,9 @@ from .common import EXIT_INPUT, EXIT_OK, Subparsers, command, group, print_probl
 
 
 def cmd_postmortem_new(args: argparse.Namespace) -> int:
+    from ..incidents.evidence import gather
     from ..incidents.postmortem import SEVERITIES, Draft, PostmortemError, parse_time, write
-    from ..incidents.prometheus import PrometheusUnavailable, gather
+    from ..prometheus import PrometheusError
     from ..slo.load import load
 
     now = datetime.now(UTC).replace(microsecond=0)
@@ -39,7 +40,7 @@ def cmd_postmortem_new(args: argparse.Namespace) -> int:
     if args.prometheus:
         try:
             evidence = gather(args.prometheus, service, start, end, args.step)
-        except PrometheusUnavailable as exc:
+        except PrometheusError as exc:
             print(f"sre postmortem new: --prometheus: {exc} (check the URL, or leave it out and fill the timeline "
                   "by hand)", file=sys.stderr)
             return EXIT_INPUT

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
 import tempfile
@@ -15,22 +14,11 @@ from .common import EXIT_INPUT, EXIT_OK, Subparsers, command
 FILES = ("report.html", "report.md", "report.json")
 
 
-def parse_time(text: str, flag: str) -> float:
-    """A date (midnight UTC) or an RFC 3339 time; ValueError naming the flag otherwise."""
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{flag} {text!r}: expected a date such as 2026-11-01 or a time such as "
-                         "2026-11-01T00:00:00Z") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.timestamp()
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     from ..budgets import render, report, summary
-    from ..budgets.prometheus import Prometheus, QueryError, Unreachable
+    from ..budgets.report import parse_time
     from ..durations import Duration
+    from ..prometheus import Prometheus, QueryError, Unreachable
 
     try:
         start, end = parse_time(args.from_, "--from"), parse_time(args.to, "--to")

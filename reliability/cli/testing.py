@@ -26,6 +26,7 @@ def _service(args: argparse.Namespace) -> object | None:
 
 
 def cmd_verdict(args: argparse.Namespace) -> int:
+    from ..prometheus import PrometheusError
     from ..testing.verdict import NoData, judge, parse_time
 
     try:
@@ -44,7 +45,7 @@ def cmd_verdict(args: argparse.Namespace) -> int:
     except NoData as exc:
         print(f"sre loadtest verdict: {exc}", file=sys.stderr)
         return EXIT_NO_DATA
-    except OSError as exc:
+    except PrometheusError as exc:  # no verdict without data: the same exit as no requests
         print(f"sre loadtest verdict: {exc}", file=sys.stderr)
         return EXIT_NO_DATA
     if not measured:

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 
 from ..slo.model import Service
 from ..yamlio import dump
+from .evidence import AlertSpan, Evidence
 from .files import write_new
-from .prometheus import AlertSpan, Evidence
 
 DEFAULT_DIR = "postmortems"
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4", "SEV5")

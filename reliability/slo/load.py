@@ -35,6 +35,26 @@ class LoadResult:
     environment_refs: list[native.EnvironmentRef] = field(default_factory=list)
 
 
+
+class UnknownServices(ValueError):
+    """Services asked for by name that the specs do not hold; `known` are the ones they do."""
+
+    def __init__(self, missing: list[str], known: list[str]):
+        super().__init__(f"no such service: {', '.join(missing)} (known: {', '.join(known) or 'none'})")
+        self.missing, self.known = missing, known
+
+
+def select(services: list[Service], names: list[str] | None) -> list[Service]:
+    """The services named, in the specs' order (all of them when no name is given).
+
+    UnknownServices lists every name the specs do not hold, sorted, and the names they do, in order.
+    """
+    wanted = set(names or [])
+    missing = sorted(wanted - {s.name for s in services})
+    if missing:
+        raise UnknownServices(missing, [s.name for s in services])
+    return [s for s in services if s.name in wanted] if wanted else list(services)
+
 def _classify(doc: Document, problems: Problems) -> str | None:
     data = doc.data
     loc = Location(doc.file, doc.line)

@@ -59,6 +59,8 @@ def burn_rate_query(service: str, slo: str, window: str) -> str:
     return f"max(slo:sli_error:ratio_rate{window}{sel}) / max(slo:error_budget:ratio{sel})"
 
 
+# The library reads Prometheus through reliability/prometheus.py; this file keeps its own instant query
+# because it ships standalone (stdlib only, mounted from a ConfigMap): it can import nothing of the package.
 def instant_query(prometheus: str, query: str, at: float | None = None,
                   timeout: float = TIMEOUT_SECONDS) -> list[float]:
     """Values of an instant query's vector (or scalar) result; raises OSError when unreachable or refused."""

@@ -14,14 +14,14 @@ the whole run with PromQL:
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ..prometheus import Prometheus
 from ..slo.generators.loadtests import SLOW_COUNTER, Threshold, thresholds
 from ..slo.model import Service
+from ..times import parse_instant
 from ..yamlio import format_decimal
-from .gate import instant_query
 
 REQUESTS = "k6_http_reqs_total"
 SLOW = f"k6_{SLOW_COUNTER}_total"
@@ -57,12 +57,9 @@ def parse_time(text: str) -> float:
     except ValueError:
         pass
     try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_instant(text).timestamp()
     except ValueError:
         raise ValueError(f"{text!r} is not a time: use RFC 3339 (2026-12-04T03:00:00Z) or Unix seconds") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.timestamp()
 
 
 def _quote(value: str) -> str:
@@ -81,17 +78,19 @@ def queries(service: str, threshold: Threshold, seconds: int) -> tuple[str, str]
 
 
 def judge(prometheus: str, service: Service, start: float, end: float) -> list[Measured]:
-    """Each SLO threshold measured over [start, end]; NoData without requests, OSError if unreachable."""
+    """Each SLO threshold measured over [start, end]; NoData without requests,
+    reliability.prometheus.PrometheusError when Prometheus is unreachable or refuses a query."""
     if end <= start:
         raise ValueError("--to must be later than --from")
     seconds = max(1, round(end - start))
+    client = Prometheus(prometheus)
     out = []
     for threshold in thresholds(service):
         bad_q, total_q = queries(service.name, threshold, seconds)
-        total = sum(instant_query(prometheus, total_q, at=end))
+        total = sum(value for _, value in client.query(total_q, at=end))
         if not total > 0:
             raise NoData(f"no k6 requests of service {service.name!r} between {start:.0f} and {end:.0f}: "
                          "did the run remote-write to this Prometheus (K6_PROMETHEUS_RW_SERVER_URL)?")
-        bad = sum(instant_query(prometheus, bad_q, at=end))
+        bad = sum(value for _, value in client.query(bad_q, at=end))
         out.append(Measured(threshold, bad / total, bad, total))
     return out

@@ -91,3 +91,11 @@ def test_a_present_tool_is_not_built_again(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("PATH", "")  # no go: a build would fail with exit code 2
     assert tools.main(["etcd"]) == 0
     assert f"tools: etcd {etcd.version}: present ({binary})" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("target", ["bench-report", "bench-rules"])
+def test_benchmarks_of_promtool_and_prometheus_build_no_go_tool(target: str) -> None:
+    """They run Debian's promtool/prometheus only: `make tools` would first build ten Go programs (~25 min)."""
+    makefile = (build_tools().REPO / "Makefile").read_text()
+    rule = next(line for line in makefile.splitlines() if line.startswith(f"{target}:"))
+    assert rule.split(":", 1)[1].split() == ["install", "debian-tools"]

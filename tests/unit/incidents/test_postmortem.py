@@ -112,7 +112,7 @@ def test_without_prometheus_the_template_leaves_the_facts_to_the_authors(workspa
      "feature-flags, order-worker, search-api)"),
     (["--service", "checkout-api", "--from", "2026-12-01T10:00:00Z", "--to", "now",
       "--prometheus", "http://127.0.0.1:1"],
-     "sre postmortem new: --prometheus: cannot query http://127.0.0.1:1: "),
+     "sre postmortem new: --prometheus: cannot reach Prometheus at http://127.0.0.1:1: "),
 ])
 def test_bad_input_exits_2_and_writes_nothing(workspace: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
                                               message: str) -> None:

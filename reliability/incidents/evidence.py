@@ -9,24 +9,16 @@ the window's error ratio over the budget, scaled by the window's share of the SL
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from ..durations import Duration
+from ..prometheus import Labels, Prometheus
 from ..slo import naming
 from ..slo.model import SLO, RatioSLI, Service
 
 TIMEOUT = 15
-
-
-class PrometheusUnavailable(Exception):
-    """Prometheus could not be reached or refused a query; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -53,44 +45,17 @@ class Evidence:
     impact: tuple[Impact, ...]
 
 
-class Client:
-    def __init__(self, url: str):
-        self.url = url.rstrip("/")
-
-    def _get(self, path: str, **params: str) -> Any:
-        url = f"{self.url}/api/v1/{path}?{urllib.parse.urlencode(params)}"
-        try:
-            with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
-                body = json.load(response)
-        except urllib.error.HTTPError as exc:
-            try:
-                body = json.loads(exc.read() or b"{}")
-            except ValueError:
-                raise PrometheusUnavailable(f"{self.url} answered HTTP {exc.code} to {path}") from None
-        except (OSError, ValueError) as exc:
-            raise PrometheusUnavailable(f"cannot query {self.url}: {exc}") from None
-        if body.get("status") != "success":
-            raise PrometheusUnavailable(f"{self.url} refused a query: {body.get('error', body)}")
-        return body["data"]
-
-    def instant(self, expr: str, at: datetime) -> float | None:
-        data = self._get("query", query=expr, time=f"{at.timestamp():.3f}")
-        result = data.get("result") or []
-        if data.get("resultType") == "scalar":
-            return float(result[1])
-        return float(result[0]["value"][1]) if result else None
-
-    def series(self, expr: str, start: datetime, end: datetime, step: int) -> list[dict[str, Any]]:
-        data = self._get("query_range", query=expr, start=f"{start.timestamp():.3f}",
-                         end=f"{end.timestamp():.3f}", step=str(step))
-        return list(data.get("result") or [])
+def _instant(prometheus: Prometheus, expr: str, at: datetime) -> float | None:
+    """The first series' value at `at` (a scalar's value), None when the answer is empty."""
+    result = prometheus.query(expr, at.timestamp())
+    return result[0][1] if result else None
 
 
-def _spans(result: list[dict[str, Any]], step: int, end: datetime) -> list[AlertSpan]:
+def _spans(result: dict[Labels, list[tuple[float, float]]], step: int, end: datetime) -> list[AlertSpan]:
     spans = []
-    for series in result:
-        labels = series["metric"]
-        times = sorted(float(t) for t, _ in series.get("values", []))
+    for key, values in result.items():
+        labels = dict(key)
+        times = sorted(t for t, _ in values)
         runs: list[list[float]] = []
         for t in times:
             if runs and t - runs[-1][-1] <= step:
@@ -105,7 +70,7 @@ def _spans(result: list[dict[str, Any]], step: int, end: datetime) -> list[Alert
     return sorted(spans, key=lambda s: (s.fired, s.alert, s.severity, s.slo))
 
 
-def _impact(client: Client, slo: SLO, start: datetime, end: datetime) -> Impact:
+def _impact(prometheus: Prometheus, slo: SLO, start: datetime, end: datetime) -> Impact:
     seconds = int((end - start).total_seconds())
     window = f"{seconds}s"
     share = Decimal(seconds * 1000) / Decimal(slo.period.ms)
@@ -113,8 +78,8 @@ def _impact(client: Client, slo: SLO, start: datetime, end: datetime) -> Impact:
         total_q = slo.sli.total.render(window)
         errors_q = slo.sli.errors.render(window) if slo.sli.errors else \
             f"({total_q}) - ({slo.sli.good.render(window) if slo.sli.good else '0'})"
-        total = client.instant(f"({total_q}) * {seconds}", end)
-        failed = client.instant(f"({errors_q}) * {seconds}", end)
+        total = _instant(prometheus, f"({total_q}) * {seconds}", end)
+        failed = _instant(prometheus, f"({errors_q}) * {seconds}", end)
         if total is None:
             return Impact(slo.name, None, None, None, None)
         failed = failed or 0.0
@@ -122,7 +87,7 @@ def _impact(client: Client, slo: SLO, start: datetime, end: datetime) -> Impact:
     else:
         # A raw SLI is a ratio already: its recorded 5m error ratio, averaged over the window.
         recorded = f"{naming.error_ratio(Duration.parse('5m'))}{{service=\"{slo.service}\",slo=\"{slo.name}\"}}"
-        ratio_value = client.instant(f"avg_over_time({recorded}[{window}])", end)
+        ratio_value = _instant(prometheus, f"avg_over_time({recorded}[{window}])", end)
         if ratio_value is None:
             return Impact(slo.name, None, None, None, None)
         ratio, failed, total = ratio_value, None, None
@@ -131,9 +96,12 @@ def _impact(client: Client, slo: SLO, start: datetime, end: datetime) -> Impact:
 
 
 def gather(url: str, service: Service, start: datetime, end: datetime, step: int = 60) -> Evidence:
-    """The alerts of `service` that fired in [start, end] and each SLO's impact over it."""
-    client = Client(url)
+    """The alerts of `service` that fired in [start, end] and each SLO's impact over it.
+
+    Raises reliability.prometheus.PrometheusError when Prometheus cannot be reached or refuses a query."""
+    prometheus = Prometheus(url, timeout=TIMEOUT)
     selector = f'ALERTS{{alertstate="firing",service="{service.name}"}}'
-    alerts = _spans(client.series(f"count_over_time({selector}[{step}s])", start, end, step), step, end)
-    impact = tuple(_impact(client, slo, start, end) for slo in sorted(service.slos, key=lambda s: s.name))
+    counts = prometheus.query_range(f"count_over_time({selector}[{step}s])", start.timestamp(), end.timestamp(), step)
+    alerts = _spans(counts, step, end)
+    impact = tuple(_impact(prometheus, slo, start, end) for slo in sorted(service.slos, key=lambda s: s.name))
     return Evidence(tuple(alerts), impact)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from reliability.budgets import incidents as inc
-from reliability.budgets.prometheus import MAX_POINTS
 from reliability.budgets.report import Options
+from reliability.incidents import pages as inc
+from reliability.prometheus import MAX_POINTS
 
 
 def test_firing_samples_less_than_five_minutes_apart_are_one_incident() -> None:

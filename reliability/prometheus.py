@@ -1,8 +1,12 @@
-"""A small client for Prometheus's HTTP API (stdlib only): instant queries and raw samples.
+"""A small client for Prometheus's HTTP API (stdlib only): instant queries, ranges and raw samples.
+
+The one client of the library: budgets (status, gate, report), incidents (post-mortem evidence)
+and the benchmarks read Prometheus through it. The in-cluster SLO gate (reliability/testing/gate.py)
+keeps a stdlib-only copy of the instant query because it ships as a standalone script.
 
 Two failures are told apart because the gate treats them differently: `Unreachable`
 (no answer: the fail mode decides) and `QueryError` (Prometheus answered and refused the
-query: bad input, exit 2).
+query: bad input, exit 2). Both are a `PrometheusError`, for callers that treat them alike.
 """
 
 from __future__ import annotations
@@ -18,11 +22,15 @@ from typing import Any
 MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
 
 
-class Unreachable(RuntimeError):
+class PrometheusError(RuntimeError):
+    """Prometheus gave no usable answer; the message says which and why."""
+
+
+class Unreachable(PrometheusError):
     """No usable answer from Prometheus (connection refused, timeout, not an API)."""
 
 
-class QueryError(RuntimeError):
+class QueryError(PrometheusError):
     """Prometheus answered and refused the query."""
 
 
