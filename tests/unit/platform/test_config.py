@@ -174,14 +174,31 @@ def test_encrypted_credentials_are_accepted():
     assert "s3cr3t" not in cfg.model_dump_json()
 
 
-def test_the_program_raises_run_error_before_creating_anything():
+def test_the_program_raises_run_error_before_creating_anything(tmp_path, monkeypatch):
+    # What `pulumi up` prints: each problem at the line of the stack file it is about.
+    from reliability.platform import config
     from reliability.platform.render import StackInput, _make_mocks, _make_monitor, run_program
 
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(
+        "config:\n"
+        "  reliability:environment: dev\n"
+        "  reliability:replicas:\n"
+        "    loki: 0\n"
+        "  reliability:volumes:\n"
+        "    loki: ten\n"
+    )
+    monkeypatch.setattr(config, "PROJECT_DIR", tmp_path)
     monitor = _make_monitor(_make_mocks())
     values = good(replicas={"loki": 0}, volumes={"loki": "ten"})
     with pytest.raises(pulumi.RunError) as info:
         run_program(StackInput("dev", values), monitor)
-    assert "reliability:replicas.loki" in str(info.value) and "reliability:volumes.loki" in str(info.value)
+    assert str(info.value) == (
+        "invalid config for stack 'dev' (2 problem(s)):\n"
+        "  stacks/Pulumi.dev.yaml:4: reliability:replicas.loki: must be at least 1, got 0\n"
+        '  stacks/Pulumi.dev.yaml:6: reliability:volumes.loki: "ten" is not valid here: '
+        "write a size such as 512Mi or 10Gi"
+    )
     assert monitor.registered == []
 
 
