@@ -12,6 +12,7 @@ import pytest
 from reliability.cli import build_parser
 from reliability.cli.common import _OneEnv
 
+from .slo.helpers import spec_header
 from .slo.test_outputs import sre
 from .test_cli_help import LEAVES
 
@@ -64,13 +65,7 @@ def test_the_same_env_twice_is_one(capsys) -> None:
     assert args.env == "dev"
 
 
-SPEC = """\
-apiVersion: reliability-as-code/v1
-kind: ServiceLevelObjectives
-service: shop
-team: payments
-runbook_url: https://runbooks.example.com/shop
-slos:
+SPEC = spec_header("shop") + """\
   - name: availability
     objective: 99.9
     sli:
