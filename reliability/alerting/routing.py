@@ -69,6 +69,18 @@ _TIMING_KEYS = {"groupWait": "group_wait", "groupInterval": "group_interval", "r
 _DURATION = re.compile(r"^([0-9]+(ms|[smhdwy]))+$")
 
 SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
+# Team names: the specs' `team` label routes on them, and receivers and PagerDuty services are named after them.
+TEAM_NAME = SERVICE_NAME
+
+
+def name_problem(kind: str, name: str) -> str | None:
+    """Why `name` cannot be a team (or rotation) name, with one that can; None if it can."""
+    if TEAM_NAME.match(name):
+        return None
+    fixed = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")
+    example = f"write {fixed}" if fixed and TEAM_NAME.match(fixed) else "such as payments or search-infra"
+    return (f"{kind} name {name!r} is not valid: lowercase letters, digits, '-' and '_', starting and ending "
+            f"with a letter or digit; {example}")
 _CHANNEL = re.compile(r"^[#@]?[a-z0-9][a-z0-9._-]{0,79}$")
 _AUTH_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 

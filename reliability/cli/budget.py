@@ -7,7 +7,7 @@ import re
 import sys
 from typing import Any
 
-from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, group, print_problems
+from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, env_args, env_known, group, print_problems
 
 EXIT_UNKNOWN = 3
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,62}$")
@@ -15,12 +15,9 @@ LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,62}$")
 
 def load_specs(args: argparse.Namespace, name: str) -> Any:
     """The services the command is about, or None after printing why not (bad input)."""
-    from ..platform.environments import unknown_env_message
     from ..slo.load import UnknownServices, load, select
 
-    message = unknown_env_message(args.env, args.stacks_dir)
-    if message:
-        print(f"sre {name}: {message}", file=sys.stderr)
+    if not env_known(args.env, args.stacks_dir, name):
         return None
     result = load([args.specs], env=args.env)
     if result.problems:
@@ -99,9 +96,8 @@ def add_source_args(p: argparse.ArgumentParser, timeout: float = 30.0) -> None:
     """--prometheus, the specs and which of them: the same for status, gate and report."""
     p.add_argument("--prometheus", required=True, metavar="URL", help="Prometheus base URL, e.g. http://prometheus:9090")
     p.add_argument("--specs", default="slo-specs", metavar="DIR", help="SLO spec files or folder (default slo-specs)")
-    p.add_argument("--env", help="apply this environment's overrides (a stack name), e.g. prod")
+    env_args(p, "apply this environment's overrides (a stack name), e.g. prod")
     p.add_argument("--service", action="append", metavar="S", help="only this service (repeat for more)")
-    p.add_argument("--stacks-dir", default="stacks", help="where the stack files are, to check --env")
     p.add_argument("--timeout", type=float, default=timeout, metavar="SECONDS",
                    help=f"per query (default {timeout:g})")
 

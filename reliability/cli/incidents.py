@@ -6,7 +6,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from .common import EXIT_INPUT, EXIT_OK, Subparsers, command, group, print_problems
+from .common import EXIT_INPUT, EXIT_OK, Subparsers, command, env_args, env_known, group, print_problems
 
 
 def cmd_postmortem_new(args: argparse.Namespace) -> int:
@@ -24,6 +24,8 @@ def cmd_postmortem_new(args: argparse.Namespace) -> int:
             raise PostmortemError(f"--severity '{args.severity}' is not one of {', '.join(SEVERITIES)}")
     except PostmortemError as exc:
         print(f"sre postmortem new: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    if not env_known(args.env, args.stacks_dir, "postmortem new"):
         return EXIT_INPUT
     result = load(args.specs, env=args.env)
     if result.problems:
@@ -95,7 +97,7 @@ def register(sub: Subparsers) -> None:
     new.add_argument("--tag", action="append", metavar="TAG", help="a tag for pattern analysis (repeatable)")
     new.add_argument("--specs", nargs="+", default=["slo-specs"], metavar="PATH",
                      help="where the service's spec is (default: slo-specs)")
-    new.add_argument("--env", help="apply this environment's spec overrides")
+    env_args(new, "apply this environment's spec overrides (a stack name)")
     new.add_argument("--dir", default="postmortems", help="where post-mortems live (default: postmortems)")
     new.add_argument("--step", type=int, default=60, help="seconds between alert samples read (default: 60)")
     new.set_defaults(func=cmd_postmortem_new)

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..platform.plan import REVIEWED_ENVIRONMENTS, PlanInputError, check, load
-from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, group
+from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, env_args, group
 
 
 def cmd_plan_check(args: argparse.Namespace) -> int:
@@ -64,8 +64,6 @@ def register(sub: Subparsers) -> None:
         "--allow", action="append", default=[], metavar="NAME",
         help="a resource name or URN whose replacement or deletion was reviewed (repeatable)",
     )
-    check_.add_argument(
-        "--env", choices=("local", "dev", "staging", "prod"),
-        help="the environment (default: reliability:environment from the preview's config)",
-    )
+    env_args(check_, "the environment (default: reliability:environment from the preview's config)",
+             stacks_dir=False, choices=("local", "dev", "staging", "prod"))
     check_.set_defaults(func=cmd_plan_check)

@@ -5,13 +5,25 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, group, print_problems
+from ..problems import Problems
+from .common import (
+    EXIT_FAILED,
+    EXIT_INPUT,
+    EXIT_OK,
+    Subparsers,
+    chosen_envs,
+    command,
+    env_args,
+    env_known,
+    group,
+    print_problems,
+)
 
 
-def _load(args: argparse.Namespace) -> object:
+def _load(args: argparse.Namespace, env: str | None) -> object:
     from ..slo.load import load
 
-    result = load(args.paths, env=args.env, windows=args.windows)
+    result = load(args.paths, env=env, windows=args.windows)
     if result.problems:
         print_problems(result.problems)
         print(f"sre runbooks {args.runbooks_command}: {len(result.problems.errors)} problem(s) in the specs: "
@@ -23,7 +35,9 @@ def _load(args: argparse.Namespace) -> object:
 def cmd_generate(args: argparse.Namespace) -> int:
     from ..incidents.runbooks import generate
 
-    result = _load(args)
+    if not env_known(args.env, args.stacks_dir, "runbooks generate"):
+        return EXIT_INPUT
+    result = _load(args, args.env)
     if result is None:
         return EXIT_INPUT
     written, kept = generate(result.services, result.catalogs, args.out, args.grafana)  # type: ignore[attr-defined]
@@ -42,10 +56,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"sre runbooks check: --base '{args.base}' is not an https URL: give the URL your runbooks folder "
               "is published under, e.g. --base https://runbooks.example.com", file=sys.stderr)
         return EXIT_INPUT
-    result = _load(args)
-    if result is None:
+    envs = chosen_envs(args, "runbooks check")
+    if envs is None:
         return EXIT_INPUT
-    problems, count = check(result.services, result.catalogs, args.root, args.base, args.runbooks_dir)  # type: ignore[attr-defined]
+    problems, count = Problems(), 0
+    for env in envs:  # an environment's overrides may change an alert's runbook_url
+        result = _load(args, env)
+        if result is None:
+            return EXIT_INPUT
+        found, checked = check(result.services, result.catalogs, args.root, args.base,  # type: ignore[attr-defined]
+                               args.runbooks_dir)
+        problems.extend(found.items)
+        count = max(count, checked)
     print_problems(problems)
     if problems:
         print(f"{len(problems.errors)} dangling runbook_url(s) of {count} checked", file=sys.stderr)
@@ -57,10 +79,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 def register(sub: Subparsers) -> None:
     runbooks = group(sub, "runbooks", help="write runbooks and check that every alert's runbook_url resolves")
 
-    def spec_args(p: argparse.ArgumentParser) -> None:
+    def spec_args(p: argparse.ArgumentParser, several: bool = False) -> None:
         p.add_argument("paths", nargs="*", default=["slo-specs"], metavar="PATH",
                        help="spec files or folders (default: slo-specs)")
-        p.add_argument("--env", help="apply this environment's overrides (a stack name)")
+        env_args(p, "apply this environment's overrides (a stack name)", several=several)
         p.add_argument("--windows", action="append", metavar="DIR", help="extra burn-rate window catalogs")
 
     generate = command(
@@ -83,10 +105,11 @@ def register(sub: Subparsers) -> None:
         description="Resolve the runbook_url of every alert the specs compile to. Repository-relative URLs, and "
                     "URLs under --base (which maps to --runbooks-dir), must name an existing file and heading "
                     "anchor; any other URL must be well-formed https. Each problem names the spec file and line.",
-        examples=("sre runbooks check", "sre runbooks check slo-specs/ --base https://runbooks.example.com"),
+        examples=("sre runbooks check", "sre runbooks check slo-specs/ --base https://runbooks.example.com",
+                  "sre runbooks check --env all"),
         exit_codes={EXIT_FAILED: "a runbook_url does not resolve (file:line, the URL and why)"},
     )
-    spec_args(check_)
+    spec_args(check_, several=True)
     check_.add_argument("--base", metavar="URL", help="the https URL the runbooks folder is published under")
     check_.add_argument("--runbooks-dir", default="docs/runbooks", metavar="DIR",
                         help="the folder --base maps to (default: docs/runbooks)")

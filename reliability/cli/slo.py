@@ -5,30 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, group, print_problems
-
-ALL_ENVS = "all"
-
-
-def chosen_envs(args: argparse.Namespace) -> list[str | None] | None:
-    """The environments `--env` names (`all`: every stack), or None after printing why one is refused.
-
-    Unknown names are refused before any spec is read: they would compile with no override applied.
-    """
-    from ..platform.environments import known_environments, unknown_env_message
-
-    if not args.env:
-        return [None]
-    names: list[str] = []
-    for env in args.env:
-        expanded = list(known_environments(args.stacks_dir)[0]) if env == ALL_ENVS else [env]
-        names += [name for name in expanded if name not in names]
-    for env in names:
-        message = unknown_env_message(env, args.stacks_dir)
-        if message:
-            print(f"sre slo {args.slo_command}: {message}", file=sys.stderr)
-            return None
-    return list(names)
+from .common import (
+    EXIT_FAILED,
+    EXIT_INPUT,
+    EXIT_OK,
+    Subparsers,
+    chosen_envs,
+    command,
+    env_args,
+    group,
+    print_problems,
+)
 
 
 def cmd_slo_validate(args: argparse.Namespace) -> int:
@@ -37,7 +24,7 @@ def cmd_slo_validate(args: argparse.Namespace) -> int:
     from ..problems import Problems
     from ..slo.load import load
 
-    envs = chosen_envs(args)
+    envs = chosen_envs(args, f"slo {args.slo_command}")
     if envs is None:
         return EXIT_INPUT
     problems, hints, counts, files = Problems(), [], [], 0
@@ -66,7 +53,7 @@ def cmd_slo_validate(args: argparse.Namespace) -> int:
 def cmd_slo_compile(args: argparse.Namespace) -> int:
     from ..slo.compile import OUTPUT_NAMES, OutputRefused, check_output_dir, compile_paths, write_output
 
-    envs = chosen_envs(args)
+    envs = chosen_envs(args, f"slo {args.slo_command}")
     if envs is None:
         return EXIT_INPUT
     if len(envs) > 1:
@@ -131,12 +118,8 @@ def register(sub: Subparsers) -> None:
 
     def spec_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders")
-        p.add_argument("--env", action="append", metavar="ENV",
-                       help="apply this environment's overrides (a stack name); validate takes several, "
-                            "or all for every stack")
+        env_args(p, "apply this environment's overrides (a stack name); compile writes one per --out", several=True)
         p.add_argument("--windows", action="append", metavar="DIR", help="extra burn-rate window catalogs")
-        p.add_argument("--stacks-dir", default="stacks",
-                       help="where Pulumi.<env>.yaml live: the environments --env and specs may name")
 
     validate = command(
         slo_sub, "validate", help="check specs; exit 2 listing every problem",

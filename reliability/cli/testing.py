@@ -5,7 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, group, print_help, print_problems
+from .common import (
+    EXIT_FAILED,
+    EXIT_INPUT,
+    EXIT_OK,
+    Subparsers,
+    command,
+    env_args,
+    env_known,
+    group,
+    print_help,
+    print_problems,
+)
 
 EXIT_NO_DATA = 3
 
@@ -14,6 +25,8 @@ def _service(args: argparse.Namespace) -> object | None:
     """The named service from the specs (with --env overrides), or None after printing why."""
     from ..slo.load import load
 
+    if not env_known(args.env, args.stacks_dir, "loadtest verdict"):
+        return None
     result = load(args.specs, env=args.env)
     if result.problems:
         print_problems(result.problems)
@@ -105,7 +118,7 @@ def register(sub: Subparsers) -> None:
     verdict.add_argument("--to", dest="end", required=True, metavar="TIME", help="run end: RFC 3339 or Unix")
     verdict.add_argument("--specs", nargs="+", default=["slo-specs"], metavar="PATH",
                          help="spec files or folders holding the service (default: slo-specs)")
-    verdict.add_argument("--env", help="apply this environment's objective overrides")
+    env_args(verdict, "apply this environment's objective overrides (a stack name)")
     verdict.set_defaults(func=cmd_verdict)
 
     gate = group(sub, "gate", help="the SLO gate that stops game days when an SLO burns",

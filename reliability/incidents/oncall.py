@@ -34,11 +34,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from ..alerting.routing import SERVICE_NAME
+from ..alerting.routing import SERVICE_NAME, name_problem
 from ..durations import Duration
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
 HOUR_MS = 3_600_000
 PAGING_ENVIRONMENTS = ("staging", "prod")
 
@@ -182,8 +181,8 @@ class Team(_Section):
         members = set(self.members)
         problems = []
         for name, rotation in sorted(self.rotations.items()):
-            if not NAME.match(name):
-                problems.append(f"rotations.{name}: rotation name must match {NAME.pattern}")
+            if name_problem("rotation", name):
+                problems.append(f"rotations.{name}: {name_problem('rotation', name)}")
             for i, layer in enumerate(rotation.layers):
                 problems += [f"rotations.{name}.layers[{i}].members: {m} is not in the team's members: add it there"
                              for m in layer.members if m not in members]
@@ -206,9 +205,9 @@ class OnCall(_Section):
 
     @model_validator(mode="after")
     def _teams(self) -> OnCall:
-        bad = [t for t in sorted(self.teams) if not NAME.match(t)]
+        bad = [problem for t in sorted(self.teams) if (problem := name_problem("team", t))]
         if bad:
-            raise ValueError(f"team name {', '.join(bad)} must match {NAME.pattern}")
+            raise ValueError("; ".join(bad))
         if self.enabled and not self.teams:
             raise ValueError("enabled with no teams: add reliability:oncall.teams.TEAM or set enabled: false")
         return self

@@ -26,6 +26,7 @@ from ..alerting.routing import (
     CREDENTIAL_NAME,
     managed_key,
     managed_teams,
+    name_problem,
     parse_routing,
     set_secret_command,
     with_managed_pages,
@@ -43,7 +44,6 @@ PROJECT = "reliability"
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
 CLOUD_ENVIRONMENTS = ("dev", "staging", "prod")
 # Receiver names of issue 4's routing: `<team>-page`, `<team>-ticket`; also Secret data keys.
-TEAM_NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
 CPU = re.compile(r"^(\d+m|\d+(\.\d+)?)$")
 MEMORY = re.compile(r"^\d+(Mi|Gi|Ti)$")
 BUCKET_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$")
@@ -354,8 +354,8 @@ def check_alerting(value: Mapping[str, Any], environment: str, credential_keys: 
                 for key in sorted(set(value) - set(known))]
     teams = value.get("teams", {})
     if isinstance(teams, Mapping):
-        problems += [f"{PROJECT}:alerting.teams.{team}: team name must match {TEAM_NAME.pattern}"
-                     for team in sorted(teams) if not TEAM_NAME.match(team)]
+        problems += [f"{PROJECT}:alerting.teams.{team}: {name_problem('team', team)}"
+                     for team in sorted(teams) if name_problem("team", team)]
     _, routing_problems = parse_routing(value, environment, credential_keys)
     return problems + routing_problems
 

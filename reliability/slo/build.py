@@ -217,7 +217,15 @@ def latency_sli(histogram_text: Any, threshold: Any, ctx: Ctx, path: tuple[str |
         return None
     good = f"sum(rate({hist.series('_bucket', promql.le_matcher(seconds))}[{WINDOW}]))"
     total = f"sum(rate({hist.series('_count')}[{WINDOW}]))"
-    return RatioSLI(total=Query(total), good=Query(good), kind="latency", threshold_seconds=seconds)
+    declared = [b for b in buckets if (to_decimal(b) or 0) > 0] if isinstance(buckets, list) else []
+    layout = tuple(sorted({bucket_text(b) for b in declared}, key=Decimal))
+    return RatioSLI(total=Query(total), good=Query(good), kind="latency", threshold_seconds=seconds,
+                    buckets=layout)
+
+
+def bucket_text(value: Any) -> str:
+    """A declared bucket boundary as a client would expose its `le`: 1 as `1` (Go), 1.0 as `1.0` (Python)."""
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def threshold_seconds(value: Any, ctx: Ctx, path: tuple[str | int, ...]) -> Decimal | None:

@@ -35,6 +35,8 @@ class RatioSLI:
     good: Query | None = None
     kind: str = "ratio"  # "ratio", or "latency" when built from a histogram threshold
     threshold_seconds: Decimal | None = None  # latency SLIs only, for dashboards and docs
+    # Latency SLIs whose spec declares the histogram's layout: its `le` values as /metrics shows them.
+    buckets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

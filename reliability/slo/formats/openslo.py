@@ -15,6 +15,10 @@ What maps, and how:
   with a subquery).
 - rolling `timeWindow`/`timeWindows` give the period (default 30d);
   `target` or `targetPercent` the objective.
+- what our format says with `intended: [low-objective]` and `alerting.page.enabled:
+  false`, an openslo/v1 SLO says in the annotation `reliability-as-code/intended`
+  (`low-objective`, `tickets-only`, comma-separated): OpenSLO has no such fields and
+  allows any string under `metadata.annotations`.
 What is refused, with the reason: non-Prometheus metric sources, Timeslices
 and RatioTimeslices budgeting, calendar-aligned windows, v2alpha.
 AlertPolicy, AlertCondition and AlertNotificationTarget documents are read
@@ -35,7 +39,7 @@ from ...problems import Location, Problems
 from ...yamlio import Document
 from .. import build, promql
 from ..build import Ctx
-from ..model import SLO, WINDOW, Alerting, Query, RatioSLI, RawSLI, Service
+from ..model import SLO, WINDOW, Alerting, AlertSpec, Query, RatioSLI, RawSLI, Service
 from ..windows import WindowCatalog
 from . import schemacheck
 
@@ -46,6 +50,10 @@ _READ_KINDS = {"openslo/v1": ("SLO", "SLI", "Service", "DataSource"), "openslo/v
 _IGNORED_KINDS = ("AlertPolicy", "AlertCondition", "AlertNotificationTarget")
 _NEGATE = {"lt": ">=", "lte": ">", "gt": "<=", "gte": "<"}
 _SHORTHAND = re.compile(r"^([1-9][0-9]*)([mhdwMQY])$")
+# The opt-ins of an openslo/v1 SLO, in its metadata.annotations (the format has no fields for them).
+INTENDED_ANNOTATION = "reliability-as-code/intended"
+TICKETS_ONLY = "tickets-only"
+_INTENDED = (build.LOW_OBJECTIVE, TICKETS_ONLY)
 
 
 @dataclass
@@ -198,12 +206,31 @@ def _budgeting(doc: Document, ctx: Ctx) -> bool:
     return True
 
 
-def _objective(raw: dict[str, Any], ctx: Ctx, path: tuple[str | int, ...]) -> Any:
+def _intended(doc: Document, ctx: Ctx) -> set[str]:
+    """The entries of the SLO's `reliability-as-code/intended` annotation."""
+    annotations = doc.data["metadata"].get("annotations") or {}
+    value = annotations.get(INTENDED_ANNOTATION)
+    if not isinstance(value, str):
+        return set()
+    entries = {e.strip() for e in value.split(",") if e.strip()}
+    unknown = sorted(entries - set(_INTENDED))
+    if unknown:
+        known = ", ".join(repr(e) for e in _INTENDED)
+        ctx.error(("metadata", "annotations", INTENDED_ANNOTATION),
+                  f"unknown entry {', '.join(repr(e) for e in unknown)}: the annotation is a comma-separated "
+                  f"list of {known}")
+    return entries & set(_INTENDED)
+
+
+def _objective(raw: dict[str, Any], ctx: Ctx, path: tuple[str | int, ...], intended: set[str]) -> Any:
     if "target" in raw and "targetPercent" in raw:
         ctx.error(path, "give target or targetPercent, not both")
         return None
     if "targetPercent" in raw:
-        return build.objective(raw["targetPercent"], ctx, (*path, "targetPercent"))
+        return build.objective(raw["targetPercent"], ctx, (*path, "targetPercent"),
+                               low_intended=build.LOW_OBJECTIVE in intended,
+                               low_fix=f"add `{INTENDED_ANNOTATION}: {build.LOW_OBJECTIVE}` "
+                                       "to metadata.annotations")
     if "target" in raw:
         return build.objective(raw["target"], ctx, (*path, "target"), as_ratio=True)
     ctx.error(path, "missing target (a ratio such as 0.999) or targetPercent (such as 99.9)")
@@ -331,6 +358,7 @@ def _map_v1(doc: Document, index: _Index, problems: Problems,
         ctx.warn(("spec", "alertPolicies"), "alert policies are not used: alerts come from the burn-rate catalogs")
     base = catalogs[period].base if period else Duration(300_000)
     objectives = spec["objectives"]
+    intended = _intended(doc, ctx)
     out = []
     for i, objective in enumerate(objectives):
         opath = ("spec", "objectives", i)
@@ -338,14 +366,15 @@ def _map_v1(doc: Document, index: _Index, problems: Problems,
         octx = Ctx(doc, problems, slo_name)
         if "compositeWeight" in objective:
             octx.warn((*opath, "compositeWeight"), "composite SLOs are compiled as one SLO per objective")
-        target = _objective(objective, octx, opath)
+        target = _objective(objective, octx, opath, intended)
         sli_spec, spath = _resolve_sli(spec, objective, octx, opath, index)
         # An indicator shared by several objectives is reported once, under the SLO's own name.
         sctx = octx if spath[:3] == opath else ctx
         sli = _v1_sli(sli_spec, objective, sctx, spath, opath, index, base) if sli_spec else None
         if not ok or target is None or period is None or sli is None:
             continue
-        out.append(_slo(doc, octx, slo_name, spec, target, catalogs[period], sli, team, tier, runbook, opath))
+        out.append(_slo(doc, octx, slo_name, spec, target, catalogs[period], sli, team, tier, runbook, opath,
+                        tickets_only=TICKETS_ONLY in intended))
     return out
 
 
@@ -422,15 +451,19 @@ def _v1alpha_ratio(ratio: dict[str, Any], ctx: Ctx, path: tuple[str | int, ...],
 
 
 def _slo(doc: Document, ctx: Ctx, name: str, spec: dict[str, Any], target: Any, catalog: WindowCatalog,
-         sli: Any, team: str, tier: str, runbook: str, opath: tuple[str | int, ...]) -> SLO:
+         sli: Any, team: str, tier: str, runbook: str, opath: tuple[str | int, ...], *,
+         tickets_only: bool = False) -> SLO:
     service = str(spec["service"])
     period = catalog.period
-    # OpenSLO has no switch for our page alert: the fix is a higher target or our own format.
-    build.check_burn_thresholds(target, catalog, ctx, opath, {}, None)
+    # OpenSLO has no switch for our page alert; an openslo/v1 SLO's annotation is one (v1alpha has no annotations).
+    page_off = (f"`{INTENDED_ANNOTATION}: {TICKETS_ONLY}` in metadata.annotations"
+                if doc.data["apiVersion"] == "openslo/v1" else None)
+    build.check_burn_thresholds(target, catalog, ctx, opath, {"page": not tickets_only}, page_off)
     return SLO(
         service=service, name=name, description=str(spec.get("description", "")), objective=target,
         period=period, sli=sli, team=team, tier=tier, labels=(),
-        alerting=Alerting(name=build.default_alert_name(service, name)), runbook_url=runbook,
+        alerting=Alerting(name=build.default_alert_name(service, name), page=AlertSpec(enabled=not tickets_only)),
+        runbook_url=runbook,
         source=ctx.loc(opath), spec_format=doc.data["apiVersion"],
     )
 

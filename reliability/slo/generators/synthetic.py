@@ -8,6 +8,10 @@ we pick, per metric, one label set for a good event and one for a bad event
 such that total = good + bad and errors = bad (or good = good), searching over
 label values taken from the queries' own matchers. Histograms are modelled as
 real histograms: a fast event lands in every bucket, a slow one in `+Inf` only.
+Where a latency spec declares its bucket layout (`latency.buckets`), the series are
+that layout's: a fast event's latency is the threshold (it lands in every bucket
+from the threshold up), a slow one's just above it (the buckets above), so a
+threshold that is not one of the boundaries selects no bucket and cannot be tested.
 
 Queries of other shapes (subqueries over gauges, ratios of ratios) return a
 reason instead, and the compiler says which SLOs it could not test.
@@ -209,6 +213,22 @@ def _strip(node: Any) -> Any:
 # ---------------------------------------------------------------- candidate series
 
 @dataclass(frozen=True)
+class Buckets:
+    """A histogram family's `le` values (with `+Inf`, in order) and the buckets an event lands in."""
+
+    les: tuple[str, ...]
+    threshold: Decimal | None = None  # the declared layout's cut; None: a fast event lands in every bucket
+
+    def hit(self, le: str, fast: bool) -> bool:
+        if le == "+Inf":
+            return True
+        if self.threshold is None:
+            return fast
+        bound = Decimal(le)
+        return bound >= self.threshold if fast else bound > self.threshold
+
+
+@dataclass(frozen=True)
 class Choice:
     """What one event does to one metric family."""
 
@@ -216,21 +236,23 @@ class Choice:
     labels: tuple[tuple[str, str], ...]
     fast: bool = True  # histograms: a fast event lands in every bucket
 
-    def series(self, hist: dict[str, list[str]]) -> list[tuple[str, dict[str, str]]]:
+    def series(self, hist: dict[str, Buckets]) -> list[tuple[str, dict[str, str]]]:
         labels = dict(self.labels)
         if self.metric in hist:  # a histogram family, by base name
             base = self.metric
             out = [(f"{base}_count", labels)]
-            for le in hist[base]:
-                if self.fast or le == "+Inf":
+            for le in hist[base].les:
+                if hist[base].hit(le, self.fast):
                     out.append((f"{base}_bucket", labels | {"le": le}))
             return out
         return [(self.metric, labels)]
 
 
-def _candidates(selectors: list[Selector]) -> tuple[dict[str, list[Choice]], dict[str, list[str]]]:
+def _candidates(selectors: list[Selector], layout: Buckets | None = None,
+                ) -> tuple[dict[str, list[Choice]], dict[str, Buckets]]:
+    """Label sets an event may carry, per metric family; a histogram's buckets are `layout` where declared."""
     values: dict[str, dict[str, set[str]]] = {}
-    hist: dict[str, list[str]] = {}
+    les_of: dict[str, list[str]] = {}
     families: dict[str, str] = {}
     bucket_bases = {s.metric[: -len("_bucket")] for s in selectors
                     if s.metric.endswith("_bucket") and any(m.name == "le" for m in s.matchers)}
@@ -243,7 +265,7 @@ def _candidates(selectors: list[Selector]) -> tuple[dict[str, list[Choice]], dic
         labels = values.setdefault(family, {})
         for m in sel.matchers:
             if m.name == "le" and family in bucket_bases:
-                les = hist.setdefault(family, [])
+                les = les_of.setdefault(family, [])
                 if m.op == "=":
                     les.append(m.value)
                 elif m.op == "=~":
@@ -257,8 +279,8 @@ def _candidates(selectors: list[Selector]) -> tuple[dict[str, list[Choice]], dic
             else:
                 options.add(regex_example(m.value))
                 options.add(next((f for f in (*_FILLER, "") if not re.fullmatch(m.value, f)), _FILLER[0]))
-    for family in hist:
-        hist[family] = sorted(set(hist[family]) | {"+Inf"}, key=lambda v: float(v))
+    hist = {family: layout or Buckets(tuple(sorted(set(les) | {"+Inf"}, key=lambda v: float(v))))
+            for family, les in les_of.items()}
     choices: dict[str, list[Choice]] = {}
     for family, labels in values.items():
         names = sorted(labels)
@@ -271,7 +293,7 @@ def _candidates(selectors: list[Selector]) -> tuple[dict[str, list[Choice]], dic
     return choices, hist
 
 
-def _coefficient(terms: list[Term], choice: Choice | None, hist: dict[str, list[str]]) -> Fraction:
+def _coefficient(terms: list[Term], choice: Choice | None, hist: dict[str, Buckets]) -> Fraction:
     if choice is None:
         return Fraction(0)
     total = Fraction(0)
@@ -283,7 +305,7 @@ def _coefficient(terms: list[Term], choice: Choice | None, hist: dict[str, list[
 
 
 def _solve(targets: dict[str, tuple[list[Term], Fraction]], choices: dict[str, list[Choice]],
-           hist: dict[str, list[str]]) -> dict[str, Choice | None] | None:
+           hist: dict[str, Buckets]) -> dict[str, Choice | None] | None:
     """One choice per metric family (or none) so every query gets its target coefficient."""
     families = sorted(choices)
     goals = list(targets.values())
@@ -314,7 +336,7 @@ def event_model(sli: SLI, window: str = "5m") -> EventModel:
     # The same window everywhere: a scale factor common to all terms (increase()) is fine.
     scale = next((abs(c) for ts in terms.values() for _, c in ts if c), Fraction(1))
     selectors = [s for ts in terms.values() for s, _ in ts]
-    choices, hist = _candidates(selectors)
+    choices, hist = _candidates(selectors, _declared_layout(sli))
     good_target = {"total": (terms["total"], scale), numerator: (terms[numerator],
                                                                   scale if numerator == "good" else Fraction(0))}
     bad_target = {"total": (terms["total"], scale), numerator: (terms[numerator],
@@ -332,6 +354,18 @@ def event_model(sli: SLI, window: str = "5m") -> EventModel:
                 key = _series_text(metric, labels)
                 counts.setdefault(key, [0, 0])[column] += 1
     return EventModel(tuple(Series(k, v[0], v[1]) for k, v in sorted(counts.items())))
+
+
+def _declared_layout(sli: SLI) -> Buckets | None:
+    """The bucket layout a latency spec declares, cut at its threshold; None where it declares none."""
+    if not isinstance(sli, RatioSLI) or not sli.buckets or sli.threshold_seconds is None:
+        return None
+    bounds = {Decimal(le) for le in sli.buckets}
+    if sli.threshold_seconds not in bounds:
+        listed = ", ".join(sli.buckets)
+        raise NotSynthesizable(f"the threshold, {sli.threshold_seconds}s, is not one of the declared bucket "
+                               f"boundaries ({listed}): no bucket series counts a fast request")
+    return Buckets((*sli.buckets, "+Inf"), sli.threshold_seconds)
 
 
 def _raw_forms(query: str) -> dict[str, list[Term] | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -421,3 +422,50 @@ def test_validate_env_names_the_line_of_a_routing_problem(tmp_path: Path) -> Non
         "(did you mean 'ticket'?)",
         "2 problem(s) in 4 file(s)",
     ]
+
+
+def _render_with_amtool(template: str, data: dict, tmp_path: Path) -> str:
+    """`template` executed by Alertmanager's own template code (amtool, with its default templates) on `data`."""
+    (tmp_path / "none.tmpl").write_text("")
+    data_file = tmp_path / "data.json"
+    data_file.write_text(json.dumps(data))
+    proc = subprocess.run([tool("amtool"), "template", "render", f"--template.glob={tmp_path}/*.tmpl",
+                           f"--template.text={template}", f"--template.data={data_file}"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_a_page_and_a_ticket_in_one_chat_channel_get_different_titles(tmp_path: Path) -> None:
+    from reliability.alerting.generate import config
+
+    from ...unit.slo.helpers import compile_examples, rules_of
+
+    # dev sends payments' pages and tickets to one Slack channel, with the same title template.
+    dev = yaml.safe_load((REPO / "stacks" / "Pulumi.dev.yaml").read_text())["config"]
+    routing, problems = parse_routing(dev["reliability:alerting"], "dev")
+    assert problems == []
+    receivers = {r["name"]: r for r in config(routing)["receivers"]}
+    [page_slack], [ticket_slack] = receivers["payments-page"]["slack_configs"], receivers["payments-ticket"]["slack_configs"]
+    # The labels the compiled burn-rate alerts fire with, as Alertmanager groups them.
+    burns = {r["labels"]["severity"]: r for r in rules_of(compile_examples()) if r.get("alert") ==
+             "CheckoutApiAvailabilityBudgetBurn"}
+    rendered = {}
+    for severity, slack in (("page", page_slack), ("ticket", ticket_slack)):
+        labels = {"alertname": burns[severity]["alert"], **burns[severity]["labels"]}
+        annotations = {"summary": "checkout-api availability burns its budget", "description": "14.4x",
+                       "runbook_url": "https://runbooks.example.com/checkout-api#availability",
+                       "dashboard_url": "https://grafana.dev.example.com/d/slo-checkout-api"}
+        alert = {"status": "firing", "labels": labels, "annotations": annotations,
+                 "startsAt": "2026-12-05T05:00:00Z", "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "",
+                 "fingerprint": severity}
+        data = {"receiver": f"payments-{severity}", "status": "firing", "alerts": [alert],
+                "groupLabels": {k: labels[k] for k in ("alertname", "service", "slo")}, "commonLabels": labels,
+                "commonAnnotations": annotations, "externalURL": "http://alertmanager:9093"}
+        rendered[severity] = (_render_with_amtool(slack["title"], data, tmp_path),
+                              _render_with_amtool(slack["text"], data, tmp_path))
+    assert rendered["page"][0] == "[FIRING] PAGE checkout-api availability: CheckoutApiAvailabilityBudgetBurn"
+    assert rendered["ticket"][0] == "[FIRING] TICKET checkout-api availability: CheckoutApiAvailabilityBudgetBurn"
+    assert rendered["page"][1] == ("*checkout-api availability burns its budget*\n14.4x\n"
+                                   "Runbook: https://runbooks.example.com/checkout-api#availability\n"
+                                   "Dashboard: https://grafana.dev.example.com/d/slo-checkout-api\n")

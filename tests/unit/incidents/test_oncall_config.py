@@ -126,6 +126,13 @@ CASES = [
         "ticket": {"webhook": {"url": "https://chat.example.com/payments"}}}}}), "prod",
      "reliability:alerting.teams.payments.page: remove it: the pages of payments go to the PagerDuty service "
      "the stack creates (reliability:oncall.teams.payments)"),
+    # A bad name comes with one that would do, not a bare regex.
+    (values(oncall={"enabled": True, "teams": {"Payments": TEAM}}), "prod",
+     "reliability:oncall: team name 'Payments' is not valid: lowercase letters, digits, '-' and '_', starting and "
+     "ending with a letter or digit; write payments"),
+    (values(oncall=oncall(lambda team: team.update(rotations={"Day Shift": team["rotations"]["primary"]}))), "prod",
+     f"{P}: rotations.Day Shift: rotation name 'Day Shift' is not valid: lowercase letters, digits, '-' and '_', "
+     "starting and ending with a letter or digit; write day-shift"),
     (values(oncall=oncall(), alertingCredentials={"pagerduty.payments": "k"}), "prod",
      "reliability:alertingCredentials.pagerduty.payments: the stack writes this routing key itself "
      "(reliability:oncall): remove it"),

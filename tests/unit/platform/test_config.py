@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 
 import pulumi
 import pytest
 import yaml
 
 from components.program import defaults
+from reliability.alerting.routing import set_secret_command
 from reliability.platform.config import KEYS, PROJECT, ConfigError, parse
 from reliability.platform.render import stack_input
 
@@ -85,7 +88,8 @@ def test_several_bad_keys_are_reported_together():
         "reliability:alerting.teams.Payments.page: no receiver: give one of pagerduty, opsgenie, slack or "
         "webhook (an empty receiver only notifies nobody, which only local may do)",
         "reliability:alerting.teams.Payments: missing ticket: where this team's tickets go (slack or webhook)",
-        "reliability:alerting.teams.Payments: team name must match ^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$",
+        "reliability:alerting.teams.Payments: team name 'Payments' is not valid: lowercase letters, digits, '-' and "
+        "'_', starting and ending with a letter or digit; write payments",
         "reliability:replicas.prometheus: must be at least 1, got 0",
         'reliability:resources.grafana.cpu: "lots" is not valid here: write a CPU amount such as 250m or 1',
         "reliability:retention.logs: 'forever' is not a duration like 5m, 1h or 30d",
@@ -174,17 +178,56 @@ def test_encrypted_credentials_are_accepted():
     assert "s3cr3t" not in cfg.model_dump_json()
 
 
-def test_the_program_raises_run_error_before_creating_anything():
+def test_the_program_raises_run_error_before_creating_anything(tmp_path, monkeypatch):
+    # What `pulumi up` prints: each problem at the line of the stack file it is about.
+    from reliability.platform import config
     from reliability.platform.render import StackInput, _make_mocks, _make_monitor, run_program
 
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(
+        "config:\n"
+        "  reliability:environment: dev\n"
+        "  reliability:replicas:\n"
+        "    loki: 0\n"
+        "  reliability:volumes:\n"
+        "    loki: ten\n"
+    )
+    monkeypatch.setattr(config, "PROJECT_DIR", tmp_path)
     monitor = _make_monitor(_make_mocks())
     values = good(replicas={"loki": 0}, volumes={"loki": "ten"})
     with pytest.raises(pulumi.RunError) as info:
         run_program(StackInput("dev", values), monitor)
-    assert "reliability:replicas.loki" in str(info.value) and "reliability:volumes.loki" in str(info.value)
+    assert str(info.value) == (
+        "invalid config for stack 'dev' (2 problem(s)):\n"
+        "  stacks/Pulumi.dev.yaml:4: reliability:replicas.loki: must be at least 1, got 0\n"
+        '  stacks/Pulumi.dev.yaml:6: reliability:volumes.loki: "ten" is not valid here: '
+        "write a size such as 512Mi or 10Gi"
+    )
     assert monitor.registered == []
 
 
 def test_no_problem_repeats_a_secret():
     found = problems(good("dev", alertingCredentials="hooks.slack.com/T0/B0/XXXX", grafanaAdminPassword="hunter2"))
     assert found and not [p for p in found if "XXXX" in p or "hunter2" in p]
+
+
+SECRET_COMMAND = re.compile(r"pulumi config set --secret[^`\n]*")
+
+
+@pytest.mark.parametrize("path", [*sorted((REPO / "stacks").glob("Pulumi.*.yaml")),
+                                  *sorted((REPO / "docs").glob("*.md"))],
+                         ids=lambda p: p.name)
+def test_secret_commands_shown_leave_the_value_to_the_prompt(path):
+    # A value on the command line lands in shell history; `pulumi config set --secret KEY` prompts for it.
+    commands = [m.group(0).rstrip(" ,;)") for m in SECRET_COMMAND.finditer(path.read_text())]
+    for command in commands:
+        words = shlex.split(command)[4:]  # after `pulumi config set --secret`: [--path] KEY [--stack NAME]
+        words = words[1:] if words[:1] == ["--path"] else words
+        rest = words[1:]  # none at all: the text names the command, not a key
+        assert rest == [] or (len(rest) == 2 and rest[0] in ("--stack", "-s")), f"{path.name}: {command}"
+    if path.parent.name == "stacks":  # the stack files show exactly what the CLI's hints print
+        stack = path.name.split(".")[1]
+        for command in commands:
+            words = shlex.split(command)
+            key, entry = (words[5].split(".", 1) if words[4] == "--path" else (words[4], None))
+            assert command == set_secret_command(key, entry, stack)

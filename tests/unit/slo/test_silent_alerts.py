@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import spec_header, spec_problems
+from .helpers import compile_text, rules_of, spec_header, spec_problems
 
 NATIVE = spec_header("shop-api") + """\
   - name: availability
@@ -37,6 +37,29 @@ slos:
         total_query: 'sum(rate(http_requests_total[{{.window}}]))'
     alerting: {annotations: {runbook_url: "https://runbooks.example.com/shop"}}
 """
+OPENSLO = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: availability
+  labels: {team: shop}
+  annotations:
+    runbook_url: https://runbooks.example.com/shop
+ANNOTATIONS
+spec:
+  service: shop
+  indicator:
+    metadata: {name: availability}
+    spec:
+      ratioMetric:
+        counter: true
+        good: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{code!~"5.."}'}}}
+        total: {metricSource: {type: Prometheus, spec: {query: http_requests_total}}}
+  timeWindow: [{duration: 30d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives:
+    - TARGET
+"""
 SLOTH_ERRORS = "'sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))'"
 
 
@@ -47,6 +70,11 @@ def native(objective: str, extra: str = "") -> str:
 def sloth(objective: str = "99.9", errors: str = SLOTH_ERRORS, alerting: str = "") -> str:
     text = SLOTH.replace("OBJECTIVE", objective).replace("ERRORS", errors)
     return text.replace("{annotations:", f"{{{alerting}annotations:") if alerting else text
+
+
+def openslo(target: str, intended: str = "") -> str:
+    annotation = f"    reliability-as-code/intended: {intended}" if intended else ""
+    return OPENSLO.replace("TARGET", target).replace("ANNOTATIONS\n", annotation + "\n" if annotation else "")
 
 
 PAGE_NEVER = ("F:8: availability: slos[0].objective: the page alert can never fire: even its slowest burn rate, "
@@ -80,6 +108,24 @@ CASES = {
         "6x a 20% budget, needs more than 100% errors; raise the objective, or set "
         "alerting.page_alert.disable: true if tickets are enough",
     ]),
+    # OpenSLO has no `intended` field (its schema refuses one): the opt-in is an annotation it allows.
+    "openslo targetPercent written as a ratio": (openslo("targetPercent: 0.999"), [
+        "F:20: availability: spec.objectives[0]: the page alert can never fire: even its slowest burn rate, "
+        "6x a 99.001% budget, needs more than 100% errors; raise the objective, or set "
+        "`reliability-as-code/intended: tickets-only` in metadata.annotations if tickets are enough",
+        "F:20: availability: spec.objectives[0].targetPercent: objective 0.999% is very low: objectives are "
+        "percentages, did you mean 99.9? (if 0.999% is intended, add "
+        "`reliability-as-code/intended: low-objective` to metadata.annotations)",
+    ]),
+    "openslo page can never fire": (openslo("target: 0.8"), [
+        "F:20: availability: spec.objectives[0]: the page alert can never fire: even its slowest burn rate, "
+        "6x a 20% budget, needs more than 100% errors; raise the objective, or set "
+        "`reliability-as-code/intended: tickets-only` in metadata.annotations if tickets are enough",
+    ]),
+    "openslo unknown intended entry": (openslo("target: 0.999", "tickets-only, low-objectives"), [
+        "F:8: availability: metadata.annotations.reliability-as-code/intended: unknown entry 'low-objectives': "
+        "the annotation is a comma-separated list of 'low-objective', 'tickets-only'",
+    ]),
     # Sloth rejects `{{window}}`: the hint in a Sloth file must be Sloth's own spelling.
     "sloth query without the window": (sloth(errors="'sum(rate(http_requests_total{code=~\"5..\"}[5m]))'"), [
         "F:9: availability: slos[0].sli.events.error_query: query has no {{.window}} placeholder: "
@@ -99,10 +145,19 @@ def test_refused(tmp_path: Path, case: str) -> None:
     native("0.5", "    intended: [low-objective]\n    alerting: {page: {enabled: false}, ticket: {enabled: false}}\n"),
     native("80", "    alerting: {page: {enabled: false}}\n"),
     sloth("80", alerting="page_alert: {disable: true}, "),
-], ids=["low objective intended", "page switched off", "sloth page switched off"])
+    openslo("targetPercent: 0.5", "low-objective, tickets-only"),
+    openslo("target: 0.8", "tickets-only"),
+], ids=["low objective intended", "page switched off", "sloth page switched off",
+        "openslo low objective intended", "openslo tickets only"])
 def test_the_opt_ins_make_it_valid(tmp_path: Path, text: str) -> None:
     errors, _ = spec_problems(tmp_path, text)
     assert errors == []
+
+
+def test_an_openslo_tickets_only_slo_compiles_without_a_page(tmp_path: Path) -> None:
+    result = compile_text(tmp_path, openslo("target: 0.8", "tickets-only"))
+    severities = sorted({r["labels"]["severity"] for r in rules_of(result) if "alert" in r})
+    assert severities == ["ticket"]
 
 
 def test_a_page_that_fires_on_one_window_only_is_a_warning(tmp_path: Path) -> None:

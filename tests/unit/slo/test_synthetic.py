@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from reliability.slo.generators.synthetic import NotSynthesizable, event_model, regex_example
 from reliability.slo.model import Query, RatioSLI, RawSLI
+from reliability.slo.promql import le_matcher
 
 
 def ratio(errors: str | None, total: str, good: str | None = None) -> RatioSLI:
@@ -33,6 +36,30 @@ def test_histogram_good_is_the_bucket() -> None:
                 good='sum(rate(lat_seconds_bucket{job="a",le="0.3"}[{{window}}]))')
     assert series(sli) == [('lat_seconds_bucket{job="a",le="+Inf"}', 1, 1), ('lat_seconds_bucket{job="a",le="0.3"}', 1, 0),
                            ('lat_seconds_count{job="a"}', 1, 1)]
+
+
+LATENCY_GOOD = f'sum(rate(lat_seconds_bucket{{job="a",{le_matcher(Decimal("0.25"))}}}[{{{{window}}}}]))'
+LATENCY_TOTAL = 'sum(rate(lat_seconds_count{job="a"}[{{window}}]))'
+
+
+def latency(threshold: str, buckets: tuple[str, ...]) -> RatioSLI:
+    return RatioSLI(total=Query(LATENCY_TOTAL), good=Query(LATENCY_GOOD), kind="latency",
+                    threshold_seconds=Decimal(threshold), buckets=buckets)
+
+
+def test_a_declared_bucket_layout_is_the_histogram_of_the_synthetic_traffic() -> None:
+    # A fast request (at the threshold) lands in 0.25 and up, a slow one (just above) in 0.5 and up.
+    assert series(latency("0.25", ("0.1", "0.25", "0.5", "1"))) == [
+        ('lat_seconds_bucket{job="a",le="+Inf"}', 1, 1), ('lat_seconds_bucket{job="a",le="0.25"}', 1, 0),
+        ('lat_seconds_bucket{job="a",le="0.5"}', 1, 1), ('lat_seconds_bucket{job="a",le="1"}', 1, 1),
+        ('lat_seconds_count{job="a"}', 1, 1)]
+
+
+def test_a_threshold_off_the_declared_layout_cannot_be_tested() -> None:
+    with pytest.raises(NotSynthesizable) as caught:
+        event_model(latency("0.25", ("0.1", "0.3", "0.5")))
+    assert str(caught.value) == ("the threshold, 0.25s, is not one of the declared bucket boundaries "
+                                 "(0.1, 0.3, 0.5): no bucket series counts a fast request")
 
 
 def test_errors_as_count_minus_bucket() -> None:
