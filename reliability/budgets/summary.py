@@ -57,6 +57,11 @@ def _group(name: str, rows: list[dict[str, Any]], incidents: list[inc.Incident],
     }
 
 
+def least_attainment_first(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Teams and services by their worst SLO's attainment, lowest first; those without data last."""
+    return sorted(groups, key=lambda g: (g["worst_attainment"] is None, g["worst_attainment"] or 0.0, g["name"]))
+
+
 def summarise(report: Report) -> dict[str, Any]:
     opts = report.options
     seconds = opts.seconds
@@ -97,7 +102,7 @@ def summarise(report: Report) -> dict[str, Any]:
         "method": "attainment = 1 - bad events / all events, from counter increases over the whole interval; "
                   "incidents = firing page alerts (ALERTS), runs less than 5 minutes apart merged; "
                   "MTTR = mean incident duration; MTBF = (interval - incident time) / incidents",
-        "slos": rows, "services": services, "teams": teams,
+        "slos": rows, "services": least_attainment_first(services), "teams": least_attainment_first(teams),
         "overall": _group("overall", rows, inc.merge(all_incidents), seconds, overall_cfr,
                           "" if overall_cfr else "unknown: no deploys known"),
     }

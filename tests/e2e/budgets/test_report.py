@@ -144,9 +144,19 @@ def test_markdown_and_html_say_the_same(report) -> None:  # type: ignore[no-unty
     _, out = report
     md = (out / "report.md").read_text()
     assert "| shop-api | availability | 99.900% | 99.896% | **no** | 104.2% |" in md
+    # every SLO in one table, least attainment first (99.861% < 99.896%), the one without data last
+    every = md.split("### All SLOs, least attainment first", 1)[1].split("\n\n## ", 1)[0]
+    assert [line.split(" | ")[:2] for line in every.splitlines() if " | availability | " in line] == [
+        ["| discovery", "search-api"], ["| payments", "shop-api"], ["| discovery", "new-api"]]
+    services = md.split("## Services", 1)[1].split("\n\n## ", 1)[0]
+    assert [line.split(" | ")[0] for line in services.splitlines()[4:]] == ["| search-api", "| shop-api", "| new-api"]
     html = (out / "report.html").read_text()
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")  # nothing fetched
     assert "<script" not in html and html.count("<svg") == 3 + 3  # 3 attainment plots, 3 burn-downs
+    every = html.split("<h3>All SLOs, least attainment first</h3>", 1)[1].split("</table>", 1)[0]
+    assert [every.index(f"<td>{s}</td>") for s in ("search-api", "shop-api", "new-api")] == sorted(
+        every.index(f"<td>{s}</td>") for s in ("search-api", "shop-api", "new-api"))
+    assert "<li>shop-api / availability: 2026-10-06T10:02:00Z to 2026-10-06T11:02:00Z (1h)</li>" in html
 
 
 def test_report_html_renders_in_a_headless_browser(report, tmp_path) -> None:  # type: ignore[no-untyped-def]
