@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
 import re
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, group, print_problems
 
@@ -67,7 +70,20 @@ def cmd_budget_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_budget_gate(args: argparse.Namespace) -> int:
+class _Tee(io.StringIO):
+    """Keeps what is written to stderr while passing it on, so the step summary can say it too."""
+
+    def __init__(self, through: TextIO) -> None:
+        super().__init__()
+        self.through = through
+
+    def write(self, text: str) -> int:
+        self.through.write(text)
+        return super().write(text)
+
+
+def _gate(args: argparse.Namespace) -> tuple[int, Any, str]:
+    """Exit code, the statuses (None on bad input) and the verdict; bad input is printed on stderr."""
     from ..budgets import tables
 
     labels = frozenset(label for text in args.change_labels or [] for label in text.split(",") if label.strip())
@@ -76,25 +92,61 @@ def cmd_budget_gate(args: argparse.Namespace) -> int:
     if bad:
         print(f"sre budget gate: --change-labels: {', '.join(map(repr, bad))} is not a label "
               "(letters, digits and . _ / : -, e.g. security,rollback)", file=sys.stderr)
-        return EXIT_INPUT
+        return EXIT_INPUT, None, ""
     found = _statuses(args, "budget gate", labels, args.fail_mode)
     if found is None:
-        return EXIT_INPUT
+        return EXIT_INPUT, None, ""
     code, verdict = tables.gate_verdict(found)
-    print(verdict)
+    return code, found, verdict
+
+
+def _summary(code: int, found: Any, verdict: str, errors: str) -> str:
+    """The step summary's Markdown, for every exit code: a deploy blocked by the gate always says why."""
+    from ..budgets import tables
+
+    if found is None:
+        lines = [line for line in errors.splitlines() if line.strip()] or ["sre budget gate: bad input"]
+        text = (f"## Error-budget gate: blocked (bad input)\n\n**blocked: bad input — {lines[-1]}**\n\n"
+                "Nothing was decided: fix the input and run the gate again.\n")
+        if len(lines) > 1:
+            text += "\n```\n" + "\n".join(lines) + "\n```\n"
+        return text
+    exempt = sorted({label for s in found if s.decision == "frozen" for label in s.exempt})
+    advice = ""
+    if code == EXIT_FAILED:
+        advice = ("\nTo ship during the freeze, label the change with one of the labels the policy exempts"
+                  f" ({', '.join(exempt)})." if exempt else
+                  "\nThe policy of the frozen SLOs exempts no change label: restore the budget first.")
+    elif code == EXIT_UNKNOWN:
+        advice = ("\nFix the connection to Prometheus or wait for data; an exempt change label "
+                  "or `--fail-mode open` lets the release through.")
+    icon = {EXIT_OK: "passed", EXIT_FAILED: "blocked", EXIT_UNKNOWN: "blocked (unknown)"}[code]
+    return tables.markdown(found, f"Error-budget gate: {icon}") + f"\n**{verdict}**\n{advice}\n"
+
+
+def cmd_budget_gate(args: argparse.Namespace) -> int:
+    from ..budgets import tables
+
     if args.summary:
-        exempt = sorted({label for s in found if s.decision == "frozen" for label in s.exempt})
-        advice = ""
-        if code == 1:
-            advice = ("\nTo ship during the freeze, label the change with one of the labels the policy exempts"
-                      f" ({', '.join(exempt)})." if exempt else
-                      "\nThe policy of the frozen SLOs exempts no change label: restore the budget first.")
-        elif code == EXIT_UNKNOWN:
-            advice = ("\nFix the connection to Prometheus or wait for data; an exempt change label "
-                      "or `--fail-mode open` lets the release through.")
-        icon = {0: "passed", 1: "blocked", EXIT_UNKNOWN: "blocked (unknown)"}[code]
+        try:  # a summary that cannot be written is found before anything else is done
+            open(args.summary, "a", encoding="utf-8").close()
+        except OSError as exc:
+            print(f"sre budget gate: --summary {args.summary}: {exc.strerror}", file=sys.stderr)
+            return EXIT_INPUT
+    errors = _Tee(sys.stderr)
+    with contextlib.redirect_stderr(errors):
+        code, found, verdict = _gate(args)
+    if found is not None:
+        if args.format == "json":
+            sys.stdout.write(json.dumps({"exit_code": code, "verdict": verdict,
+                                         "slos": [s.as_json() for s in found]}, indent=2, sort_keys=True) + "\n")
+        elif args.format == "markdown":
+            sys.stdout.write(_summary(code, found, verdict, ""))
+        else:
+            sys.stdout.write(tables.text(found) + "\n" + verdict + "\n")
+    if args.summary:
         with open(args.summary, "a", encoding="utf-8") as handle:
-            handle.write(tables.markdown(found, f"Error-budget gate: {icon}") + f"\n**{verdict}**\n{advice}\n")
+            handle.write(_summary(code, found, verdict, errors.getvalue()))
     return code
 
 
@@ -103,10 +155,16 @@ def add_source_args(p: argparse.ArgumentParser, timeout: float = 30.0) -> None:
     p.add_argument("--prometheus", required=True, metavar="URL", help="Prometheus base URL, e.g. http://prometheus:9090")
     p.add_argument("--specs", default="slo-specs", metavar="DIR", help="SLO spec files or folder (default slo-specs)")
     p.add_argument("--env", help="apply this environment's overrides (a stack name), e.g. prod")
-    p.add_argument("--service", action="append", metavar="S", help="only this service (repeat for more)")
+    p.add_argument("--service", action="extend", nargs="+", metavar="S",
+                   help="only these services: --service a b, or --service a --service b")
     p.add_argument("--stacks-dir", default="stacks", help="where the stack files are, to check --env")
     p.add_argument("--timeout", type=float, default=timeout, metavar="SECONDS",
                    help=f"per query (default {timeout:g})")
+
+
+def add_format_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                   help="text (a table), json (for machines) or markdown (pull requests, job summaries)")
 
 
 def register(sub: Subparsers) -> None:
@@ -120,7 +178,7 @@ def register(sub: Subparsers) -> None:
                   "sre budget status --prometheus http://localhost:9090 --service checkout-api --format markdown"),
     )
     add_source_args(status)
-    status.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    add_format_arg(status)
     status.set_defaults(func=cmd_budget_status)
 
     gate = command(
@@ -139,5 +197,7 @@ def register(sub: Subparsers) -> None:
     gate.add_argument("--fail-mode", choices=("open", "closed"), help="override the specs' fail_mode")
     gate.add_argument("--change-labels", action="append", metavar="L[,L...]",
                       help="labels of the change (e.g. security); a freeze lets through labels its policy exempts")
-    gate.add_argument("--summary", metavar="FILE", help="append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
+    add_format_arg(gate)
+    gate.add_argument("--summary", metavar="FILE",
+                      help="append a Markdown summary, whatever the exit code (e.g. $GITHUB_STEP_SUMMARY)")
     gate.set_defaults(func=cmd_budget_gate)
