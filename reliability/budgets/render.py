@@ -34,7 +34,11 @@ def _cfr(group: dict[str, Any]) -> str:
     c = group.get("change_failure")
     if not c:
         return "unknown"
-    return "no deploys" if c["rate"] is None else f"{c['rate']:.0%} ({c['failed']}/{c['deploys']})"
+    text = "no deploys" if c["rate"] is None else f"{c['rate']:.0%} ({c['failed']}/{c['deploys']})"
+    unknown = group.get("services_without_deploys", 0)
+    if unknown:
+        text += f", {unknown} service{'s' if unknown > 1 else ''} without deploy data"
+    return text
 
 
 def _slo_cells(r: dict[str, Any]) -> list[str]:

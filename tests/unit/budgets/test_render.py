@@ -88,3 +88,13 @@ def test_html_lists_incident_times_like_the_markdown() -> None:
     line = "cart-api / availability: 2026-11-03T10:00:00Z to 2026-11-03T11:00:00Z (1h)"
     assert f"- {line}" in render.markdown(data)
     assert f"<li>{line}</li>" in render.html(data)
+
+
+def test_change_failure_rate_says_how_many_services_it_leaves_out() -> None:
+    data = report(SLOS, [group("payments", 0.9950)], [group("cart-api", 0.9950)])
+    data["overall"] |= {"change_failure": {"deploys": 2, "failed": 1, "rate": 0.5}, "services_without_deploys": 3}
+    data["teams"][0] |= {"change_failure": {"deploys": 4, "failed": 0, "rate": 0.0}, "services_without_deploys": 1}
+    md = render.markdown(data)
+    assert "| 50% (1/2), 3 services without deploy data |" in md
+    assert "| 0% (0/4), 1 service without deploy data |" in md
+    assert "<td>50% (1/2), 3 services without deploy data</td>" in render.html(data)
