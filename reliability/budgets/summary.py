@@ -111,7 +111,7 @@ def summarise(report: Report) -> dict[str, Any]:
     return {
         "interval": {"from": iso(opts.start), "to": iso(opts.end), "seconds": seconds},
         "method": "attainment = 1 - bad events / all events, from counter increases over the whole interval; "
-                  "incidents = firing page alerts (ALERTS), runs less than 5 minutes apart merged; "
+                  "incidents = the SLO's own page alert firing (ALERTS), runs less than 5 minutes apart merged; "
                   "MTTR = mean incident duration; MTBF = (interval - incident time) / incidents",
         "slos": rows, "services": least_attainment_first(services), "teams": least_attainment_first(teams),
         "overall": _group("overall", rows, inc.merge(all_incidents), seconds, overall_cfr, overall_note,
