@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import re
 import sys
 from typing import Any, TextIO
@@ -100,30 +99,6 @@ def _gate(args: argparse.Namespace) -> tuple[int, Any, str]:
     return code, found, verdict
 
 
-def _summary(code: int, found: Any, verdict: str, errors: str) -> str:
-    """The step summary's Markdown, for every exit code: a deploy blocked by the gate always says why."""
-    from ..budgets import tables
-
-    if found is None:
-        lines = [line for line in errors.splitlines() if line.strip()] or ["sre budget gate: bad input"]
-        text = (f"## Error-budget gate: blocked (bad input)\n\n**blocked: bad input — {lines[-1]}**\n\n"
-                "Nothing was decided: fix the input and run the gate again.\n")
-        if len(lines) > 1:
-            text += "\n```\n" + "\n".join(lines) + "\n```\n"
-        return text
-    exempt = sorted({label for s in found if s.decision == "frozen" for label in s.exempt})
-    advice = ""
-    if code == EXIT_FAILED:
-        advice = ("\nTo ship during the freeze, label the change with one of the labels the policy exempts"
-                  f" ({', '.join(exempt)})." if exempt else
-                  "\nThe policy of the frozen SLOs exempts no change label: restore the budget first.")
-    elif code == EXIT_UNKNOWN:
-        advice = ("\nFix the connection to Prometheus or wait for data; an exempt change label "
-                  "or `--fail-mode open` lets the release through.")
-    icon = {EXIT_OK: "passed", EXIT_FAILED: "blocked", EXIT_UNKNOWN: "blocked (unknown)"}[code]
-    return tables.markdown(found, f"Error-budget gate: {icon}") + f"\n**{verdict}**\n{advice}\n"
-
-
 def cmd_budget_gate(args: argparse.Namespace) -> int:
     from ..budgets import tables
 
@@ -137,16 +112,11 @@ def cmd_budget_gate(args: argparse.Namespace) -> int:
     with contextlib.redirect_stderr(errors):
         code, found, verdict = _gate(args)
     if found is not None:
-        if args.format == "json":
-            sys.stdout.write(json.dumps({"exit_code": code, "verdict": verdict,
-                                         "slos": [s.as_json() for s in found]}, indent=2, sort_keys=True) + "\n")
-        elif args.format == "markdown":
-            sys.stdout.write(_summary(code, found, verdict, ""))
-        else:
-            sys.stdout.write(tables.text(found) + "\n" + verdict + "\n")
+        render = {"text": tables.gate_text, "json": tables.gate_json, "markdown": tables.gate_summary}[args.format]
+        sys.stdout.write(render(code, found, verdict))
     if args.summary:
         with open(args.summary, "a", encoding="utf-8") as handle:
-            handle.write(_summary(code, found, verdict, errors.getvalue()))
+            handle.write(tables.gate_summary(code, found, verdict, errors.getvalue()))
     return code
 
 
