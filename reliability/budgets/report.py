@@ -157,13 +157,20 @@ def _burndown(bad: list[tuple[float, float]], consumed: float, opts: Options) ->
     return points
 
 
-def page_incidents(prom: Prometheus, opts: Options) -> dict[tuple[str, str], list[inc.Incident]]:
-    """Every SLO's incidents, from one read of the page alerts' firing samples."""
+def page_incidents(prom: Prometheus, opts: Options,
+                   alert_names: dict[tuple[str, str], str]) -> dict[tuple[str, str], list[inc.Incident]]:
+    """Every SLO's incidents, from one read of the page alerts' firing samples.
+
+    Only the compiler's own page alert of each SLO counts (`alert_names`: (service, slo) ->
+    alertname): another SLO tool's alerts (Pyrra's carry `service` and `slo` labels too) or a
+    team's own alerts with those labels are not this SLO's incidents.
+    """
     stamps: dict[tuple[str, str], list[float]] = {}
     for labels, samples in prom.samples(PAGE_ALERTS, opts.start, opts.end).items():
         d = dict(labels)
-        if "service" in d and "slo" in d:
-            stamps.setdefault((d["service"], d["slo"]), []).extend(t for t, _ in samples)
+        key = (d.get("service", ""), d.get("slo", ""))
+        if key in alert_names and d.get("alertname") == alert_names[key]:
+            stamps.setdefault(key, []).extend(t for t, _ in samples)
     return {key: inc.from_samples(ts) for key, ts in stamps.items()}
 
 
@@ -184,7 +191,7 @@ def build(prom: Prometheus, services: list[Service], opts: Options,
     slos = sorted((slo for s in services for slo in s.slos), key=lambda s: (s.service, s.name))
     with ThreadPoolExecutor(max_workers=opts.workers) as pool:
         reports = list(pool.map(lambda slo: measure(prom, slo, opts), slos))
-    found = page_incidents(prom, opts)
+    found = page_incidents(prom, opts, {(slo.service, slo.name): slo.alerting.name for slo in slos})
     for r in reports:
         r.incidents = found.get((r.slo.service, r.slo.name), [])
     return Report(opts, reports, services, deploy_events(prom, opts))

@@ -46,7 +46,7 @@ def _slo(r: SLOReport, seconds: float) -> dict[str, Any]:
 
 
 def _group(name: str, rows: list[dict[str, Any]], incidents: list[inc.Incident], seconds: float,
-           cfr: inc.ChangeFailure | None, cfr_note: str) -> dict[str, Any]:
+           cfr: inc.ChangeFailure | None, cfr_note: str, without_deploys: int = 0) -> dict[str, Any]:
     known = [r for r in rows if r["attainment"] is not None]
     return {
         "name": name, "slos": len(rows), "slos_met": sum(1 for r in known if r["met"]),
@@ -54,7 +54,23 @@ def _group(name: str, rows: list[dict[str, Any]], incidents: list[inc.Incident],
         "worst_attainment": min((r["attainment"] for r in known), default=None),
         **inc.reliability(incidents, seconds).as_json(),
         "change_failure": cfr.as_json() if cfr else None, "change_failure_note": cfr_note,
+        "services_without_deploys": without_deploys,  # services whose deploys are unknown: not in the rate
     }
+
+
+def _combined(parts: list[inc.ChangeFailure], unknown: int, services: int) -> tuple[inc.ChangeFailure | None, str]:
+    """A team's or the overall change failure rate from the services whose deploys are known, and what it leaves out."""
+    cfr = inc.ChangeFailure(sum(c.deploys for c in parts), sum(c.failed for c in parts)) if parts else None
+    if cfr is None:
+        return None, f"unknown: no deploys known for any of the {services} service(s)"
+    if unknown:
+        return cfr, f"from {len(parts)} of {services} services; {unknown} without deploy data are left out"
+    return cfr, f"from all {services} services"
+
+
+def least_attainment_first(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Teams and services by their worst SLO's attainment, lowest first; those without data last."""
+    return sorted(groups, key=lambda g: (g["worst_attainment"] is None, g["worst_attainment"] or 0.0, g["name"]))
 
 
 def summarise(report: Report) -> dict[str, Any]:
@@ -78,26 +94,26 @@ def summarise(report: Report) -> dict[str, Any]:
                 cfr = inc.change_failure(times, incidents, opts.failure_window)
                 note = f"a deploy failed when a page started within {int(opts.failure_window)}s after it"
                 team_cfr.setdefault(team_of[name], []).append(cfr)
-        services.append(_group(name, [r for r in rows if r["service"] == name], incidents, seconds, cfr, note)
-                        | {"team": team_of[name]})
+        services.append(_group(name, [r for r in rows if r["service"] == name], incidents, seconds, cfr, note,
+                               0 if cfr else 1) | {"team": team_of[name]})
         team_incidents.setdefault(team_of[name], []).extend(incidents)
         all_incidents.extend(incidents)
     teams = []
     for team in sorted(set(team_of.values())):
-        parts = team_cfr.get(team)
-        cfr = inc.ChangeFailure(sum(c.deploys for c in parts), sum(c.failed for c in parts)) if parts else None
+        parts = team_cfr.get(team, [])
+        members = sum(1 for t in team_of.values() if t == team)
+        cfr, note = _combined(parts, members - len(parts), members)
         # incidents of the team's services that overlap count once: MTBF stays within the interval
         teams.append(_group(team, [r for r in rows if r["team"] == team], inc.merge(team_incidents.get(team, [])),
-                            seconds,
-                            cfr, "" if cfr else "unknown: no deploys known for this team's services"))
+                            seconds, cfr, note, members - len(parts)))
     every = [c for cs in team_cfr.values() for c in cs]
-    overall_cfr = inc.ChangeFailure(sum(c.deploys for c in every), sum(c.failed for c in every)) if every else None
+    overall_cfr, overall_note = _combined(every, len(team_of) - len(every), len(team_of))
     return {
         "interval": {"from": iso(opts.start), "to": iso(opts.end), "seconds": seconds},
         "method": "attainment = 1 - bad events / all events, from counter increases over the whole interval; "
-                  "incidents = firing page alerts (ALERTS), runs less than 5 minutes apart merged; "
+                  "incidents = the SLO's own page alert firing (ALERTS), runs less than 5 minutes apart merged; "
                   "MTTR = mean incident duration; MTBF = (interval - incident time) / incidents",
-        "slos": rows, "services": services, "teams": teams,
-        "overall": _group("overall", rows, inc.merge(all_incidents), seconds, overall_cfr,
-                          "" if overall_cfr else "unknown: no deploys known"),
+        "slos": rows, "services": least_attainment_first(services), "teams": least_attainment_first(teams),
+        "overall": _group("overall", rows, inc.merge(all_incidents), seconds, overall_cfr, overall_note,
+                          len(team_of) - len(every)),
     }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import re
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, env_args, env_known, group, print_problems
 
@@ -61,7 +63,20 @@ def cmd_budget_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_budget_gate(args: argparse.Namespace) -> int:
+class _Tee(io.StringIO):
+    """Keeps what is written to stderr while passing it on, so the step summary can say it too."""
+
+    def __init__(self, through: TextIO) -> None:
+        super().__init__()
+        self.through = through
+
+    def write(self, text: str) -> int:
+        self.through.write(text)
+        return super().write(text)
+
+
+def _gate(args: argparse.Namespace) -> tuple[int, Any, str]:
+    """Exit code, the statuses (None on bad input) and the verdict; bad input is printed on stderr."""
     from ..budgets import tables
 
     labels = frozenset(label for text in args.change_labels or [] for label in text.split(",") if label.strip())
@@ -70,25 +85,32 @@ def cmd_budget_gate(args: argparse.Namespace) -> int:
     if bad:
         print(f"sre budget gate: --change-labels: {', '.join(map(repr, bad))} is not a label "
               "(letters, digits and . _ / : -, e.g. security,rollback)", file=sys.stderr)
-        return EXIT_INPUT
+        return EXIT_INPUT, None, ""
     found = _statuses(args, "budget gate", labels, args.fail_mode)
     if found is None:
-        return EXIT_INPUT
+        return EXIT_INPUT, None, ""
     code, verdict = tables.gate_verdict(found)
-    print(verdict)
+    return code, found, verdict
+
+
+def cmd_budget_gate(args: argparse.Namespace) -> int:
+    from ..budgets import tables
+
     if args.summary:
-        exempt = sorted({label for s in found if s.decision == "frozen" for label in s.exempt})
-        advice = ""
-        if code == 1:
-            advice = ("\nTo ship during the freeze, label the change with one of the labels the policy exempts"
-                      f" ({', '.join(exempt)})." if exempt else
-                      "\nThe policy of the frozen SLOs exempts no change label: restore the budget first.")
-        elif code == EXIT_UNKNOWN:
-            advice = ("\nFix the connection to Prometheus or wait for data; an exempt change label "
-                      "or `--fail-mode open` lets the release through.")
-        icon = {0: "passed", 1: "blocked", EXIT_UNKNOWN: "blocked (unknown)"}[code]
+        try:  # a summary that cannot be written is found before anything else is done
+            open(args.summary, "a", encoding="utf-8").close()
+        except OSError as exc:
+            print(f"sre budget gate: --summary {args.summary}: {exc.strerror}", file=sys.stderr)
+            return EXIT_INPUT
+    errors = _Tee(sys.stderr)
+    with contextlib.redirect_stderr(errors):
+        code, found, verdict = _gate(args)
+    if found is not None:
+        render = {"text": tables.gate_text, "json": tables.gate_json, "markdown": tables.gate_summary}[args.format]
+        sys.stdout.write(render(code, found, verdict))
+    if args.summary:
         with open(args.summary, "a", encoding="utf-8") as handle:
-            handle.write(tables.markdown(found, f"Error-budget gate: {icon}") + f"\n**{verdict}**\n{advice}\n")
+            handle.write(tables.gate_summary(code, found, verdict, errors.getvalue()))
     return code
 
 
@@ -97,9 +119,15 @@ def add_source_args(p: argparse.ArgumentParser, timeout: float = 30.0) -> None:
     p.add_argument("--prometheus", required=True, metavar="URL", help="Prometheus base URL, e.g. http://prometheus:9090")
     p.add_argument("--specs", default="slo-specs", metavar="DIR", help="SLO spec files or folder (default slo-specs)")
     env_args(p, "apply this environment's overrides (a stack name), e.g. prod")
-    p.add_argument("--service", action="append", metavar="S", help="only this service (repeat for more)")
+    p.add_argument("--service", action="extend", nargs="+", metavar="S",
+                   help="only these services: --service a b, or --service a --service b")
     p.add_argument("--timeout", type=float, default=timeout, metavar="SECONDS",
                    help=f"per query (default {timeout:g})")
+
+
+def add_format_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                   help="text (a table), json (for machines) or markdown (pull requests, job summaries)")
 
 
 def register(sub: Subparsers) -> None:
@@ -113,7 +141,7 @@ def register(sub: Subparsers) -> None:
                   "sre budget status --prometheus http://localhost:9090 --service checkout-api --format markdown"),
     )
     add_source_args(status)
-    status.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    add_format_arg(status)
     status.set_defaults(func=cmd_budget_status)
 
     gate = command(
@@ -132,5 +160,7 @@ def register(sub: Subparsers) -> None:
     gate.add_argument("--fail-mode", choices=("open", "closed"), help="override the specs' fail_mode")
     gate.add_argument("--change-labels", action="append", metavar="L[,L...]",
                       help="labels of the change (e.g. security); a freeze lets through labels its policy exempts")
-    gate.add_argument("--summary", metavar="FILE", help="append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
+    add_format_arg(gate)
+    gate.add_argument("--summary", metavar="FILE",
+                      help="append a Markdown summary, whatever the exit code (e.g. $GITHUB_STEP_SUMMARY)")
     gate.set_defaults(func=cmd_budget_gate)

@@ -15,8 +15,8 @@ from . import month
 RETENTION = "--storage.tsdb.retention.time=100y"  # the backfilled month is older than the default 15d
 
 
-def start_over(workdir: Path, openmetrics: str) -> Prometheus:
-    """Backfill `openmetrics` into large blocks and start Prometheus on it (the caller stops it)."""
+def start_over(workdir: Path, openmetrics: str, *flags: str) -> Prometheus:
+    """Backfill `openmetrics` into large blocks and start Prometheus on it, with `flags` (the caller stops it)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = rules_config(workdir, {})
     source, data = workdir / "data.om", workdir / "data"
@@ -27,7 +27,7 @@ def start_over(workdir: Path, openmetrics: str) -> Prometheus:
                           capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise PrometheusError(f"promtool could not backfill {source}:\n{proc.stdout}{proc.stderr}")
-    return Prometheus(config, workdir, RETENTION)
+    return Prometheus(config, workdir, RETENTION, *flags)
 
 
 @pytest.fixture(scope="module")

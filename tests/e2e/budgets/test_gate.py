@@ -96,9 +96,12 @@ def test_healthy_ships(live, capsys) -> None:  # type: ignore[no-untyped-def]
 def test_spent_budget_freezes_and_names_slo_budget_and_policy(live, capsys) -> None:  # type: ignore[no-untyped-def]
     prom, specs = live
     assert gate(prom.url, specs, "--service", "healthy-api", "--service", "frozen-api") == 1
-    assert capsys.readouterr().out == (
-        "release frozen by the error-budget policy: frozen-api/availability (remaining error budget -20.0% "
+    out = capsys.readouterr().out
+    assert out.endswith(
+        "\nrelease frozen by the error-budget policy: frozen-api/availability (remaining error budget -20.0% "
         "is at or under freeze_below 0.0%)\n")
+    # the table above the verdict shows every named SLO
+    assert [line.split()[0] for line in out.splitlines()[:3]] == ["service", "frozen-api", "healthy-api"]
 
 
 def test_freeze_below_stops_releases_before_the_budget_is_spent(live) -> None:  # type: ignore[no-untyped-def]
@@ -164,3 +167,68 @@ def test_status_reports_budget_burn_and_decision(live, capsys) -> None:  # type:
                                "policy", "decision"]
     assert text[1].split() == ["frozen-api", "availability", "99.9%", "-20.0%", "20.00x", "20.00x", "20.00x",
                                "freeze<=0%", "fail-closed", "exempt:security", "frozen", "(blocks)"]
+
+
+def test_services_are_named_after_one_flag_or_by_repeating_it(live, capsys) -> None:  # type: ignore[no-untyped-def]
+    prom, specs = live
+    assert gate(prom.url, specs, "--service", "healthy-api", "frozen-api", "--format", "json") == 1
+    one_flag = json.loads(capsys.readouterr().out)
+    assert gate(prom.url, specs, "--service", "healthy-api", "--service", "frozen-api", "--format", "json") == 1
+    assert json.loads(capsys.readouterr().out) == one_flag
+    assert sorted(s["service"] for s in one_flag["slos"]) == ["frozen-api", "healthy-api"]
+    assert main(["budget", "status", "--prometheus", prom.url, "--specs", str(specs), "--service", "low-api",
+                 "probe-api", "--format", "json"]) == 0
+    assert sorted(s["service"] for s in json.loads(capsys.readouterr().out)["slos"]) == ["low-api", "probe-api"]
+
+
+def test_gate_formats(live, capsys) -> None:  # type: ignore[no-untyped-def]
+    prom, specs = live
+    assert gate(prom.url, specs, "--service", "frozen-api", "--format", "json") == 1
+    found = json.loads(capsys.readouterr().out)
+    assert found["exit_code"] == 1
+    assert found["verdict"].startswith("release frozen by the error-budget policy: frozen-api/availability")
+    assert [(s["service"], s["decision"]) for s in found["slos"]] == [("frozen-api", "frozen")]
+    assert gate(prom.url, specs, "--service", "frozen-api", "--format", "markdown") == 1
+    md = capsys.readouterr().out
+    assert md.startswith("## Error-budget gate: blocked\n\n| service | slo | objective | remaining |")
+    assert "\n**release frozen by the error-budget policy: frozen-api/availability" in md
+    assert gate(prom.url, specs, "--service", "healthy-api", "--format", "text") == 0
+    text = capsys.readouterr().out.splitlines()
+    assert text[1].split()[:4] == ["healthy-api", "availability", "99.9%", "80.0%"]
+    assert text[-1] == "may ship: 1 service(s), 1 SLO(s) within their error-budget policy"
+
+
+def test_bad_input_still_writes_a_step_summary(live, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    prom, specs = live
+    summary = tmp_path / "summary.md"
+    assert gate(prom.url, specs, "--service", "nope-api", "--summary", str(summary)) == 2
+    err = capsys.readouterr().err
+    assert summary.read_text() == (
+        "## Error-budget gate: blocked (bad input)\n\n"
+        f"**blocked: bad input — {err.strip()}**\n\n"
+        "Nothing was decided: fix the input and run the gate again.\n")
+    assert err.startswith("sre budget gate: --service nope-api: no such service in")
+    summary.unlink()
+    assert gate(prom.url, specs, "--change-labels", "a b", "--summary", str(summary)) == 2
+    assert "**blocked: bad input — sre budget gate: --change-labels: 'a b' is not a label" in summary.read_text()
+    capsys.readouterr()
+    assert gate(prom.url, specs, "--summary", str(tmp_path / "no" / "such" / "dir.md")) == 2
+    assert capsys.readouterr().err == (
+        f"sre budget gate: --summary {tmp_path / 'no' / 'such' / 'dir.md'}: No such file or directory\n")
+
+
+def test_a_query_prometheus_refuses_exits_2_and_says_so_in_the_summary(live, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A real Prometheus that refuses every query loading more than one sample (HTTP 422)."""
+    _, specs = live
+    strict = start_over(tmp_path / "strict", recorded(time.time()), "--query.max-samples=1")
+    try:
+        summary = tmp_path / "summary.md"
+        assert gate(strict.url, specs, "--service", "healthy-api", "--summary", str(summary)) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"sre budget gate: --prometheus {strict.url}: Prometheus refused the query: "
+                              "query processing would load too many samples into memory"), err
+        assert summary.read_text().startswith(
+            f"## Error-budget gate: blocked (bad input)\n\n**blocked: bad input — sre budget gate: "
+            f"--prometheus {strict.url}: Prometheus refused the query: query processing would load too many")
+    finally:
+        strict.stop()

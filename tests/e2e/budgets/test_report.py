@@ -91,7 +91,7 @@ def test_incidents_mttr_and_mtbf(report) -> None:  # type: ignore[no-untyped-def
     data, _ = report
     shop = _slo(data, "shop-api")
     # three incidents: the flapping page (3 minutes apart) merges into 60 minutes; 25 minutes; 5 minutes.
-    # the pending page and the firing ticket are not incidents
+    # the pending page, the firing ticket and another tool's page with the same labels are not incidents
     assert [i["seconds"] for i in shop["incident_intervals"]] == [3600, 1500, 300]
     assert shop["incident_intervals"][0]["start"] == "2026-10-06T10:02:00Z"
     assert shop["incidents"] == 3 and shop["incident_seconds"] == 5400
@@ -99,6 +99,15 @@ def test_incidents_mttr_and_mtbf(report) -> None:  # type: ignore[no-untyped-def
     assert shop["mtbf_seconds"] == pytest.approx((T - 5400) / 3)
     search = _slo(data, "search-api")
     assert search["incidents"] == 1 and search["mttr_seconds"] == pytest.approx(2 * 3600 - 180)
+    services = {s["name"]: s for s in data["services"]}
+    assert (services["shop-api"]["incidents"], services["shop-api"]["incident_seconds"]) == (3, 5400)
+    assert services["shop-api"]["mttr_seconds"] == pytest.approx(1800)
+    assert services["shop-api"]["mtbf_seconds"] == pytest.approx((T - 5400) / 3)
+    assert services["search-api"]["incidents"] == 1
+    assert services["search-api"]["mttr_seconds"] == pytest.approx(7020)  # 2 hours less the 3 minutes before it paged
+    assert services["search-api"]["mtbf_seconds"] == pytest.approx(T - 7020)
+    assert services["new-api"]["incidents"] == 0
+    assert services["new-api"]["mttr_seconds"] is None and services["new-api"]["mtbf_seconds"] is None
     teams = {t["name"]: t for t in data["teams"]}
     assert teams["payments"]["incidents"] == 3 and teams["payments"]["mttr_seconds"] == pytest.approx(1800)
     assert teams["discovery"]["incidents"] == 1
@@ -109,12 +118,24 @@ def test_incidents_mttr_and_mtbf(report) -> None:  # type: ignore[no-untyped-def
 
 
 def test_change_failure_rate_where_deploys_are_known(report) -> None:  # type: ignore[no-untyped-def]
-    data, _ = report
+    data, out = report
     services = {s["name"]: s for s in data["services"]}
     # the deploy 10 minutes before the first page failed; the one on day 10 did not
     assert services["shop-api"]["change_failure"] == {"deploys": 2, "failed": 1, "rate": 0.5}
     assert services["search-api"]["change_failure"] is None
     assert "no series with service=\"search-api\"" in services["search-api"]["change_failure_note"]
+    # overall, the rate covers shop-api alone and says that two services' deploys are unknown
+    overall = data["overall"]
+    assert overall["change_failure"] == {"deploys": 2, "failed": 1, "rate": 0.5}
+    assert overall["services_without_deploys"] == 2
+    assert overall["change_failure_note"] == "from 1 of 3 services; 2 without deploy data are left out"
+    teams = {t["name"]: t for t in data["teams"]}
+    assert teams["discovery"]["change_failure"] is None
+    assert teams["discovery"]["change_failure_note"] == "unknown: no deploys known for any of the 2 service(s)"
+    assert teams["payments"]["change_failure_note"] == "from all 1 services"
+    md = (out / "report.md").read_text()
+    # MTTR (3600 + 1500 + 300 + 7020) / 4 = 51m45s; MTBF (T - 12,420) / 4 = 7d11h8m15s
+    assert "| overall | 3 | 1 | 1 | 99.861% | 4 | 51m45s | 7d11h8m | 50% (1/2), 2 services without deploy data |" in md
 
 
 def test_the_deploy_series_can_be_named_in_the_stack_config(month_prometheus, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -144,9 +165,19 @@ def test_markdown_and_html_say_the_same(report) -> None:  # type: ignore[no-unty
     _, out = report
     md = (out / "report.md").read_text()
     assert "| shop-api | availability | 99.900% | 99.896% | **no** | 104.2% |" in md
+    # every SLO in one table, least attainment first (99.861% < 99.896%), the one without data last
+    every = md.split("### All SLOs, least attainment first", 1)[1].split("\n\n## ", 1)[0]
+    assert [line.split(" | ")[:2] for line in every.splitlines() if " | availability | " in line] == [
+        ["| discovery", "search-api"], ["| payments", "shop-api"], ["| discovery", "new-api"]]
+    services = md.split("## Services", 1)[1].split("\n\n## ", 1)[0]
+    assert [line.split(" | ")[0] for line in services.splitlines()[4:]] == ["| search-api", "| shop-api", "| new-api"]
     html = (out / "report.html").read_text()
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")  # nothing fetched
     assert "<script" not in html and html.count("<svg") == 3 + 3  # 3 attainment plots, 3 burn-downs
+    every = html.split("<h3>All SLOs, least attainment first</h3>", 1)[1].split("</table>", 1)[0]
+    assert [every.index(f"<td>{s}</td>") for s in ("search-api", "shop-api", "new-api")] == sorted(
+        every.index(f"<td>{s}</td>") for s in ("search-api", "shop-api", "new-api"))
+    assert "<li>shop-api / availability: 2026-10-06T10:02:00Z to 2026-10-06T11:02:00Z (1h)</li>" in html
 
 
 def test_report_html_renders_in_a_headless_browser(report, tmp_path) -> None:  # type: ignore[no-untyped-def]
