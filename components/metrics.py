@@ -15,6 +15,7 @@ from typing import Any
 
 import pulumi
 
+from reliability.alerting.routing import STACK_ALERTS_TEAM
 from reliability.platform.config import StackConfig
 
 from . import helm, kube
@@ -105,7 +106,7 @@ def kps_values(
         "crds": {"enabled": False},
         # Grafana is its own chart; still ship kube-prometheus-stack's dashboards for its sidecar.
         "grafana": {"enabled": False, "forceDeployDashboards": True},
-        "defaultRules": {"create": True, "additionalRuleLabels": {"team": "platform"}},
+        "defaultRules": {"create": True, "additionalRuleLabels": {"team": STACK_ALERTS_TEAM}},
         **{target: {"enabled": False} for target in UNREACHABLE_TARGETS},
         "prometheusOperator": {
             "resources": res.prometheus_operator.as_k8s(),

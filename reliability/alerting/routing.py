@@ -335,31 +335,47 @@ def managed_key(team: str, service: str | None = None) -> str:
     return f"pagerduty.{team}" + (f".{service}" if service else "")
 
 
-def managed_teams(oncall: Any) -> dict[str, tuple[str, ...]]:
-    """Team -> services with a PagerDuty service of their own, from a raw `reliability:oncall` value
-    (`{enabled, servicesPer, teams: {TEAM: {services}}}`); nothing when it is off or malformed
-    (reliability/incidents/oncall.py validates it and names the bad field)."""
+# kube-prometheus-stack's own rules carry this team label (components/metrics.py): their pages name no
+# SLO'd service, so this team keeps a team-wide PagerDuty service whatever `servicesPer` says.
+STACK_ALERTS_TEAM = "platform"
+
+
+def pagerduty_services(team: str, per_service: bool, slo_services: Iterable[str]) -> tuple[str | None, ...]:
+    """What of a stack-managed team gets a PagerDuty service: None for the team-wide one, then services.
+
+    `servicesPer: team`: the team-wide service alone. `servicesPer: service`: every SLO'd service of the
+    team (from the specs), and a team-wide service only where something routes to it: the team of the
+    stack's own alerts, or a team with no SLO'd service (its pages name no service of its own).
+    """
+    if not per_service:
+        return (None,)
+    services = tuple(sorted(set(slo_services)))
+    return ((None,) if team == STACK_ALERTS_TEAM or not services else ()) + services
+
+
+def managed_teams(oncall: Any, owned: Mapping[str, Iterable[str]]) -> dict[str, tuple[str | None, ...]]:
+    """Team -> what has a PagerDuty service (`pagerduty_services`), from a raw `reliability:oncall` value
+    (`{enabled, servicesPer, teams}`) and the SLO'd services of each team (`owned`, from the specs);
+    nothing when it is off or malformed (reliability/incidents/oncall.py validates it and names the bad field)."""
     if not isinstance(oncall, Mapping) or oncall.get("enabled") is not True:
         return {}
     teams = oncall.get("teams")
     per_service = oncall.get("servicesPer", "service") == "service"
-    out: dict[str, tuple[str, ...]] = {}
-    for team, spec in (teams.items() if isinstance(teams, Mapping) else ()):
-        services = spec.get("services") if isinstance(spec, Mapping) else None
-        listed = tuple(sorted(s for s in services if isinstance(s, str))) if isinstance(services, list) else ()
-        out[str(team)] = listed if per_service else ()
-    return out
+    return {str(team): pagerduty_services(str(team), per_service, owned.get(str(team), ()))
+            for team in (teams if isinstance(teams, Mapping) else ())}
 
 
 def with_managed_pages(
-    alerting: Mapping[str, Any], teams: Mapping[str, tuple[str, ...]]
+    alerting: Mapping[str, Any], teams: Mapping[str, tuple[str | None, ...]]
 ) -> tuple[dict[str, Any], list[str]]:
     """`alerting` with the pages of stack-managed PagerDuty teams filled in, and the problems found.
 
-    `teams` maps each team whose PagerDuty service the stack creates to the services that have
-    a PagerDuty service of their own (empty: one service for the whole team). The team's page
-    receiver (and each such service's) is then a PagerDuty receiver whose routing key the stack
-    writes into the credentials Secret itself, so a hand-written `page` for that team is refused.
+    `teams` maps each team whose PagerDuty services the stack creates to what has one (None: the
+    team-wide service, which takes the team's pages that no service of its own takes). Those page
+    receivers are PagerDuty receivers whose routing keys the stack writes into the credentials Secret
+    itself, so a hand-written `page` for that team is refused. A team without a team-wide service
+    sends a page of no service of its own to its ticket channel (the title says PAGE): nothing routes
+    such pages in the stack, and nothing is dropped.
     """
     out = dict(alerting)
     given = alerting.get("teams")
@@ -375,9 +391,17 @@ def with_managed_pages(
             if key in routes:
                 problems.append(f"reliability:alerting.teams.{team}.{key}: remove it: the pages of {team} go to "
                                 f"the PagerDuty service the stack creates (reliability:oncall.teams.{team})")
-        routes["page"] = {"pagerduty": {"routingKey": managed_key(team)}}
-        if services:
-            routes["pageServices"] = {s: {"pagerduty": {"routingKey": managed_key(team, s)}} for s in services}
+        if None in services:
+            routes["page"] = {"pagerduty": {"routingKey": managed_key(team)}}
+        elif isinstance(routes.get("ticket"), Mapping):
+            routes["page"] = dict(routes["ticket"])
+        else:
+            routes.pop("page", None)
+        own = [s for s in services if s is not None]
+        if own:
+            routes["pageServices"] = {s: {"pagerduty": {"routingKey": managed_key(team, s)}} for s in own}
+        else:
+            routes.pop("pageServices", None)
     if merged:
         out["teams"] = merged
     return out, problems

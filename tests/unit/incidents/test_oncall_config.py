@@ -55,9 +55,12 @@ def problems(vals: dict[str, str], stack: str = "prod") -> list[str]:
 def test_a_good_team_fills_in_the_page_receivers_and_their_credential_names():
     cfg, _ = parse("prod", values(oncall=oncall()), frozenset(), defaults())
     team = cfg.alerting["teams"]["payments"]
-    assert team["page"] == {"pagerduty": {"routingKey": "pagerduty.payments"}}
     assert team["pageServices"] == {"checkout-api": {"pagerduty": {"routingKey": "pagerduty.payments.checkout-api"}}}
-    assert cfg.credential_keys == ("pagerduty.payments", "pagerduty.payments.checkout-api")
+    # Every SLO'd service of payments has its own service: no team-wide one, whose page would reach
+    # nobody; a page of no SLO'd service (none the stack writes) goes to the team's ticket channel.
+    assert team["page"] == team["ticket"] == {"webhook": {"url": "https://chat.example.com/payments"}}
+    assert cfg.credential_keys == ("pagerduty.payments.checkout-api",)
+    assert cfg.pagerduty_services == {"payments": ("checkout-api",)}
     layer = cfg.oncall.teams["payments"].rotations["primary"].layers[0]
     # 2026-03-30 is after the switch to summer time in Berlin: +02:00, not +01:00.
     assert (layer.start, layer.turn_seconds) == ("2026-03-30T09:00:00+02:00", 604800)
@@ -67,7 +70,32 @@ def test_a_good_team_fills_in_the_page_receivers_and_their_credential_names():
 def test_services_per_team_gives_one_routing_key_per_team():
     cfg, _ = parse("prod", values(oncall={**oncall(), "servicesPer": "team"}), frozenset(), defaults())
     assert "pageServices" not in cfg.alerting["teams"]["payments"]
+    assert cfg.alerting["teams"]["payments"]["page"] == {"pagerduty": {"routingKey": "pagerduty.payments"}}
     assert cfg.credential_keys == ("pagerduty.payments",)
+    assert cfg.pagerduty_services == {"payments": (None,)}
+
+
+def test_the_specs_decide_the_services_when_the_team_lists_none():
+    team = copy.deepcopy(TEAM)
+    del team["services"]
+    platform = copy.deepcopy(team)
+    routing = {**ROUTING, "teams": {**ROUTING["teams"], "platform": ROUTING["teams"]["payments"]}}
+    cfg, _ = parse("prod", values(oncall={"enabled": True, "teams": {"payments": team, "platform": platform}},
+                                  alerting=routing), frozenset(), defaults())
+    # platform also takes the pages of the stack's own alerts (kube-prometheus-stack, team=platform):
+    # they name no SLO'd service, so it keeps a team-wide service next to feature-flags'.
+    assert cfg.pagerduty_services == {"payments": ("checkout-api",), "platform": (None, "feature-flags")}
+    assert cfg.credential_keys == ("pagerduty.payments.checkout-api", "pagerduty.platform",
+                                   "pagerduty.platform.feature-flags")
+
+
+def test_a_team_without_slos_keeps_a_team_wide_service():
+    team = copy.deepcopy(TEAM)
+    del team["services"]
+    routing = {**ROUTING, "teams": {**ROUTING["teams"], "identity": ROUTING["teams"]["payments"]}}
+    cfg, _ = parse("prod", values(oncall={"enabled": True, "teams": {"payments": team, "identity": team}},
+                                  alerting=routing), frozenset(), defaults())
+    assert cfg.pagerduty_services == {"identity": (None,), "payments": ("checkout-api",)}
 
 
 def test_off_by_default_and_the_alerting_config_untouched():
@@ -126,9 +154,16 @@ CASES = [
         "ticket": {"webhook": {"url": "https://chat.example.com/payments"}}}}}), "prod",
      "reliability:alerting.teams.payments.page: remove it: the pages of payments go to the PagerDuty service "
      "the stack creates (reliability:oncall.teams.payments)"),
-    (values(oncall=oncall(), alertingCredentials={"pagerduty.payments": "k"}), "prod",
-     "reliability:alertingCredentials.pagerduty.payments: the stack writes this routing key itself "
+    (values(oncall=oncall(), alertingCredentials={"pagerduty.payments.checkout-api": "k"}), "prod",
+     "reliability:alertingCredentials.pagerduty.payments.checkout-api: the stack writes this routing key itself "
      "(reliability:oncall): remove it"),
+    (values(oncall=oncall(_set("services", ["checkout-api", "checkout"]))), "prod",
+     "reliability:oncall.teams.payments.services: 'checkout' is not an SLO'd service of team payments in "
+     "slo-specs (its services: checkout-api): nothing would page its PagerDuty service; fix the name or remove it"),
+    (values(oncall=oncall(_set("services", []))), "prod",
+     "reliability:oncall.teams.payments.services: 'checkout-api' has SLOs owned by team payments "
+     "(slo-specs/checkout-api.yaml:7) but is not listed: add it, or remove the list (the specs name the "
+     "team's services)"),
 ]
 
 
@@ -148,7 +183,8 @@ def test_validate_names_an_on_call_service_that_no_spec_of_the_team_has(tmp_path
     shutil.copytree(repo / "slo-specs", tmp_path / "slo-specs")
     shutil.copytree(repo / "stacks", tmp_path / "stacks")
     prod = tmp_path / "stacks" / "Pulumi.prod.yaml"
-    prod.write_text(prod.read_text().replace("services: [checkout-api]", "services: [checkout-api, checkout]"))
+    team = "        members: [ana@acme.example, bo@acme.example, cy@acme.example, dee@acme.example]\n"
+    prod.write_text(prod.read_text().replace(team, team + "        services: [checkout-api, checkout]\n"))
     monkeypatch.chdir(tmp_path)
     assert main(["slo", "validate", "slo-specs", "--env", "prod"]) == 0  # the specs may be a subset
     line = prod.read_text().splitlines().index("        services: [checkout-api, checkout]") + 1
@@ -156,3 +192,23 @@ def test_validate_names_an_on_call_service_that_no_spec_of_the_team_has(tmp_path
         f"stacks/Pulumi.prod.yaml:{line}: -: reliability:oncall.teams.payments.services: warning: 'checkout' is not an SLO'd "
         "service of team payments here (its services: checkout-api): its PagerDuty service would never be "
         "paged; fix the name or remove it"]
+
+
+def test_validate_refuses_an_slod_service_the_teams_list_leaves_out(tmp_path, monkeypatch, capsys):
+    import shutil
+    from pathlib import Path
+
+    from reliability.cli import main
+
+    repo = Path(__file__).resolve().parents[3]
+    shutil.copytree(repo / "slo-specs", tmp_path / "slo-specs")
+    shutil.copytree(repo / "stacks", tmp_path / "stacks")
+    prod = tmp_path / "stacks" / "Pulumi.prod.yaml"
+    team = "        members: [kai@acme.example, mo@acme.example, sam@acme.example]\n"
+    prod.write_text(prod.read_text().replace(team, team + "        services: []\n"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["slo", "validate", "slo-specs", "--env", "prod"]) == 2
+    line = prod.read_text().splitlines().index("        services: []") + 1
+    assert f"stacks/Pulumi.prod.yaml:{line}: -: reliability:oncall.teams.platform.services: 'feature-flags' has " \
+           "SLOs owned by team platform (slo-specs/feature-flags.yaml:8) but is not listed: add it, or remove the " \
+           "list (the specs name the team's services)" in capsys.readouterr().err.splitlines()
