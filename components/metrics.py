@@ -15,7 +15,6 @@ from typing import Any
 
 import pulumi
 
-from reliability.alerting.routing import STACK_ALERTS_TEAM
 from reliability.platform.config import StackConfig
 
 from . import helm, kube
@@ -106,7 +105,7 @@ def kps_values(
         "crds": {"enabled": False},
         # Grafana is its own chart; still ship kube-prometheus-stack's dashboards for its sidecar.
         "grafana": {"enabled": False, "forceDeployDashboards": True},
-        "defaultRules": {"create": True, "additionalRuleLabels": {"team": STACK_ALERTS_TEAM}},
+        "defaultRules": {"create": True, "additionalRuleLabels": {"team": "platform"}},
         **{target: {"enabled": False} for target in UNREACHABLE_TARGETS},
         "prometheusOperator": {
             "resources": res.prometheus_operator.as_k8s(),

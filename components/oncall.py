@@ -2,9 +2,9 @@
 
 Creates the team, its members' memberships (users are looked up by email, never created: HR and
 SSO own people), one schedule per rotation, the escalation policy, and PagerDuty services with an
-Events API v2 integration: with `servicesPer: team` one for the team; with `servicesPer: service` one
-per SLO'd service of the team (from the specs), plus the team-wide one only where something routes to
-it (`reliability.alerting.routing.pagerduty_services`). Each integration's routing key leaves as a
+Events API v2 integration: one for the team, which takes the team's pages that name no service of
+its own, plus, with `servicesPer: service`, one per SLO'd service of the team, from the specs
+(`reliability.alerting.routing.pagerduty_services`). Each integration's routing key leaves as a
 secret Output under its `managed_key` name, for the Alertmanager credentials Secret: nobody copies a key.
 """
 

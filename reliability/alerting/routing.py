@@ -335,22 +335,16 @@ def managed_key(team: str, service: str | None = None) -> str:
     return f"pagerduty.{team}" + (f".{service}" if service else "")
 
 
-# kube-prometheus-stack's own rules carry this team label (components/metrics.py): their pages name no
-# SLO'd service, so this team keeps a team-wide PagerDuty service whatever `servicesPer` says.
-STACK_ALERTS_TEAM = "platform"
-
-
-def pagerduty_services(team: str, per_service: bool, slo_services: Iterable[str]) -> tuple[str | None, ...]:
+def pagerduty_services(per_service: bool, slo_services: Iterable[str]) -> tuple[str | None, ...]:
     """What of a stack-managed team gets a PagerDuty service: None for the team-wide one, then services.
 
-    `servicesPer: team`: the team-wide service alone. `servicesPer: service`: every SLO'd service of the
-    team (from the specs), and a team-wide service only where something routes to it: the team of the
-    stack's own alerts, or a team with no SLO'd service (its pages name no service of its own).
+    `servicesPer: team`: the team-wide service alone. `servicesPer: service`: also one per SLO'd service
+    of the team (from the specs). The team-wide service stays in both: the team's page route sends it
+    every page that names none of those services (kube-prometheus-stack's own rules page `platform`
+    that way; so does any rule a team writes with its team label), and in prod such a route must end
+    at a pager (the `pages-reach-pager` policy), not in chat.
     """
-    if not per_service:
-        return (None,)
-    services = tuple(sorted(set(slo_services)))
-    return ((None,) if team == STACK_ALERTS_TEAM or not services else ()) + services
+    return (None, *sorted(set(slo_services))) if per_service else (None,)
 
 
 def managed_teams(oncall: Any, owned: Mapping[str, Iterable[str]]) -> dict[str, tuple[str | None, ...]]:
@@ -361,7 +355,7 @@ def managed_teams(oncall: Any, owned: Mapping[str, Iterable[str]]) -> dict[str, 
         return {}
     teams = oncall.get("teams")
     per_service = oncall.get("servicesPer", "service") == "service"
-    return {str(team): pagerduty_services(str(team), per_service, owned.get(str(team), ()))
+    return {str(team): pagerduty_services(per_service, owned.get(str(team), ()))
             for team in (teams if isinstance(teams, Mapping) else ())}
 
 
@@ -373,9 +367,7 @@ def with_managed_pages(
     `teams` maps each team whose PagerDuty services the stack creates to what has one (None: the
     team-wide service, which takes the team's pages that no service of its own takes). Those page
     receivers are PagerDuty receivers whose routing keys the stack writes into the credentials Secret
-    itself, so a hand-written `page` for that team is refused. A team without a team-wide service
-    sends a page of no service of its own to its ticket channel (the title says PAGE): nothing routes
-    such pages in the stack, and nothing is dropped.
+    itself, so a hand-written `page` for that team is refused.
     """
     out = dict(alerting)
     given = alerting.get("teams")
@@ -391,12 +383,7 @@ def with_managed_pages(
             if key in routes:
                 problems.append(f"reliability:alerting.teams.{team}.{key}: remove it: the pages of {team} go to "
                                 f"the PagerDuty service the stack creates (reliability:oncall.teams.{team})")
-        if None in services:
-            routes["page"] = {"pagerduty": {"routingKey": managed_key(team)}}
-        elif isinstance(routes.get("ticket"), Mapping):
-            routes["page"] = dict(routes["ticket"])
-        else:
-            routes.pop("page", None)
+        routes["page"] = {"pagerduty": {"routingKey": managed_key(team)}}
         own = [s for s in services if s is not None]
         if own:
             routes["pageServices"] = {s: {"pagerduty": {"routingKey": managed_key(team, s)}} for s in own}

@@ -217,7 +217,7 @@ class OnCall(_Section):
 
     def pagerduty_services(self, team: str, slo_services: Iterable[str]) -> tuple[str | None, ...]:
         """What of the team gets a PagerDuty service (None: the team-wide one), given its SLO'd services."""
-        return pagerduty_services(team, self.services_per == "service", slo_services)
+        return pagerduty_services(self.services_per == "service", slo_services)
 
     def managed(self, owned: Mapping[str, Iterable[str]]) -> dict[str, tuple[str | None, ...]]:
         """What `with_managed_pages` needs: team -> what has a PagerDuty service, from the specs' owners."""

@@ -97,10 +97,10 @@ def test_local_and_dev_never_page_a_pager() -> None:
 def test_prod_pages_pagers_and_credentials_are_files() -> None:
     prod = receivers("prod")
     # prod's pages go to the PagerDuty services reliability:oncall creates; their keys are files too.
-    assert prod["platform-page"]["pagerduty_configs"][0]["routing_key_file"] == (
-        f"{SECRETS_DIR}/alertmanager-credentials/pagerduty.platform")
-    # Every SLO'd service of payments pages its own service; what else pages goes to the team's channel.
-    assert prod["payments-page"]["slack_configs"][0]["channel"] == "#payments-alerts"
+    assert prod["payments-page"]["pagerduty_configs"][0]["routing_key_file"] == (
+        f"{SECRETS_DIR}/alertmanager-credentials/pagerduty.payments")
+    assert prod["platform-page-feature-flags"]["pagerduty_configs"][0]["routing_key_file"] == (
+        f"{SECRETS_DIR}/alertmanager-credentials/pagerduty.platform.feature-flags")
     assert prod["payments-page-checkout-api"]["pagerduty_configs"][0]["routing_key_file"] == (
         f"{SECRETS_DIR}/alertmanager-credentials/pagerduty.payments.checkout-api")
     staging = receivers("staging")

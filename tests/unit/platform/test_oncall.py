@@ -27,7 +27,7 @@ def test_prod_creates_each_teams_on_call():
     kinds = Counter((r["type"].split(":")[-1], r["name"].split("-")[2]) for r in of_type("prod", PD))
     assert {k: n for k, n in kinds.items() if k[1] == "payments"} == {
         ("Team", "payments"): 1, ("TeamMembership", "payments"): 4, ("Schedule", "payments"): 2,
-        ("EscalationPolicy", "payments"): 1, ("Service", "payments"): 1, ("ServiceIntegration", "payments"): 1,
+        ("EscalationPolicy", "payments"): 1, ("Service", "payments"): 2, ("ServiceIntegration", "payments"): 2,
     }
 
 
@@ -41,25 +41,27 @@ def _services(stack: str = "prod", overrides: dict[str, str] | None = None) -> d
 
 def test_services_per_service_gives_every_slod_service_of_prod_its_own_pagerduty_service():
     # slo-specs/: checkout-api (payments), order-worker (fulfilment), search-api (search) and
-    # feature-flags (platform). platform also keeps a team-wide service: kube-prometheus-stack's own
-    # rules page it with team=platform and no SLO'd service; nothing else pages a team-wide service.
+    # feature-flags (platform), which the stack file lists nowhere. Each team also keeps its team-wide
+    # service for the pages that name none of its SLO'd services (kube-prometheus-stack's, team=platform).
+    teams = ("fulfilment", "payments", "platform", "search")
     assert _services() == {
+        **{f"{team} (prod)": (f"reliability-oncall-{team}-events", f"reliability-oncall-{team}-service-id")
+           for team in teams},
         "checkout-api (prod)": ("reliability-oncall-payments-events-checkout-api",
                                 "reliability-oncall-payments-service-checkout-api-id"),
         "feature-flags (prod)": ("reliability-oncall-platform-events-feature-flags",
                                  "reliability-oncall-platform-service-feature-flags-id"),
         "order-worker (prod)": ("reliability-oncall-fulfilment-events-order-worker",
                                 "reliability-oncall-fulfilment-service-order-worker-id"),
-        "platform (prod)": ("reliability-oncall-platform-events", "reliability-oncall-platform-service-id"),
         "search-api (prod)": ("reliability-oncall-search-events-search-api",
                               "reliability-oncall-search-service-search-api-id"),
     }
     config = yaml.safe_load(_alertmanager_yaml(_capture(stack_input("prod"))))
     keys = {r["name"]: r["pagerduty_configs"][0]["routing_key_file"].rsplit("/", 1)[1]
             for r in config["receivers"] if "pagerduty_configs" in r}
-    assert keys == {"fulfilment-page-order-worker": "pagerduty.fulfilment.order-worker",
+    assert keys == {**{f"{team}-page": f"pagerduty.{team}" for team in teams},
+                    "fulfilment-page-order-worker": "pagerduty.fulfilment.order-worker",
                     "payments-page-checkout-api": "pagerduty.payments.checkout-api",
-                    "platform-page": "pagerduty.platform",
                     "platform-page-feature-flags": "pagerduty.platform.feature-flags",
                     "search-page-search-api": "pagerduty.search.search-api"}
 
@@ -163,7 +165,7 @@ def _alertmanager_yaml(seen: list[tuple[str, str, dict[str, Any]]]) -> str:
 def test_routing_keys_reach_the_credentials_secret_as_secrets_and_nowhere_in_plain_text():
     seen = _capture(stack_input("prod"))
     keys = {name: f"mock-routing-key-{name}" for typ, name, _ in seen if typ.endswith("ServiceIntegration")}
-    assert len(keys) == 5  # 4 SLO'd services and platform's team-wide service
+    assert len(keys) == 8  # 4 teams, 4 SLO'd services
     credentials = [inputs for typ, name, inputs in seen if name == "reliability-alerting-credentials"]
     assert len(credentials) == 1
     data, secret = _unwrap(credentials[0]["stringData"])
@@ -190,4 +192,4 @@ def test_staging_can_turn_it_on():
     # prod's teams page through PagerDuty only: a hand-written page receiver would be refused.
     files = render("staging", overrides={key: prod[key] for key in ("reliability:oncall", "reliability:alerting")})
     types = Counter(r["type"] for r in json.loads(files["resources.json"]) if r["type"].startswith(PD))
-    assert types[f"{PD}serviceIntegration:ServiceIntegration"] == 5
+    assert types[f"{PD}serviceIntegration:ServiceIntegration"] == 8
