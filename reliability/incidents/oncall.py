@@ -239,7 +239,7 @@ class OnCall(_Section):
             for service in sorted(set(spec.services) - set(theirs)):
                 listed = ", ".join(sorted(theirs)) or "none"
                 problems.append(f"{where}: '{service}' is not an SLO'd service of team {team} in {specs} "
-                                f"(its services: {listed}): nothing would page its PagerDuty service; "
+                                f"(its services: {listed}): its PagerDuty service would never be paged; "
                                 "fix the name or remove it")
             for service in sorted(set(theirs) - set(spec.services)):
                 problems.append(f"{where}: '{service}' has SLOs owned by team {team} ({theirs[service]}) but is "

@@ -163,7 +163,7 @@ CASES = [
      "(reliability:oncall): remove it"),
     (values(oncall=oncall(_set("services", ["checkout-api", "checkout"]))), "prod",
      "reliability:oncall.teams.payments.services: 'checkout' is not an SLO'd service of team payments in "
-     "slo-specs (its services: checkout-api): nothing would page its PagerDuty service; fix the name or remove it"),
+     "slo-specs (its services: checkout-api): its PagerDuty service would never be paged; fix the name or remove it"),
     (values(oncall=oncall(_set("services", []))), "prod",
      "reliability:oncall.teams.payments.services: 'checkout-api' has SLOs owned by team payments "
      "(slo-specs/checkout-api.yaml:7) but is not listed: add it, or remove the list (the specs name the "
