@@ -2,9 +2,10 @@
 
 Creates the team, its members' memberships (users are looked up by email, never created: HR and
 SSO own people), one schedule per rotation, the escalation policy, and PagerDuty services with an
-Events API v2 integration: one for the team, which takes every page of the team, plus, with
-`servicesPer: service`, one per listed service. Each integration's routing key leaves as a secret
-Output under its `managed_key` name, for the Alertmanager credentials Secret: nobody copies a key.
+Events API v2 integration: one for the team, which takes the team's pages that name no service of
+its own, plus, with `servicesPer: service`, one per SLO'd service of the team, from the specs
+(`reliability.alerting.routing.pagerduty_services`). Each integration's routing key leaves as a
+secret Output under its `managed_key` name, for the Alertmanager credentials Secret: nobody copies a key.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def schedule_layers(
 class OnCallTeamArgs:
     team: str
     spec: Team
-    services: tuple[str, ...]  # services with a PagerDuty service of their own (servicesPer: service)
+    services: tuple[str | None, ...]  # what gets a PagerDuty service: None for the team-wide one, then services
     environment: str
 
 
@@ -90,7 +91,7 @@ class OnCallTeam(pulumi.ComponentResource):
             opts=child,
         )
         self.routing_keys = {}
-        for service in (None, *args.services):
+        for service in args.services:
             suffix = f"-{service}" if service else ""
             pd_service = pagerduty.Service(
                 f"{name}-service{suffix}",

@@ -113,7 +113,7 @@ class Platform(pulumi.ComponentResource):
             for team, spec in sorted(cfg.oncall.teams.items()):
                 oncall = OnCallTeam(
                     f"{name}-oncall-{team}",
-                    OnCallTeamArgs(team, spec, cfg.oncall.pagerduty_services(team), cfg.environment),
+                    OnCallTeamArgs(team, spec, cfg.pagerduty_services.get(team, ()), cfg.environment),
                     opts=pulumi.ResourceOptions(parent=self),
                 )
                 routing_keys.update(oncall.routing_keys)

@@ -347,31 +347,39 @@ def managed_key(team: str, service: str | None = None) -> str:
     return f"pagerduty.{team}" + (f".{service}" if service else "")
 
 
-def managed_teams(oncall: Any) -> dict[str, tuple[str, ...]]:
-    """Team -> services with a PagerDuty service of their own, from a raw `reliability:oncall` value
-    (`{enabled, servicesPer, teams: {TEAM: {services}}}`); nothing when it is off or malformed
-    (reliability/incidents/oncall.py validates it and names the bad field)."""
+def pagerduty_services(per_service: bool, slo_services: Iterable[str]) -> tuple[str | None, ...]:
+    """What of a stack-managed team gets a PagerDuty service: None for the team-wide one, then services.
+
+    `servicesPer: team`: the team-wide service alone. `servicesPer: service`: also one per SLO'd service
+    of the team (from the specs). The team-wide service stays in both: the team's page route sends it
+    every page that names none of those services (kube-prometheus-stack's own rules page `platform`
+    that way; so does any rule a team writes with its team label), and in prod such a route must end
+    at a pager (the `pages-reach-pager` policy), not in chat.
+    """
+    return (None, *sorted(set(slo_services))) if per_service else (None,)
+
+
+def managed_teams(oncall: Any, owned: Mapping[str, Iterable[str]]) -> dict[str, tuple[str | None, ...]]:
+    """Team -> what has a PagerDuty service (`pagerduty_services`), from a raw `reliability:oncall` value
+    (`{enabled, servicesPer, teams}`) and the SLO'd services of each team (`owned`, from the specs);
+    nothing when it is off or malformed (reliability/incidents/oncall.py validates it and names the bad field)."""
     if not isinstance(oncall, Mapping) or oncall.get("enabled") is not True:
         return {}
     teams = oncall.get("teams")
     per_service = oncall.get("servicesPer", "service") == "service"
-    out: dict[str, tuple[str, ...]] = {}
-    for team, spec in (teams.items() if isinstance(teams, Mapping) else ()):
-        services = spec.get("services") if isinstance(spec, Mapping) else None
-        listed = tuple(sorted(s for s in services if isinstance(s, str))) if isinstance(services, list) else ()
-        out[str(team)] = listed if per_service else ()
-    return out
+    return {str(team): pagerduty_services(per_service, owned.get(str(team), ()))
+            for team in (teams if isinstance(teams, Mapping) else ())}
 
 
 def with_managed_pages(
-    alerting: Mapping[str, Any], teams: Mapping[str, tuple[str, ...]]
+    alerting: Mapping[str, Any], teams: Mapping[str, tuple[str | None, ...]]
 ) -> tuple[dict[str, Any], list[str]]:
     """`alerting` with the pages of stack-managed PagerDuty teams filled in, and the problems found.
 
-    `teams` maps each team whose PagerDuty service the stack creates to the services that have
-    a PagerDuty service of their own (empty: one service for the whole team). The team's page
-    receiver (and each such service's) is then a PagerDuty receiver whose routing key the stack
-    writes into the credentials Secret itself, so a hand-written `page` for that team is refused.
+    `teams` maps each team whose PagerDuty services the stack creates to what has one (None: the
+    team-wide service, which takes the team's pages that no service of its own takes). Those page
+    receivers are PagerDuty receivers whose routing keys the stack writes into the credentials Secret
+    itself, so a hand-written `page` for that team is refused.
     """
     out = dict(alerting)
     given = alerting.get("teams")
@@ -388,8 +396,11 @@ def with_managed_pages(
                 problems.append(f"reliability:alerting.teams.{team}.{key}: remove it: the pages of {team} go to "
                                 f"the PagerDuty service the stack creates (reliability:oncall.teams.{team})")
         routes["page"] = {"pagerduty": {"routingKey": managed_key(team)}}
-        if services:
-            routes["pageServices"] = {s: {"pagerduty": {"routingKey": managed_key(team, s)}} for s in services}
+        own = [s for s in services if s is not None]
+        if own:
+            routes["pageServices"] = {s: {"pagerduty": {"routingKey": managed_key(team, s)}} for s in own}
+        else:
+            routes.pop("pageServices", None)
     if merged:
         out["teams"] = merged
     return out, problems

@@ -1,5 +1,6 @@
 """`sre slo validate --env ENV`: every spec's owner team must have alert routing in that environment,
-and every service `reliability:oncall` gives a PagerDuty service of its own is one of that team's specs.
+and a team's `reliability:oncall` services list agrees with its specs (an SLO'd service missing from it
+is an error; a listed service none of the specs validated has is a warning: they may be a subset).
 
 Reads the routing structure from stacks/Pulumi.<ENV>.yaml (no secrets needed: only
 the names of credentials appear in it), so a pull request that adds a spec for a
@@ -74,11 +75,16 @@ def check_teams(services: list[Any], env: str, stacks_dir: str, problems: Proble
     if loaded is None:
         return None
     data, config = loaded
+    oncall = config.get("reliability:oncall")
+    owned: dict[str, set[str]] = {}
+    for service in services:
+        if service.slos:
+            owned.setdefault(service.team, set()).add(service.name)
+    pagerduty = managed_teams(oncall, owned)
     alerting = config.get("reliability:alerting") or {}
     if isinstance(alerting, dict):
-        alerting, _ = with_managed_pages(alerting, managed_teams(config.get("reliability:oncall")))
-    managed = [managed_key(t, s) for t, services in managed_teams(config.get("reliability:oncall")).items()
-               for s in (None, *services)]
+        alerting, _ = with_managed_pages(alerting, pagerduty)
+    managed = [managed_key(t, s) for t, services in pagerduty.items() for s in services]
     environment = str(config.get("reliability:environment", env))
     credentials = config.get("reliability:alertingCredentials")
     routing, routing_problems = parse_routing(alerting if isinstance(alerting, dict) else {}, environment,
@@ -92,19 +98,35 @@ def check_teams(services: list[Any], env: str, stacks_dir: str, problems: Proble
         if service.team not in missing.teams:
             missing.teams.append(service.team)
     missing.teams.sort()
-    owned: dict[str, set[str]] = {}
-    for service in services:
-        owned.setdefault(service.team, set()).add(service.name)
-    # A warning: the specs validated may be a subset (one folder, one new spec) of what the stack deploys.
-    for team, listed in sorted(managed_teams(config.get("reliability:oncall")).items()):
-        for name in listed:
-            if team in owned and name not in owned[team]:
+    for team, listed in sorted(_listed_services(oncall, pagerduty).items()):
+        line = line_at(data, ("config", "reliability:oncall", "teams", team, "services"))
+        where = Location(str(path), line)
+        # A warning: the specs validated may be a subset (one folder, one new spec) of what the stack deploys.
+        for name in sorted(set(listed) - owned.get(team, set())):
+            if team in owned:
                 theirs = ", ".join(sorted(owned[team]))
-                line = line_at(data, ("config", "reliability:oncall", "teams", team, "services"))
-                problems.warn(Location(str(path), line), None, f"reliability:oncall.teams.{team}.services",
-                             f"'{name}' is not an SLO'd service of team {team} here (its services: {theirs}): "
-                             "its PagerDuty service would never be paged; fix the name or remove it")
+                problems.warn(where, None, f"reliability:oncall.teams.{team}.services",
+                              f"'{name}' is not an SLO'd service of team {team} here (its services: {theirs}): "
+                              "its PagerDuty service would never be paged; fix the name or remove it")
+        # An error: this spec is here, and the stack would refuse it (reliability/incidents/oncall.py).
+        for service in services:
+            if service.team == team and service.slos and service.name not in listed:
+                problems.add(where, None, f"reliability:oncall.teams.{team}.services",
+                             f"'{service.name}' has SLOs owned by team {team} "
+                             f"({service.team_source or service.source}) but is not listed: add it, or remove "
+                             "the list (the specs name the team's services)")
     return missing if missing.teams else None
+
+
+def _listed_services(oncall: Any, pagerduty: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Team -> its `services` list, for the stack-managed teams that give one."""
+    teams = oncall.get("teams") if isinstance(oncall, Mapping) else None
+    out = {}
+    for team in pagerduty:
+        spec = teams.get(team) if isinstance(teams, Mapping) else None
+        if isinstance(spec, Mapping) and isinstance(spec.get("services"), list):
+            out[team] = [s for s in spec["services"] if isinstance(s, str)]
+    return out
 
 
 def _renamed(value: Any, old: str, new: str) -> Any:

@@ -20,10 +20,16 @@ from .common import (
 
 def cmd_slo_validate(args: argparse.Namespace) -> int:
     from ..alerting.teams import check_teams, route_teams_hint
+    from ..incidents.runbooks import check as check_runbooks
     from ..platform.environments import check_spec_environments
     from ..problems import Problems
     from ..slo.load import load
 
+    if args.runbooks_base and not args.runbooks_base.startswith("https://"):
+        print(f"sre slo validate: --runbooks-base '{args.runbooks_base}' is not an https URL: give the URL your "
+              "runbooks folder is published under, e.g. --runbooks-base https://runbooks.example.com",
+              file=sys.stderr)
+        return EXIT_INPUT
     envs = chosen_envs(args, f"slo {args.slo_command}")
     if envs is None:
         return EXIT_INPUT
@@ -31,6 +37,11 @@ def cmd_slo_validate(args: argparse.Namespace) -> int:
     for env in envs:
         result = load(args.paths, env=env, windows=args.windows)
         check_spec_environments(result.environment_refs, args.stacks_dir, result.problems)
+        if not result.problems.errors:
+            # What `sre runbooks check` does: every alert's runbook_url resolves, at the spec's line.
+            dangling, _ = check_runbooks(result.services, result.catalogs, ".", args.runbooks_base,
+                                         args.runbooks_dir)
+            result.problems.extend(dangling.items)
         if env is not None and not result.problems:
             missing = check_teams(result.services, env, args.stacks_dir, result.problems)
             if missing:
@@ -123,13 +134,22 @@ def register(sub: Subparsers) -> None:
 
     validate = command(
         slo_sub, "validate", help="check specs; exit 2 listing every problem",
-        description="Check SLO specs without writing anything. With --env (repeatable, or all), also apply "
-                    "each environment's overrides and check that every owner team has alert routing in its "
-                    "stack file; for a team without, print the YAML to add and the commands for its credentials.",
+        description="Check SLO specs without writing anything, every alert's runbook_url included (as `sre "
+                    "runbooks check` does: repository-relative URLs and URLs under --runbooks-base must name an "
+                    "existing file and heading; any other must be well-formed https). With --env (repeatable, "
+                    "or all), also apply each environment's overrides and check that every owner team has alert "
+                    "routing in its stack file; for a team without, print the YAML to add and the commands for "
+                    "its credentials.",
         examples=("sre slo validate slo-specs/", "sre slo validate slo-specs/ --env all",
-                  "sre slo validate slo-specs/ --env dev --env prod"),
+                  "sre slo validate slo-specs/ --env dev --env prod",
+                  "sre slo validate slo-specs/ --runbooks-base https://runbooks.example.com"),
     )
     spec_args(validate)
+    validate.add_argument("--runbooks-base", metavar="URL",
+                          help="the https URL --runbooks-dir is published under: runbook_urls below it must name "
+                               "an existing runbook and heading")
+    validate.add_argument("--runbooks-dir", default="docs/runbooks", metavar="DIR",
+                          help="the folder --runbooks-base maps to (default: docs/runbooks)")
     validate.set_defaults(func=cmd_slo_validate)
 
     compile_ = command(

@@ -7,7 +7,7 @@ reliability:oncall:
   teams:
     payments:
       members: [ana@acme.example, bo@acme.example, cy@acme.example]   # existing PagerDuty users
-      services: [checkout-api]                                         # the services that page the team
+      services: [checkout-api]  # optional: the team's SLO'd services (the specs decide; a list must agree)
       rotations:
         primary:
           layers:
@@ -27,6 +27,7 @@ of `reliability.alerting.routing.managed_key`. Nothing here imports Pulumi.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -34,8 +35,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from ..alerting.routing import SERVICE_NAME, name_problem
+from ..alerting.routing import SERVICE_NAME, name_problem, pagerduty_services
 from ..durations import Duration
+from ..slo.load import load
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HOUR_MS = 3_600_000
@@ -212,13 +214,46 @@ class OnCall(_Section):
             raise ValueError("enabled with no teams: add reliability:oncall.teams.TEAM or set enabled: false")
         return self
 
-    def pagerduty_services(self, team: str) -> tuple[str, ...]:
-        """Services with a PagerDuty service of their own (besides the team's, which takes every other page)."""
-        return tuple(sorted(self.teams[team].services)) if self.services_per == "service" else ()
+    def pagerduty_services(self, team: str, slo_services: Iterable[str]) -> tuple[str | None, ...]:
+        """What of the team gets a PagerDuty service (None: the team-wide one), given its SLO'd services."""
+        return pagerduty_services(self.services_per == "service", slo_services)
 
-    def managed(self) -> dict[str, tuple[str, ...]]:
-        """What `with_managed_pages` needs: team -> services with their own PagerDuty service."""
-        return {team: self.pagerduty_services(team) for team in sorted(self.teams)} if self.enabled else {}
+    def managed(self, owned: Mapping[str, Iterable[str]]) -> dict[str, tuple[str | None, ...]]:
+        """What `with_managed_pages` needs: team -> what has a PagerDuty service, from the specs' owners."""
+        if not self.enabled:
+            return {}
+        return {team: self.pagerduty_services(team, owned.get(team, ())) for team in sorted(self.teams)}
+
+    def list_problems(self, owned: Mapping[str, Mapping[str, str]], specs: str) -> list[str]:
+        """Where a team's `services` list disagrees with the specs (`owned`: team -> service -> spec file).
+
+        The list is optional (the specs decide); given, it names exactly the team's SLO'd services.
+        """
+        problems = []
+        for team, spec in sorted(self.teams.items()):
+            if "services" not in spec.model_fields_set:
+                continue
+            theirs = owned.get(team, {})
+            where = f"reliability:oncall.teams.{team}.services"
+            for service in sorted(set(spec.services) - set(theirs)):
+                listed = ", ".join(sorted(theirs)) or "none"
+                problems.append(f"{where}: '{service}' is not an SLO'd service of team {team} in {specs} "
+                                f"(its services: {listed}): its PagerDuty service would never be paged; "
+                                "fix the name or remove it")
+            for service in sorted(set(theirs) - set(spec.services)):
+                problems.append(f"{where}: '{service}' has SLOs owned by team {team} ({theirs[service]}) but is "
+                                "not listed: add it, or remove the list (the specs name the team's services)")
+        return problems
+
+
+def slo_owners(specs: str, env: str | None) -> dict[str, dict[str, str]]:
+    """Team -> SLO'd service -> where its spec names the team (FILE:LINE), as the specs read (a spec
+    with errors counts as far as it reads: `sre slo validate` and the program report the errors)."""
+    owned: dict[str, dict[str, str]] = {}
+    for service in load([specs], env=env).services:
+        if service.team != "unowned" and service.slos:
+            owned.setdefault(service.team, {})[service.name] = str(service.team_source or service.source)
+    return owned
 
 
 def environment_problems(oncall: OnCall, environment: str) -> list[str]:

@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 from ..durations import Duration
 from ..problems import Location, Problems
 from ..slo import naming
+from ..slo.build import RUNBOOK_HTTPS
 from ..slo.generators import dashboards
 from ..slo.generators.rules import service_rules
 from ..slo.model import SLO, Query, Service
@@ -276,7 +277,7 @@ def url_problem(url: str, root: Path, base: str | None, runbooks_dir: Path) -> s
             return f"'{url}' leaves the repository: link a file inside it"
     else:
         if parts.scheme != "https":
-            return f"'{url}' is not https: on-call opens it from a phone, at night; use https://"
+            return f"'{url}' is not https: {RUNBOOK_HTTPS}"
         if not parts.netloc or " " in url or not re.match(r"^[A-Za-z0-9.-]+(:\d+)?$", parts.netloc):
             return f"'{url}' is not a well-formed URL (https://host/path#anchor)"
         return None

@@ -32,7 +32,7 @@ from ..alerting.routing import (
     with_managed_pages,
 )
 from ..durations import Duration
-from ..incidents.oncall import OnCall, environment_problems
+from ..incidents.oncall import OnCall, environment_problems, slo_owners
 from ..problems import did_you_mean
 from ..slo import promql
 from . import PROJECT_DIR, distributions, placeholders
@@ -281,6 +281,8 @@ class StackConfig(BaseModel):
     alerting_credentials: Any = Field(default=None, exclude=True)
     grafana_admin_password: Any = Field(default=None, exclude=True)
     credential_keys: tuple[str, ...] = ()  # alertingCredentials and the routing keys of `oncall`
+    # Team -> what of it has a PagerDuty service the stack creates (None: the team-wide one), from the specs.
+    pagerduty_services: dict[str, tuple[str | None, ...]] = Field(default_factory=dict)
 
     @property
     def is_cloud(self) -> bool:
@@ -454,15 +456,24 @@ def parse(
         fields["credential_keys"] = tuple(sorted(creds))
 
     oncall = _decode("oncall", ours["oncall"], dict, problems) if "oncall" in ours else {}
-    managed: dict[str, tuple[str, ...]] = {}
+    managed: dict[str, tuple[str | None, ...]] = {}
+    owned: dict[str, dict[str, str]] = {}
+    if isinstance(oncall, Mapping) and oncall.get("enabled") is True:
+        # servicesPer: service gives every SLO'd service of a team its own PagerDuty service: the specs decide.
+        specs = str(fields.get("slo_specs") or "slo-specs")
+        owned = {team: {name: where.replace(f"{PROJECT_DIR}/", "") for name, where in services.items()}
+                 for team, services in slo_owners(str(PROJECT_DIR / specs), env).items()}
     try:
         fields["oncall"] = OnCall.model_validate(oncall or {})
-        managed = fields["oncall"].managed()
+        managed = fields["oncall"].managed(owned)
         problems.extend(environment_problems(fields["oncall"], env) if env else [])
+        if fields["oncall"].enabled:
+            problems.extend(fields["oncall"].list_problems(owned, str(fields.get("slo_specs") or "slo-specs")))
     except ValidationError as exc:
         problems.extend(pydantic_problems("oncall", OnCall, exc))
-        managed = managed_teams(oncall)  # as far as it reads: no second "missing page" for the same mistake
-    managed_keys = [managed_key(team, service) for team, services in managed.items() for service in (None, *services)]
+        managed = managed_teams(oncall, owned)  # as far as it reads: no second "missing page" for the same mistake
+    fields["pagerduty_services"] = managed
+    managed_keys = [managed_key(team, service) for team, services in managed.items() for service in services]
     problems += [f"{PROJECT}:alertingCredentials.{key}: the stack writes this routing key itself "
                  "(reliability:oncall): remove it" for key in managed_keys if key in (creds or {})]
     fields["credential_keys"] = tuple(sorted({*(creds or {}), *managed_keys}))

@@ -267,6 +267,10 @@ def _duration_text(seconds: Decimal) -> str:
     return f"{format_decimal(seconds * 1000)}ms" if seconds < 1 else f"{format_decimal(seconds)}s"
 
 
+# Why a runbook_url is https, said alike by the spec schema and `sre runbooks check`.
+RUNBOOK_HTTPS = "on-call opens it from a phone, at night; use https://"
+
+
 def unitless_threshold(value: Any) -> str:
     """The fix for a threshold written as a bare number: 250 is 250 seconds to Prometheus, 250ms to most people.
 

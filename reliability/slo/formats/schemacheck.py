@@ -18,7 +18,7 @@ from jsonschema.exceptions import ValidationError
 
 from ...problems import Location, Problems, did_you_mean, join_path
 from ...yamlio import Document, line_at
-from ..build import unitless_threshold
+from ..build import RUNBOOK_HTTPS, unitless_threshold
 
 SCHEMA_DIR = Path(__file__).parent.parent / "schema"
 
@@ -32,6 +32,7 @@ _PATTERN_HINTS = {
         "use lowercase letters, digits, '_' or '-', starting and ending with a letter or digit, at most 40",
     "^[a-z][a-z0-9-]{0,30}$": "use a stack name: lowercase letters, digits and '-', starting with a letter",
     "^https?://\\S+$": "use an http:// or https:// URL",
+    "^https://\\S+$": f"a runbook_url is https: {RUNBOOK_HTTPS}",
     "^([0-9]+(ms|[smhdwy]))+$": "use a duration such as 5m, 1h, 7d or 30d",
     "^[a-zA-Z_][a-zA-Z0-9_]*$": "use a Prometheus label name: letters, digits and '_', not starting with a digit",
     "^[A-Za-z_][A-Za-z0-9_]*$": "use letters, digits and '_', not starting with a digit",

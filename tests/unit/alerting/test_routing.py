@@ -69,6 +69,7 @@ ROUTES = [
     # prod: a service with a PagerDuty service of its own (reliability:oncall, servicesPer: service) pages it.
     ("prod", "team=payments severity=page service=checkout-api slo=availability", "payments-page-checkout-api"),
     ("prod", "team=search severity=critical service=search-api", "search-page-search-api"),
+    ("prod", "team=platform severity=page service=feature-flags slo=availability", "platform-page-feature-flags"),
     ("prod", "team=payments severity=ticket service=checkout-api slo=availability", "payments-ticket"),
     ("staging", "team=payments severity=page service=checkout-api slo=availability", "payments-page"),
 ]
@@ -99,6 +100,8 @@ def test_prod_pages_pagers_and_credentials_are_files() -> None:
     # prod's pages go to the PagerDuty services reliability:oncall creates; their keys are files too.
     assert prod["payments-page"]["pagerduty_configs"][0]["routing_key_file"] == (
         f"{SECRETS_DIR}/alertmanager-credentials/pagerduty.payments")
+    assert prod["platform-page-feature-flags"]["pagerduty_configs"][0]["routing_key_file"] == (
+        f"{SECRETS_DIR}/alertmanager-credentials/pagerduty.platform.feature-flags")
     assert prod["payments-page-checkout-api"]["pagerduty_configs"][0]["routing_key_file"] == (
         f"{SECRETS_DIR}/alertmanager-credentials/pagerduty.payments.checkout-api")
     staging = receivers("staging")

@@ -55,9 +55,11 @@ def problems(vals: dict[str, str], stack: str = "prod") -> list[str]:
 def test_a_good_team_fills_in_the_page_receivers_and_their_credential_names():
     cfg, _ = parse("prod", values(oncall=oncall()), frozenset(), defaults())
     team = cfg.alerting["teams"]["payments"]
-    assert team["page"] == {"pagerduty": {"routingKey": "pagerduty.payments"}}
     assert team["pageServices"] == {"checkout-api": {"pagerduty": {"routingKey": "pagerduty.payments.checkout-api"}}}
+    # The team-wide service takes the team's pages that name no SLO'd service: they still page.
+    assert team["page"] == {"pagerduty": {"routingKey": "pagerduty.payments"}}
     assert cfg.credential_keys == ("pagerduty.payments", "pagerduty.payments.checkout-api")
+    assert cfg.pagerduty_services == {"payments": (None, "checkout-api")}
     layer = cfg.oncall.teams["payments"].rotations["primary"].layers[0]
     # 2026-03-30 is after the switch to summer time in Berlin: +02:00, not +01:00.
     assert (layer.start, layer.turn_seconds) == ("2026-03-30T09:00:00+02:00", 604800)
@@ -67,7 +69,34 @@ def test_a_good_team_fills_in_the_page_receivers_and_their_credential_names():
 def test_services_per_team_gives_one_routing_key_per_team():
     cfg, _ = parse("prod", values(oncall={**oncall(), "servicesPer": "team"}), frozenset(), defaults())
     assert "pageServices" not in cfg.alerting["teams"]["payments"]
+    assert cfg.alerting["teams"]["payments"]["page"] == {"pagerduty": {"routingKey": "pagerduty.payments"}}
     assert cfg.credential_keys == ("pagerduty.payments",)
+    assert cfg.pagerduty_services == {"payments": (None,)}
+
+
+def test_the_specs_decide_the_services_when_the_team_lists_none():
+    team = copy.deepcopy(TEAM)
+    del team["services"]
+    platform = copy.deepcopy(team)
+    routing = {**ROUTING, "teams": {**ROUTING["teams"], "platform": ROUTING["teams"]["payments"]}}
+    cfg, _ = parse("prod", values(oncall={"enabled": True, "teams": {"payments": team, "platform": platform}},
+                                  alerting=routing), frozenset(), defaults())
+    # feature-flags is listed nowhere, and pages its own service all the same.
+    assert cfg.pagerduty_services == {"payments": (None, "checkout-api"), "platform": (None, "feature-flags")}
+    assert cfg.alerting["teams"]["platform"]["pageServices"] == {
+        "feature-flags": {"pagerduty": {"routingKey": "pagerduty.platform.feature-flags"}}}
+    assert cfg.credential_keys == ("pagerduty.payments", "pagerduty.payments.checkout-api", "pagerduty.platform",
+                                   "pagerduty.platform.feature-flags")
+
+
+def test_a_team_without_slos_has_its_team_wide_service_alone():
+    team = copy.deepcopy(TEAM)
+    del team["services"]
+    routing = {**ROUTING, "teams": {**ROUTING["teams"], "identity": ROUTING["teams"]["payments"]}}
+    cfg, _ = parse("prod", values(oncall={"enabled": True, "teams": {"payments": team, "identity": team}},
+                                  alerting=routing), frozenset(), defaults())
+    assert cfg.pagerduty_services == {"identity": (None,), "payments": (None, "checkout-api")}
+    assert "pageServices" not in cfg.alerting["teams"]["identity"]
 
 
 def test_off_by_default_and_the_alerting_config_untouched():
@@ -136,6 +165,16 @@ CASES = [
     (values(oncall=oncall(), alertingCredentials={"pagerduty.payments": "k"}), "prod",
      "reliability:alertingCredentials.pagerduty.payments: the stack writes this routing key itself "
      "(reliability:oncall): remove it"),
+    (values(oncall=oncall(), alertingCredentials={"pagerduty.payments.checkout-api": "k"}), "prod",
+     "reliability:alertingCredentials.pagerduty.payments.checkout-api: the stack writes this routing key itself "
+     "(reliability:oncall): remove it"),
+    (values(oncall=oncall(_set("services", ["checkout-api", "checkout"]))), "prod",
+     "reliability:oncall.teams.payments.services: 'checkout' is not an SLO'd service of team payments in "
+     "slo-specs (its services: checkout-api): its PagerDuty service would never be paged; fix the name or remove it"),
+    (values(oncall=oncall(_set("services", []))), "prod",
+     "reliability:oncall.teams.payments.services: 'checkout-api' has SLOs owned by team payments "
+     "(slo-specs/checkout-api.yaml:7) but is not listed: add it, or remove the list (the specs name the "
+     "team's services)"),
 ]
 
 
@@ -145,7 +184,9 @@ def test_one_field_broken(vals, stack, message):
     assert any(p.startswith(message) for p in found), found
 
 
-def test_validate_names_an_on_call_service_that_no_spec_of_the_team_has(tmp_path, monkeypatch, capsys):
+def _validate_prod_listing(tmp_path, monkeypatch, members: str, services: str) -> tuple[int, int]:
+    """`sre slo validate slo-specs --env prod` on a copy whose team (found by its members line) lists
+    `services`; the exit code and the line of that list."""
     import shutil
     from pathlib import Path
 
@@ -155,11 +196,28 @@ def test_validate_names_an_on_call_service_that_no_spec_of_the_team_has(tmp_path
     shutil.copytree(repo / "slo-specs", tmp_path / "slo-specs")
     shutil.copytree(repo / "stacks", tmp_path / "stacks")
     prod = tmp_path / "stacks" / "Pulumi.prod.yaml"
-    prod.write_text(prod.read_text().replace("services: [checkout-api]", "services: [checkout-api, checkout]"))
+    team = f"        members: [{members}]\n"
+    prod.write_text(prod.read_text().replace(team, f"{team}        services: [{services}]\n"))
     monkeypatch.chdir(tmp_path)
-    assert main(["slo", "validate", "slo-specs", "--env", "prod"]) == 0  # the specs may be a subset
-    line = prod.read_text().splitlines().index("        services: [checkout-api, checkout]") + 1
+    code = main(["slo", "validate", "slo-specs", "--env", "prod"])
+    return code, prod.read_text().splitlines().index(f"        services: [{services}]") + 1
+
+
+def test_validate_names_an_on_call_service_that_no_spec_of_the_team_has(tmp_path, monkeypatch, capsys):
+    code, line = _validate_prod_listing(tmp_path, monkeypatch,
+                                        "ana@acme.example, bo@acme.example, cy@acme.example, dee@acme.example",
+                                        "checkout-api, checkout")
+    assert code == 0  # a warning: the specs validated may be a subset
     assert capsys.readouterr().err.splitlines() == [
         f"stacks/Pulumi.prod.yaml:{line}: -: reliability:oncall.teams.payments.services: warning: 'checkout' is not an SLO'd "
         "service of team payments here (its services: checkout-api): its PagerDuty service would never be "
         "paged; fix the name or remove it"]
+
+
+def test_validate_refuses_an_slod_service_the_teams_list_leaves_out(tmp_path, monkeypatch, capsys):
+    code, line = _validate_prod_listing(tmp_path, monkeypatch, "kai@acme.example, mo@acme.example, sam@acme.example",
+                                        "")
+    assert code == 2
+    assert f"stacks/Pulumi.prod.yaml:{line}: -: reliability:oncall.teams.platform.services: 'feature-flags' has " \
+           "SLOs owned by team platform (slo-specs/feature-flags.yaml:8) but is not listed: add it, or remove the " \
+           "list (the specs name the team's services)" in capsys.readouterr().err.splitlines()

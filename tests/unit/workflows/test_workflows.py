@@ -96,7 +96,8 @@ def test_checks_run_lint_tests_specs_and_the_policy_pack_per_stack() -> None:
     # (Only the upload of the test artefacts comes after it.)
     assert test[-1] == ".ci/run"
     assert any("scripts/fetch-reference.py" in r for r in test[:-1])
-    assert ".venv/bin/sre slo validate slo-specs" in [s.get("run") for s in steps(jobs["slo-specs"])]
+    assert ".venv/bin/sre slo validate slo-specs --runbooks-base https://runbooks.example.com" in [
+        s.get("run") for s in steps(jobs["slo-specs"])]
     policy = jobs["policy-check"]
     assert policy["strategy"]["matrix"]["stack"] == ["local", "dev", "staging", "prod"]
     runs = [s.get("run", "") for s in steps(policy)]
