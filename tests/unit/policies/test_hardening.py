@@ -24,6 +24,14 @@ IRSA = {"Version": "2012-10-17", "Statement": [{
     "Condition": {"StringEquals": {"oidc.eks.eu-west-1.amazonaws.com/id/X:aud": "sts.amazonaws.com"},
                   "StringLike": {"oidc.eks.eu-west-1.amazonaws.com/id/X:sub": ["system:serviceaccount:monitoring:thanos"]}},
 }]}
+GITHUB_OIDC = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+    "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
+    "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                  "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/shop:ref:refs/heads/main"}},
+}]}
+ORG_TRUST = {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "*"},
+                            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}}]}
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CONTAINER = {"name": "app", "image": "x", "securityContext": {
     "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True}}
@@ -125,6 +133,41 @@ CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
      ["[RAC IAM.WebIdentity, CIS EKS 5.2.1] assumeRolePolicy: statement 0 trusts a web identity but has a `sub` "
       "condition that matches every subject (system:serviceaccount:*): name the service accounts (or repositories) "
       "that need the role"]),
+    ("trust: GitHub OIDC sub names every repository", principals.iam_principals_scoped, "aws:iam/role:Role",
+     {"assumeRolePolicy": GITHUB_OIDC},
+     lambda d: d["assumeRolePolicy"]["Statement"][0]["Condition"]["StringLike"].update(
+         {"token.actions.githubusercontent.com:sub": "repo:*"}),
+     ["[RAC IAM.WebIdentity, CIS EKS 5.2.1] assumeRolePolicy: statement 0 trusts a web identity but has a `sub` "
+      "condition that matches every subject (repo:*): name the service accounts (or repositories) that need the role"]),
+    ("trust: GitHub OIDC sub with every owner", principals.iam_principals_scoped, "aws:iam/role:Role",
+     {"assumeRolePolicy": GITHUB_OIDC},
+     lambda d: d["assumeRolePolicy"]["Statement"][0]["Condition"]["StringLike"].update(
+         {"token.actions.githubusercontent.com:sub": "repo:*/*:*"}),
+     ["[RAC IAM.WebIdentity, CIS EKS 5.2.1] assumeRolePolicy: statement 0 trusts a web identity but has a `sub` "
+      "condition that matches every subject (repo:*/*:*): name the service accounts (or repositories) that need the "
+      "role"]),
+    ("trust: aud matches every audience", principals.iam_principals_scoped, "aws:iam/role:Role",
+     {"assumeRolePolicy": IRSA},
+     lambda d: d["assumeRolePolicy"]["Statement"][0]["Condition"].update(
+         {"StringEquals": {}, "StringLike": {"oidc.eks.eu-west-1.amazonaws.com/id/X:aud": "*",
+                                             "oidc.eks.eu-west-1.amazonaws.com/id/X:sub": "system:serviceaccount:a:b"}}),
+     ["[RAC IAM.WebIdentity, CIS EKS 5.2.1] assumeRolePolicy: statement 0 trusts a web identity but has an `aud` "
+      "condition that matches every audience (*), so tokens minted for any audience are accepted: set it to "
+      "sts.amazonaws.com"]),
+    ("trust: organisation condition matches every organisation", principals.iam_principals_scoped,
+     "aws:iam/role:Role", {"assumeRolePolicy": ORG_TRUST},
+     lambda d: d["assumeRolePolicy"]["Statement"][0].update(
+         Condition={"StringLike": {"aws:PrincipalOrgID": "*"}}),
+     ["[RAC IAM.Trust] assumeRolePolicy: statement 0 allows principal *, anyone in any AWS account, and its condition "
+      "matches every caller (aws:PrincipalOrgID *): set the condition to your organisation id, accounts or role ARNs, "
+      "without wildcards"]),
+    ("trust: organisation condition that only excludes", principals.iam_principals_scoped,
+     "aws:iam/role:Role", {"assumeRolePolicy": ORG_TRUST},
+     lambda d: d["assumeRolePolicy"]["Statement"][0].update(
+         Condition={"StringNotEquals": {"aws:PrincipalOrgID": "o-abc123"}}),
+     ["[RAC IAM.Trust] assumeRolePolicy: statement 0 allows principal *, anyone in any AWS account, with no condition "
+      "narrowing it: name the accounts or roles, or add a Condition on aws:PrincipalOrgID (or another of "
+      "scopingConditionKeys)"]),
     ("bucket policy: public read with ?", principals.iam_principals_scoped, "aws:s3/bucketPolicy:BucketPolicy",
      {"policy": {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Principal": {"AWS": "arn:aws:iam::1:root"},
                                 "Resource": "arn:aws:s3:::b/*"}]}},
