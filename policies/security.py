@@ -198,8 +198,11 @@ _ALL = r"[*?]*\*[*?]*"
 _ALL_BUCKETS = re.compile(rf"^arn:(?:[*?]+|aws[a-z-]*):s3:[*?]*:[*?]*:{_ALL}(?:/{_ALL})?$", re.IGNORECASE)
 # Every resource of every service: `*`, `?*`, `arn:*:*:*:*:*`.
 _ALL_RESOURCES = re.compile(rf"^(?:{_ALL}|arn:[^:]*:{_ALL}:[^:]*:[^:]*:{_ALL})$")
-# Every role of an account (or of all): `arn:aws:iam::123456789012:role/*`.
-_ALL_ROLES = re.compile(rf"^arn:[^:]*:iam::[^:]*:role/{_ALL}$", re.IGNORECASE)
+# Every role of an account (or of all): `arn:aws:iam::123456789012:role/*`, or every IAM resource of one:
+# `arn:aws:iam::123456789012:*`.
+_ALL_ROLES = re.compile(rf"^arn:[^:]*:iam::[^:]*:(?:role/)?{_ALL}$", re.IGNORECASE)
+# Every KMS key of an account or region: `arn:aws:kms:*:123456789012:key/*`.
+_ALL_KEYS = re.compile(rf"^arn:[^:]*:kms:[^:]*:[^:]*:(?:key/)?{_ALL}$", re.IGNORECASE)
 
 
 def matches_everything(pattern: str) -> bool:
@@ -229,6 +232,13 @@ def _every_action(action: str) -> bool:
     return all(matches_everything(part) for part in action.split(":", 1))
 
 
+def action_matches(pattern: str, action: str) -> bool:
+    """Does an IAM action pattern name the action? `iam:Pass*`, `iam:PassRol?` and `iam:*` name iam:PassRole.
+    IAM patterns know only `*` and `?` and ignore case (fnmatch would also read `[...]` as a set)."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, action, re.IGNORECASE | re.DOTALL) is not None
+
+
 def _applies_to_s3(action: str) -> bool:
     """Could the action (a pattern) name an S3 action? `*`, `s3:*`, `s3:Get*`, `s*:*`."""
     service = action.split(":", 1)[0] if ":" in action else action
@@ -252,7 +262,8 @@ def _policy_documents(props: Any) -> Iterator[tuple[str, Any]]:
 
 # Policies attached to a user rather than a group or role (FSBP IAM.2).
 _USER_POLICY_TYPES = ("aws:iam/userPolicy:UserPolicy", "aws:iam/userPolicyAttachment:UserPolicyAttachment")
-_DECRYPT_ACTIONS = ("kms:decrypt", "kms:reencryptfrom")
+# The decryption actions FSBP KMS.1 and KMS.2 keep off every key.
+_DECRYPT_ACTIONS = ("kms:Decrypt", "kms:ReEncryptFrom")
 
 
 def _kms_decrypt_control(resource_type: str) -> str:
@@ -278,7 +289,8 @@ def _validate_iam(args: ResourceValidationArgs, report: Report) -> None:
                            f"{arn.rsplit('/', 1)[-1]}: write a policy scoped to what the workload needs")
     for where, document in _policy_documents(args.props):
         if document is None:
-            report(f"{where} is not a JSON policy document")
+            report(f"{cite('FSBP IAM.1')} {where} is not a JSON policy document, so what it allows cannot be "
+                   'checked: write it as JSON ({"Version": "2012-10-17", "Statement": [...]})')
             continue
         for index, statement in enumerate(listing(get(document, "Statement"))):
             if not isinstance(statement, Mapping) or get(statement, "Effect", default="Allow") != "Allow":
@@ -288,29 +300,43 @@ def _validate_iam(args: ResourceValidationArgs, report: Report) -> None:
             if get(statement, "NotAction") is not None:
                 report(f"{cite('FSBP IAM.1')} {where}: statement {label} allows every action but its NotAction "
                        "list: list the allowed actions instead")
-            everything = _everything(statement)
-            roles = [r for r in listing(get(statement, "Resource")) if isinstance(r, str) and _ALL_ROLES.match(r)]
-            allowed = [a.lower() for a in cfg["allowedServiceWildcards"]]
-            for action in listing(get(statement, "Action")):
-                if not isinstance(action, str):
-                    continue
-                if _every_action(action):
-                    report(f"{cite('FSBP IAM.1')} {where}: statement {label} allows every action ({action}): "
-                           "list the actions the workload needs")
-                elif everything and _is_wildcard(action) and action.lower() not in allowed:
-                    covered, scope = everything
-                    if covered.startswith("every bucket") and not _applies_to_s3(action):
-                        continue  # e.g. ec2:* on S3 ARNs: matches nothing
-                    report(f"{cite('FSBP IAM.21')} {where}: statement {label} allows {action} on {covered}: "
-                           f"scope it to {scope}")
-                elif action.lower() == "iam:passrole" and (roles or (everything and "bucket" not in everything[0])):
-                    covered = ", ".join(roles) if roles else everything[0]  # type: ignore[index]
-                    report(f"{cite('RAC IAM.PassRole')} {where}: statement {label} allows iam:PassRole on "
-                           f"{covered}: whoever holds it can hand any role to a service and act as it; list the "
-                           "roles' ARNs and add a Condition on iam:PassedToService")
-                elif action.lower() in _DECRYPT_ACTIONS and everything and "bucket" not in everything[0]:
-                    report(f"{cite(_kms_decrypt_control(args.resource_type))} {where}: statement {label} allows "
-                           f"{action} on {everything[0]}: scope it to the keys' ARNs")
+            for message in _statement_problems(statement, args.resource_type, cfg):
+                report(f"{message[0]} {where}: statement {label} {message[1]}")
+
+
+def _includes(action: str, named: str) -> str:
+    """`iam:Pass*` -> ` (which includes iam:PassRole)`; nothing when the action is the one (or ones) named."""
+    return "" if action.lower() == named.lower() else f" (which includes {named})"
+
+
+def _statement_problems(statement: Any, resource_type: str, cfg: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(cited controls, what the statement allows and the fix) for one Allow statement's actions."""
+    everything = _everything(statement)
+    resources = [r for r in listing(get(statement, "Resource")) if isinstance(r, str)]
+    # Every resource, not every bucket: S3 ARNs name no role and no key.
+    every_resource = everything[0] if everything and not everything[0].startswith("every bucket") else None
+    roles = ", ".join(r for r in resources if _ALL_ROLES.match(r)) or every_resource
+    keys = ", ".join(r for r in resources if _ALL_KEYS.match(r))
+    keys = f"every key ({keys})" if keys else every_resource
+    allowed = [a.lower() for a in cfg["allowedServiceWildcards"]]
+    for action in listing(get(statement, "Action")):
+        if not isinstance(action, str):
+            continue
+        if _every_action(action):
+            yield cite("FSBP IAM.1"), f"allows every action ({action}): list the actions the workload needs"
+            continue
+        if everything and _is_wildcard(action) and action.lower() not in allowed:
+            covered, scope = everything
+            if not covered.startswith("every bucket") or _applies_to_s3(action):  # ec2:* on S3 ARNs: matches nothing
+                yield cite("FSBP IAM.21"), f"allows {action} on {covered}: scope it to {scope}"
+        if roles and action_matches(action, "iam:PassRole"):
+            yield (cite("RAC IAM.PassRole"),
+                   f"allows {action}{_includes(action, 'iam:PassRole')} on {roles}: whoever holds it can hand any "
+                   "role to a service and act as it; list the roles' ARNs and add a Condition on iam:PassedToService")
+        decrypts = [a for a in _DECRYPT_ACTIONS if action_matches(action, a)]
+        if keys and decrypts:
+            yield (cite(_kms_decrypt_control(resource_type)),
+                   f"allows {action}{_includes(action, ', '.join(decrypts))} on {keys}: scope it to the keys' ARNs")
 
 
 iam_least_privilege = ResourceValidationPolicy(
