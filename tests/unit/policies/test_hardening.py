@@ -57,6 +57,9 @@ def _set(path: tuple[Any, ...], value: Any) -> Any:
 
 _DELETE = object()
 C = "spec.template.spec.containers[0].securityContext"
+SC = ("spec", "template", "spec", "containers", 0, "securityContext")
+POD_SC = ("spec", "template", "spec", "securityContext")
+APPARMOR = "container.apparmor.security.beta.kubernetes.io"
 
 # (case, policy, type, good props, change, messages)
 CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
@@ -107,6 +110,11 @@ CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
      {"metadataOptions": {"httpTokens": "required"}}, _set(("metadataOptions", "httpTokens"), "optional"),
      ["[FSBP EC2.170] metadataOptions.httpTokens is 'optional': set it to 'required' (IMDSv2 only), so a request "
       "forgery in a pod cannot read the node's credentials"]),
+    ("instance without IMDSv2", network.instance_metadata_v2, "aws:ec2/instance:Instance",
+     {"ami": "ami-1", "metadataOptions": {"httpTokens": "required", "httpEndpoint": "enabled"}},
+     _set(("metadataOptions", "httpTokens"), _DELETE),
+     ["[FSBP EC2.8] metadataOptions.httpTokens is unset: set it to 'required' (IMDSv2 only), so a request forgery in a "
+      "pod cannot read the node's credentials"]),
     ("trust: anyone", principals.iam_principals_scoped, "aws:iam/role:Role",
      {"assumeRolePolicy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                       "Principal": {"Service": "ec2.amazonaws.com"}}]})},
@@ -195,6 +203,77 @@ CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
      _set(("spec", "template", "spec", "volumes"), [{"name": "logs", "hostPath": {"path": "/var/log"}}]),
      ["[PSS baseline] spec.template.spec.volumes[0].hostPath mounts a directory of the node: use a "
       "PersistentVolumeClaim, ConfigMap or emptyDir"]),
+    ("privileged", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set((*SC, "privileged"), True), [f"[CIS EKS 4.2.1] {C}.privileged is true: remove it"]),
+    ("hostPID", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "hostPID"), True),
+     ["[CIS EKS 4.2.2] spec.template.spec.hostPID is true: remove it"]),
+    ("hostIPC", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "hostIPC"), True),
+     ["[CIS EKS 4.2.3] spec.template.spec.hostIPC is true: remove it"]),
+    ("SYS_ADMIN added", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set((*SC, "capabilities", "add"), ["SYS_ADMIN"]),
+     [f"[CIS EKS 4.2.8] {C}.capabilities.add adds SYS_ADMIN: add none (NET_BIND_SERVICE is the only one allowed)"]),
+    ("hostPort", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set(("spec", "template", "spec", "containers", 0, "ports"), [{"containerPort": 8080, "hostPort": 8080}]),
+     ["[PSS baseline] spec.template.spec.containers[0].ports[0].hostPort binds a port on the node: remove it and "
+      "reach the pod through a Service"]),
+    ("container seccomp Unconfined", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set((*SC, "seccompProfile"), {"type": "Unconfined"}),
+     [f"[PSS restricted] {C}.seccompProfile.type is not RuntimeDefault or Localhost (on the container or the pod): "
+      "set the pod's securityContext.seccompProfile.type RuntimeDefault"]),
+    ("pod seccomp Unconfined under containers' own", pod_security.pod_security_restricted, DEPLOYMENT,
+     broken(GOOD_DEPLOYMENT, _set((*SC, "seccompProfile"), {"type": "RuntimeDefault"})),
+     _set((*POD_SC, "seccompProfile", "type"), "Unconfined"),
+     ["[PSS restricted] spec.template.spec.securityContext.seccompProfile.type is 'Unconfined': set it RuntimeDefault"]),
+    ("procMount Unmasked", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set((*SC, "procMount"), "Unmasked"),
+     [f"[PSS baseline] {C}.procMount is 'Unmasked': remove it (Default masks the node's /proc paths)"]),
+    ("unsafe sysctl", pod_security.pod_security_restricted, DEPLOYMENT,
+     broken(GOOD_DEPLOYMENT, _set((*POD_SC, "sysctls"), [{"name": "net.ipv4.tcp_syncookies", "value": "1"}])),
+     _set((*POD_SC, "sysctls", 0, "name"), "kernel.msgmax"),
+     ["[PSS baseline] spec.template.spec.securityContext.sysctls[0].name is 'kernel.msgmax', which is not namespaced "
+      "to the pod: remove it (the safe ones are kernel.shm_rmid_forced and net.ipv4 port, ping and TCP keepalive "
+      "settings)"]),
+    ("SELinux type", pod_security.pod_security_restricted, DEPLOYMENT,
+     broken(GOOD_DEPLOYMENT, _set((*POD_SC, "seLinuxOptions"), {"type": "container_t", "level": "s0:c1,c2"})),
+     _set((*POD_SC, "seLinuxOptions", "type"), "spc_t"),
+     ["[PSS baseline] spec.template.spec.securityContext.seLinuxOptions.type is 'spc_t': leave it unset or use "
+      "container_t (container_init_t, container_kvm_t and container_engine_t are allowed too)"]),
+    ("SELinux user", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set((*SC, "seLinuxOptions"), {"user": "system_u"}),
+     [f"[PSS baseline] {C}.seLinuxOptions.user is 'system_u': remove it (only the SELinux type and level may be set)"]),
+    ("SELinux role", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set((*SC, "seLinuxOptions"), {"role": "sysadm_r"}),
+     [f"[PSS baseline] {C}.seLinuxOptions.role is 'sysadm_r': remove it (only the SELinux type and level may be set)"]),
+    ("AppArmor unconfined", pod_security.pod_security_restricted, DEPLOYMENT,
+     broken(GOOD_DEPLOYMENT, _set((*POD_SC, "appArmorProfile"), {"type": "RuntimeDefault"})),
+     _set((*POD_SC, "appArmorProfile", "type"), "Unconfined"),
+     ["[PSS baseline] spec.template.spec.securityContext.appArmorProfile.type is 'Unconfined': set it RuntimeDefault "
+      "(or Localhost with a profile on the nodes)"]),
+    ("AppArmor annotation unconfined", pod_security.pod_security_restricted, DEPLOYMENT,
+     broken(GOOD_DEPLOYMENT, _set(("spec", "template", "metadata"),
+                                  {"annotations": {f"{APPARMOR}/app": "localhost/app"}})),
+     _set(("spec", "template", "metadata", "annotations", f"{APPARMOR}/app"), "unconfined"),
+     [f'[PSS baseline] spec.template.metadata.annotations["{APPARMOR}/app"] is \'unconfined\': set it runtime/default '
+      "(or localhost/<profile>)"]),
+    ("HostProcess", pod_security.pod_security_restricted, DEPLOYMENT, GOOD_DEPLOYMENT,
+     _set((*SC, "windowsOptions"), {"hostProcess": True}),
+     [f"[PSS baseline] {C}.windowsOptions.hostProcess is true: remove it (a HostProcess container runs on the "
+      "Windows node as the host)"]),
+    ("volume type outside the restricted list", pod_security.pod_security_restricted, DEPLOYMENT,
+     broken(GOOD_DEPLOYMENT, _set(("spec", "template", "spec", "volumes"), [
+         {"name": "data", "persistentVolumeClaim": {"claimName": "data"}}, {"name": "tmp", "emptyDir": {}},
+         {"name": "cfg", "projected": {"sources": [{"configMap": {"name": "c"}}]}}])),
+     _set(("spec", "template", "spec", "volumes", 0), {"name": "data", "nfs": {"server": "nfs", "path": "/x"}}),
+     ["[PSS restricted] spec.template.spec.volumes[0].nfs is not a volume type the restricted standard allows: use a "
+      "persistentVolumeClaim (its StorageClass names the storage), or a configMap, secret, projected, downwardAPI, "
+      "emptyDir, ephemeral or csi volume"]),
+    ("CronJob privileged", pod_security.pod_security_restricted, "kubernetes:batch/v1:CronJob",
+     {"metadata": {"name": "job"}, "spec": {"jobTemplate": {"spec": {"template": GOOD_DEPLOYMENT["spec"]["template"]}}}},
+     _set(("spec", "jobTemplate", "spec", "template", "spec", "containers", 0, "securityContext", "privileged"), True),
+     ["[CIS EKS 4.2.1] spec.jobTemplate.spec.template.spec.containers[0].securityContext.privileged is true: remove "
+      "it"]),
     ("namespace without a level", pod_security.namespace_pod_security, NAMESPACE,
      {"metadata": {"name": "apps", "labels": {ENFORCE: "restricted"}}}, _set(("metadata", "labels"), {}),
      [f'[CIS EKS 4.2.1, PSS restricted] metadata.labels["{ENFORCE}"] is unset, so the cluster\'s default (privileged) '
@@ -215,6 +294,14 @@ CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
      _set(("spec", "tls"), []),
      ["[CIS EKS 5.4.5] spec.tls is empty and metadata.annotations has no alb.ingress.kubernetes.io/certificate-arn: "
       "add a tls block (or the ALB's certificate) so the Ingress serves HTTPS"]),
+    ("Gateway with only a plain-HTTP listener", pod_security.load_balancer_tls,
+     "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+     {"metadata": {"name": "shop"}, "spec": {"gatewayClassName": "alb", "listeners": [
+         {"name": "http", "protocol": "HTTP", "port": 80},
+         {"name": "https", "protocol": "HTTPS", "port": 443, "tls": {"certificateRefs": [{"name": "shop-tls"}]}}]}},
+     lambda d: d["spec"]["listeners"].pop(),
+     ["[CIS EKS 5.4.5] spec.listeners[0].protocol is HTTP and no listener serves HTTPS or TLS: add an HTTPS listener "
+      "with certificateRefs (and redirect HTTP to it)"]),
     ("Grafana anonymous access", grafana.grafana_hardened, "reliability:helm:Chart",
      {"chart": "grafana", "values": GRAFANA_VALUES},
      _set(("values", "grafana.ini", "auth.anonymous", "enabled"), True),
