@@ -177,8 +177,7 @@ def _validate_restricted(args: ResourceValidationArgs, report: Report) -> None:
 pod_security_restricted = ResourceValidationPolicy(
     name="pod-security-restricted",
     description="Workloads we or a user define (not chart templates) meet the baseline and restricted Pod Security "
-    "Standards: no host namespaces, paths or ports, no escalation, capabilities dropped, seccomp and AppArmor not "
-    "unconfined, safe sysctls, SELinux and /proc defaults, restricted volume types.",
+    "Standards, field by field.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_restricted,
     config_schema=_RESTRICTED_SCHEMA,

@@ -509,7 +509,7 @@ def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
     props = args.props
     if is_helm(args.resource_type):
         for path, _, problem, why in _values_exposures(helm_values(props), chart_name(props), cfg):
-            report(f"values.{fmt_path(path)} {problem}: {why}")
+            report(f"{cite('RAC UI.Auth')} values.{fmt_path(path)} {problem}: {why}")
         return
     kind = k8s_kind(args.resource_type)
     if kind == "Service" and get(props, "spec", "type") in cfg["exposedServiceTypes"]:
@@ -519,7 +519,7 @@ def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
                 names |= words(value)
         component = _component(names, cfg["components"])
         if component:
-            report(f"Service of type {get(props, 'spec', 'type')} exposes {component} without authentication: "
+            report(f"{cite('RAC UI.Auth')} Service of type {get(props, 'spec', 'type')} exposes {component} without authentication: "
                    "make it ClusterIP and put an authenticating proxy or Ingress in front")
     elif kind == "Ingress" and k8s_group(args.resource_type) in ("networking.k8s.io", "extensions"):
         names = labels_and_name(props)
@@ -528,7 +528,7 @@ def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
             names |= words(backend)
         component = _component(names, cfg["components"])
         if component and not _has_auth_annotation(get(props, "metadata", "annotations"), cfg["authAnnotations"]):
-            report(f"Ingress routes to {component} without an authentication annotation "
+            report(f"{cite('RAC UI.Auth')} Ingress routes to {component} without an authentication annotation "
                    f"(one of {', '.join(cfg['authAnnotations'])})")
     elif kind in _ROUTE_KINDS and k8s_group(args.resource_type) == "gateway.networking.k8s.io":
         names = labels_and_name(props)
@@ -536,7 +536,7 @@ def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
             names |= words(backend)
         component = _component(names, cfg["components"])
         if component and not _has_auth_annotation(get(props, "metadata", "annotations"), cfg["authAnnotations"]):
-            report(f"{kind} routes to {component} without an authentication annotation "
+            report(f"{cite('RAC UI.Auth')} {kind} routes to {component} without an authentication annotation "
                    f"(one of {', '.join(cfg['authAnnotations'])})")
 
 
@@ -674,7 +674,7 @@ def _validate_credentials(args: ResourceValidationArgs, report: Report) -> None:
         if (label, where) in seen:
             continue
         seen.add((label, where))
-        report(f"{label} in plain text at {where}: make it a Pulumi secret (pulumi config set --secret) held "
+        report(f"{cite('CIS EKS 4.4.2')} {label} in plain text at {where}: make it a Pulumi secret (pulumi config set --secret) held "
                "in a Kubernetes Secret and reference that (*_file, existingSecret)")
 
 

@@ -182,11 +182,11 @@ BAD = [
      ["iam-least-privilege: aws:iam/rolePolicy:RolePolicy reliability-storage-loki: [FSBP IAM.21] policy: statement 'Objects' "
       "allows s3:* on every resource (*): scope it to the resources' ARNs"]),
     ("Grafana LoadBalancer in Helm values", "local", grafana_load_balancer,
-     ["ui-requires-authentication: reliability:helm:Chart reliability-grafana-grafana: values.service.type is "
+     ["ui-requires-authentication: reliability:helm:Chart reliability-grafana-grafana: [RAC UI.Auth] values.service.type is "
       "LoadBalancer: it exposes grafana without authentication; keep it ClusterIP and reach it through an "
       "authenticating proxy or an Ingress with an auth annotation"]),
     ("Grafana Gateway API route with auth.proxy", "prod", grafana_route_with_auth_proxy,
-     ["ui-requires-authentication: reliability:helm:Chart reliability-grafana-grafana: values.route.main.enabled "
+     ["ui-requires-authentication: reliability:helm:Chart reliability-grafana-grafana: [RAC UI.Auth] values.route.main.enabled "
       "enables an HTTPRoute: grafana.ini auth.proxy trusts the X-WEBAUTH-USER header from whoever connects, so anyone "
       "who reaches grafana this way can log in as any user, admin too; auth.proxy counts only behind an Ingress or "
       "route with an auth annotation (nginx auth-url, oauth2-proxy) that authenticates first: give this one an auth "
@@ -200,15 +200,15 @@ BAD = [
           ("CIS EKS 4.2.6", "securityContext.runAsNonRoot", "false (root allowed)"),
           ("CIS EKS 4.2.6", "securityContext.runAsUser", "0 (root)"))]),
     ("Slack webhook in plain values", "staging", slack_webhook_in_values,
-     ["no-plaintext-credentials: kubernetes:helm.sh/v3:Release reliability-metrics-kps: Slack webhook URL in plain "
+     ["no-plaintext-credentials: kubernetes:helm.sh/v3:Release reliability-metrics-kps: [CIS EKS 4.4.2] Slack webhook URL in plain "
       "text at values.alertmanager.config.global.slack_api_url: make it a Pulumi secret (pulumi config set --secret) "
       "held in a Kubernetes Secret and reference that (*_file, existingSecret)"]),
     ("credentials under unlisted key names", "prod", keys_under_unlisted_names,
      [f"no-plaintext-credentials: {where} in plain text at {path}: make it a Pulumi secret (pulumi config set "
       "--secret) held in a Kubernetes Secret and reference that (*_file, existingSecret)" for where, path in (
-          ("kubernetes:helm.sh/v3:Release reliability-metrics-kps: Secret data pd-key",
+          ("kubernetes:helm.sh/v3:Release reliability-metrics-kps: [CIS EKS 4.4.2] Secret data pd-key",
            "values.alertmanager.extraSecret.data.pd-key"),
-          ("reliability:helm:Chart reliability-grafana-grafana: literal PAGERDUTY_ROUTING_KEY",
+          ("reliability:helm:Chart reliability-grafana-grafana: [CIS EKS 4.4.2] literal PAGERDUTY_ROUTING_KEY",
            "values.env.PAGERDUTY_ROUTING_KEY"))]),
     ("prod Prometheus replicas 1", "prod", prometheus_one_replica,
      ["prod-ha-replicas: kubernetes:helm.sh/v3:Release reliability-metrics-kps: Prometheus runs 1 replica(s) in prod "

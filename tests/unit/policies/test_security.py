@@ -343,7 +343,7 @@ def test_exposure_happy_path() -> None:
 
 @pytest.mark.parametrize(("case", "typ", "props", "messages"), EXPOSURE_CASES, ids=[c[0] for c in EXPOSURE_CASES])
 def test_exposure_broken(case: str, typ: str, props: dict[str, Any], messages: list[str]) -> None:
-    assert check_resource(security.ui_requires_authentication, typ, props) == messages
+    assert check_resource(security.ui_requires_authentication, typ, props) == [f"[RAC UI.Auth] {m}" for m in messages]
 
 
 # ------------------------------------------------------------------ plaintext credentials
@@ -429,7 +429,7 @@ def test_credentials_happy_path() -> None:
 
 @pytest.mark.parametrize(("case", "typ", "props", "messages"), CREDENTIAL_CASES, ids=[c[0] for c in CREDENTIAL_CASES])
 def test_credentials_broken(case: str, typ: str, props: dict[str, Any], messages: list[str]) -> None:
-    assert check_resource(security.no_plaintext_credentials, typ, props) == messages
+    assert check_resource(security.no_plaintext_credentials, typ, props) == [f"[CIS EKS 4.4.2] {m}" for m in messages]
 
 
 # ------------------------------------------------------------------ containers
