@@ -75,7 +75,7 @@ def _validate_rotation(args: ResourceValidationArgs, report: Report) -> None:
     rotation = get(args.props, "enableKeyRotation", unknown=UNKNOWN)
     if rotation is not UNKNOWN and rotation is not True:
         shown = "unset" if rotation is None else str(rotation).lower()
-        report(f"{cite('FSBP KMS.4')} enableKeyRotation is {shown} (unset is off): set it true, KMS then "
+        report(f"{cite('Security Hub KMS.4')} enableKeyRotation is {shown} (unset is off): set it true, KMS then "
                "rotates the key material every year")
 
 

@@ -55,7 +55,7 @@ def _open_ingress(rule: Any, where: str, allowed: list[float]) -> str | None:
     low, high = _ports(rule, "fromPort", "toPort")
     if low == high and low in allowed:
         return None
-    return (f"{cite('FSBP EC2.18', 'FSBP EC2.19', 'FSBP EC2.53')} {where} opens {_ports_text(low, high)} to "
+    return (f"{cite('FSBP EC2.18', 'FSBP EC2.19', 'Security Hub EC2.53')} {where} opens {_ports_text(low, high)} to "
             f"{', '.join(open_from)}: "
             "allow only your own CIDRs or a load balancer's security group (ports open to the internet: "
             f"{', '.join(f'{p:g}' for p in allowed)}, publicPorts in the policy config)")

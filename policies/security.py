@@ -67,8 +67,8 @@ _ENCRYPTION_SCHEMA = schema(
         **BUCKET_SCHEMA.properties,
         "algorithms": string_list(
             default=["aws:kms", "aws:kms:dsse"],
-            description="Default encryption algorithms a bucket may use (FSBP S3.17 asks for KMS; add AES256 to "
-            "accept S3-managed keys).",
+            description="Default encryption algorithms a bucket may use (Security Hub S3.17 asks for KMS; add "
+            "AES256 to accept S3-managed keys).",
         ),
     }
 )
@@ -116,12 +116,13 @@ def _validate_encrypted(args: StackValidationArgs, report: Report) -> None:
         algorithms = _sse_algorithms(get(bucket.props, "serverSideEncryptionConfiguration"))
         algorithms += [a for c in companions for a in _sse_algorithms(get(c.props, "rules"))]
         if not algorithms:
-            report(f"{cite('FSBP S3.17')} no BucketServerSideEncryptionConfiguration: add one with "
+            report(f"{cite('Security Hub S3.17')} no BucketServerSideEncryptionConfiguration: add one with "
                    "rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms", bucket.urn)
         for algorithm in algorithms:
             if algorithm not in cfg["algorithms"]:
-                report(f"{cite('FSBP S3.17')} sseAlgorithm '{algorithm}' is not one of {', '.join(cfg['algorithms'])}: "
-                       "set rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms", bucket.urn)
+                report(f"{cite('Security Hub S3.17')} sseAlgorithm '{algorithm}' is not one of "
+                       f"{', '.join(cfg['algorithms'])}: set "
+                       "rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms", bucket.urn)
 
 
 def _validate_versioned(args: StackValidationArgs, report: Report) -> None:
@@ -131,11 +132,11 @@ def _validate_versioned(args: StackValidationArgs, report: Report) -> None:
         if get(bucket.props, "versioning", "enabled") is True:
             statuses.append("Enabled")
         if not statuses:
-            report(f"{cite('FSBP S3.14')} no BucketVersioning: add one with versioningConfiguration.status Enabled",
-                   bucket.urn)
+            report(f"{cite('Security Hub S3.14')} no BucketVersioning: add one with versioningConfiguration.status "
+                   "Enabled", bucket.urn)
         elif "Enabled" not in statuses:
             shown = ", ".join(repr(s) for s in statuses if s is not None) or "not set"
-            report(f"{cite('FSBP S3.14')} versioningConfiguration.status is {shown}, not 'Enabled': set it to "
+            report(f"{cite('Security Hub S3.14')} versioningConfiguration.status is {shown}, not 'Enabled': set it to "
                    "Enabled", bucket.urn)
 
 
@@ -519,8 +520,8 @@ def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
                 names |= words(value)
         component = _component(names, cfg["components"])
         if component:
-            report(f"{cite('RAC UI.Auth')} Service of type {get(props, 'spec', 'type')} exposes {component} without authentication: "
-                   "make it ClusterIP and put an authenticating proxy or Ingress in front")
+            report(f"{cite('RAC UI.Auth')} Service of type {get(props, 'spec', 'type')} exposes {component} "
+                   "without authentication: make it ClusterIP and put an authenticating proxy or Ingress in front")
     elif kind == "Ingress" and k8s_group(args.resource_type) in ("networking.k8s.io", "extensions"):
         names = labels_and_name(props)
         backends = _ingress_backends(props)
@@ -674,8 +675,8 @@ def _validate_credentials(args: ResourceValidationArgs, report: Report) -> None:
         if (label, where) in seen:
             continue
         seen.add((label, where))
-        report(f"{cite('CIS EKS 4.4.2')} {label} in plain text at {where}: make it a Pulumi secret (pulumi config set --secret) held "
-               "in a Kubernetes Secret and reference that (*_file, existingSecret)")
+        report(f"{cite('CIS EKS 4.4.2')} {label} in plain text at {where}: make it a Pulumi secret (pulumi config "
+               "set --secret) held in a Kubernetes Secret and reference that (*_file, existingSecret)")
 
 
 no_plaintext_credentials = ResourceValidationPolicy(

@@ -175,7 +175,7 @@ def grafana_anonymous(r: Resources) -> None:
 
 BAD = [
     ("unencrypted bucket", "prod", unencrypted_bucket,
-     ["s3-bucket-encrypted: aws:s3/bucket:Bucket reliability-storage-thanos: [FSBP S3.17] no "
+     ["s3-bucket-encrypted: aws:s3/bucket:Bucket reliability-storage-thanos: [Security Hub S3.17] no "
       "BucketServerSideEncryptionConfiguration: add one with rules[].applyServerSideEncryptionByDefault.sseAlgorithm "
       "aws:kms"]),
     ("s3:* on *", "dev", s3_star_on_star,
@@ -217,7 +217,7 @@ BAD = [
      ["stateful-storage-retained: aws:s3/bucket:Bucket reliability-storage-loki: stateful storage in prod without "
       "protect: set ResourceOptions(protect=True, retain_on_delete=True) so a delete or replace keeps the data"]),
     ("chart version range", "dev", chart_version_range,
-     ["chart-version-pinned: reliability:helm:Chart reliability-traces-tempo: tempo version '>=2.0.0' is not an "
+     ["chart-version-pinned: reliability:helm:Chart reliability-traces-tempo: [RAC Helm.Pinned] tempo version '>=2.0.0' is not an "
       "exact version (a range or wildcard): pin one, e.g. 1.2.3"]),
     ("chaos experiment on kube-system", "staging", chaos_on_kube_system,
      ["chaos-experiment-scope: kubernetes:chaos-mesh.org/v1alpha1:PodChaos reliability-chaos-dns-kill: "
@@ -355,7 +355,7 @@ def test_stack_policies_see_dependencies_from_the_render(render_resources: Calla
             entry["options"]["dependsOn"] = []
     report = check(resources)
     assert [str(f) for f in report.mandatory] == [
-        "s3-bucket-versioned: aws:s3/bucket:Bucket reliability-storage-tempo: [FSBP S3.14] no BucketVersioning: add "
+        "s3-bucket-versioned: aws:s3/bucket:Bucket reliability-storage-tempo: [Security Hub S3.14] no BucketVersioning: add "
         "one with versioningConfiguration.status Enabled"
     ]
 

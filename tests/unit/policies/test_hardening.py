@@ -85,17 +85,17 @@ CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
       "is on record"]),
     ("key rotation unset", encryption.kms_key_rotation, "aws:kms/key:Key", {"enableKeyRotation": True},
      _set(("enableKeyRotation",), _DELETE),
-     ["[FSBP KMS.4] enableKeyRotation is unset (unset is off): set it true, KMS then rotates the key material every "
+     ["[Security Hub KMS.4] enableKeyRotation is unset (unset is off): set it true, KMS then rotates the key material every "
       "year"]),
     ("SSH open to the world", network.security_groups_restricted, "aws:ec2/securityGroup:SecurityGroup",
      {"ingress": [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}]},
      _set(("ingress", 0, "fromPort"), 22),
-     ["[FSBP EC2.18, FSBP EC2.19, FSBP EC2.53] ingress[0] opens ports 22-443 to 0.0.0.0/0: allow only your own CIDRs "
+     ["[FSBP EC2.18, FSBP EC2.19, Security Hub EC2.53] ingress[0] opens ports 22-443 to 0.0.0.0/0: allow only your own CIDRs "
       "or a load balancer's security group (ports open to the internet: 80, 443, publicPorts in the policy config)"]),
     ("every port over IPv6", network.security_groups_restricted,
      "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", {"ipProtocol": "-1", "cidrIpv4": "10.0.0.0/8"},
      _set(("cidrIpv4",), "::/0"),
-     ["[FSBP EC2.18, FSBP EC2.19, FSBP EC2.53] the ingress rule opens every port to ::/0: allow only your own CIDRs "
+     ["[FSBP EC2.18, FSBP EC2.19, Security Hub EC2.53] the ingress rule opens every port to ::/0: allow only your own CIDRs "
       "or a load balancer's security group (ports open to the internet: 80, 443, publicPorts in the policy config)"]),
     ("default security group with rules", network.security_groups_restricted,
      "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", {"vpcId": "v"},

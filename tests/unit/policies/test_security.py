@@ -54,17 +54,17 @@ def test_s3_happy_path(policy: Any, link: str) -> None:
 
 S3_CASES = [
     ("no encryption", security.s3_bucket_encrypted, {k: v for k, v in COMPANIONS.items() if k != SSE},
-     "[FSBP S3.17] no BucketServerSideEncryptionConfiguration: add one with "
+     "[Security Hub S3.17] no BucketServerSideEncryptionConfiguration: add one with "
      "rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms"),
     ("weak algorithm", security.s3_bucket_encrypted,
      {**COMPANIONS, SSE: {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "none"}}]}},
-     "[FSBP S3.17] sseAlgorithm 'none' is not one of aws:kms, aws:kms:dsse: set "
+     "[Security Hub S3.17] sseAlgorithm 'none' is not one of aws:kms, aws:kms:dsse: set "
      "rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms"),
     ("no versioning", security.s3_bucket_versioned, {k: v for k, v in COMPANIONS.items() if k != VERSIONING},
-     "[FSBP S3.14] no BucketVersioning: add one with versioningConfiguration.status Enabled"),
+     "[Security Hub S3.14] no BucketVersioning: add one with versioningConfiguration.status Enabled"),
     ("versioning suspended", security.s3_bucket_versioned,
      {**COMPANIONS, VERSIONING: {"versioningConfiguration": {"status": "Suspended"}}},
-     "[FSBP S3.14] versioningConfiguration.status is 'Suspended', not 'Enabled': set it to Enabled"),
+     "[Security Hub S3.14] versioningConfiguration.status is 'Suspended', not 'Enabled': set it to Enabled"),
     ("no public access block", security.s3_bucket_public_access_blocked,
      {k: v for k, v in COMPANIONS.items() if k != PAB},
      "[FSBP S3.8] no BucketPublicAccessBlock: add one with blockPublicAcls, blockPublicPolicy, ignorePublicAcls, "
@@ -90,7 +90,7 @@ def test_s3_companion_of_another_bucket_does_not_count() -> None:
     other = resource(BUCKET, {"bucket": "acme-other"}, "other")
     sse = resource(SSE, COMPANIONS[SSE], "x", dependencies=[logs, other], property_dependencies={"bucket": [other]})
     assert check_stack(security.s3_bucket_encrypted, [logs, other, sse]) == [
-        ("[FSBP S3.17] no BucketServerSideEncryptionConfiguration: add one with "
+        ("[Security Hub S3.17] no BucketServerSideEncryptionConfiguration: add one with "
          "rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms", "logs")
     ]
 
