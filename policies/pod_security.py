@@ -215,17 +215,33 @@ _NAMESPACE_SCHEMA = schema(
 )
 
 
+_ENFORCE = "pod-security.kubernetes.io/enforce"
+
+
+def _floor(args: ResourceValidationArgs, namespace: Any) -> str:
+    """The lowest Pod Security Admission level a namespace may enforce: restricted unless allow-listed."""
+    allowed_levels = listing(settings(args, _NAMESPACE_SCHEMA)["allowedLevels"])
+    allowed = {get(a, "namespace"): get(a, "level") for a in allowed_levels}
+    return str(allowed.get(namespace, "restricted"))
+
+
 def _validate_namespace_level(args: ResourceValidationArgs, report: Report) -> None:
+    if args.resource_type == "kubernetes:helm.sh/v3:Release" and get(args.props, "createNamespace") is True:
+        # Helm creates the namespace bare: no labels, so the cluster's default level (privileged) applies.
+        namespace = get(args.props, "namespace", default="default")
+        report(f"{cite('CIS EKS 4.2.1', 'PSS restricted')} createNamespace is true: Helm creates namespace "
+               f"{namespace} without a {_ENFORCE} label, so the cluster's default (privileged) admits any pod; set "
+               f"createNamespace false and create the namespace as a Namespace object labelled {_ENFORCE}: "
+               f"{_floor(args, namespace)}")
+        return
     if k8s_kind(args.resource_type) != "Namespace" or k8s_group(args.resource_type) != "core":
         return
     name = get(args.props, "metadata", "name", default=args.name)
-    label = "pod-security.kubernetes.io/enforce"
+    label = _ENFORCE
     level = get(args.props, "metadata", "labels", label, unknown=UNKNOWN)
     if level is UNKNOWN:
         return
-    allowed_levels = listing(settings(args, _NAMESPACE_SCHEMA)["allowedLevels"])
-    allowed = {get(a, "namespace"): get(a, "level") for a in allowed_levels}
-    floor = allowed.get(name, "restricted")
+    floor = _floor(args, name)
     where = f'metadata.labels["{label}"]'
     if level is None:
         report(f"{cite('CIS EKS 4.2.1', 'PSS restricted')} {where} is unset, so the cluster's default (privileged) "
@@ -239,7 +255,7 @@ def _validate_namespace_level(args: ResourceValidationArgs, report: Report) -> N
 namespace_pod_security = ResourceValidationPolicy(
     name="namespace-pod-security",
     description="Every Namespace enforces the restricted Pod Security Standard, except those allow-listed with "
-    "a reason (node agents, chaos-daemon).",
+    "a reason (node agents, chaos-daemon); no Helm release creates a namespace bare.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_namespace_level,
     config_schema=_NAMESPACE_SCHEMA,

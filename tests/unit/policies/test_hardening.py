@@ -283,6 +283,18 @@ CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
      [f"[CIS EKS 4.2.1, PSS restricted] metadata.labels[\"{ENFORCE}\"] is 'privileged' in namespace apps: set it to "
       'restricted, or, if its pods need more, add {"namespace": "apps", "level": "privileged", "reason": "..."} to '
       "allowedLevels"]),
+    ("Helm release creating its namespace", pod_security.namespace_pod_security, "kubernetes:helm.sh/v3:Release",
+     {"chart": "podinfo", "version": "6.7.0", "namespace": "shop", "createNamespace": False},
+     _set(("createNamespace",), True),
+     [f"[CIS EKS 4.2.1, PSS restricted] createNamespace is true: Helm creates namespace shop without a {ENFORCE} "
+      f"label, so the cluster's default (privileged) admits any pod; set createNamespace false and create the "
+      f"namespace as a Namespace object labelled {ENFORCE}: restricted"]),
+    ("Helm release creating an allow-listed namespace", pod_security.namespace_pod_security,
+     "kubernetes:helm.sh/v3:Release", {"chart": "chaos-mesh", "version": "2.7.2", "namespace": "chaos-mesh"},
+     _set(("createNamespace",), True),
+     [f"[CIS EKS 4.2.1, PSS restricted] createNamespace is true: Helm creates namespace chaos-mesh without a "
+      f"{ENFORCE} label, so the cluster's default (privileged) admits any pod; set createNamespace false and create "
+      f"the namespace as a Namespace object labelled {ENFORCE}: privileged"]),
     ("LoadBalancer without TLS", pod_security.load_balancer_tls, "kubernetes:core/v1:Service",
      {"metadata": {"name": "shop", "annotations": {"service.beta.kubernetes.io/aws-load-balancer-ssl-cert": "arn:c"}},
       "spec": {"type": "LoadBalancer"}}, _set(("metadata", "annotations"), {}),
