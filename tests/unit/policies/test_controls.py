@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from policies import POLICIES
-from policies.controls import catalogue, cited, family, markdown
+from policies.controls import catalogue, cited, families, family, markdown
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -34,6 +34,10 @@ def test_messages_name_their_family() -> None:
     assert family("[CIS EKS 5.3.1, FSBP EKS.3] x") == "CIS EKS"
     assert family("[Grafana security.cookie_secure] x") == "Grafana"
     assert family("values.query.resources sets no limits.memory") == "RAC"
+    assert families("[CIS EKS 5.3.1, FSBP EKS.3] x") == ["CIS EKS", "FSBP"]
+    assert families("[CIS EKS 4.2.1, CIS EKS 4.2.2, PSS baseline] x") == ["CIS EKS", "PSS"]
+    assert families("[Security Hub KMS.4] x") == ["Security Hub"]
+    assert families("no control cited") == ["RAC"]
 
 
 # A control id as messages cite it: `cite("CIS EKS 4.2.1")`, a constant ("FSBP EC2.8"), a tuple of them.
