@@ -1,4 +1,4 @@
-"""Kubernetes Pod Security Standards (restricted) for workloads, namespaces' admission levels, and TLS on
+"""Kubernetes Pod Security Standards (baseline and restricted) for workloads, namespaces' admission levels, and TLS on
 what is exposed through a load balancer.
 
 CIS Amazon EKS Benchmark 4.2.x and 5.4.5 (controls.yaml maps each). Workloads we or a user define are

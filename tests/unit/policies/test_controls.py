@@ -101,3 +101,14 @@ def test_map_ids_are_well_formed() -> None:
     for c in catalogue()[0]:
         assert _CONTROL_ID.fullmatch(c.id), c.id
         assert c.family == c.id.split(" ")[0] or c.id.startswith(c.family), c
+
+
+def test_docs_and_pack_header_name_every_policy_module() -> None:
+    modules = sorted(p.name for p in (REPO / "policies").glob("*.py")
+                     if re.search(r"^POLICIES = ", p.read_text(encoding="utf-8"), re.MULTILINE))
+    assert len(modules) == 10
+    docs = (REPO / "docs" / "policies.md").read_text(encoding="utf-8")
+    header = "".join(line for line in (REPO / "policies" / "PulumiPolicy.yaml").read_text(encoding="utf-8")
+                     .splitlines(keepends=True) if line.startswith("#"))
+    assert [m for m in modules if f"| `{m}` |" not in docs] == []
+    assert [m for m in modules if m not in header] == []
