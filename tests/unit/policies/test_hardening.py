@@ -102,6 +102,39 @@ CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
      _set(("egress",), [{"protocol": "-1", "cidrBlocks": ["0.0.0.0/0"]}]),
      ["[FSBP EC2.2] egress of the VPC's default security group allow traffic: leave its ingress and egress empty and "
       "give workloads security groups of their own"]),
+    ("NACL rule opens SSH to the world", network.network_acls_restricted, "aws:ec2/networkAclRule:NetworkAclRule",
+     {"networkAclId": "acl", "ruleNumber": 100, "protocol": "tcp", "ruleAction": "allow", "cidrBlock": "10.0.0.0/8",
+      "fromPort": 22, "toPort": 22}, _set(("cidrBlock",), "0.0.0.0/0"),
+     ["[FSBP EC2.21] the network ACL rule allows 0.0.0.0/0 to reach 22 (SSH): allow only your own CIDRs, or keep "
+      "remote administration off the internet and reach nodes through SSM Session Manager"]),
+    ("NACL opens every port over IPv6", network.network_acls_restricted, "aws:ec2/networkAcl:NetworkAcl",
+     {"vpcId": "v", "ingress": [{"ruleNo": 100, "protocol": "tcp", "action": "allow", "ipv6CidrBlock": "::/0",
+                                 "fromPort": 443, "toPort": 443}]},
+     _set(("ingress", 0, "protocol"), "-1"),
+     ["[FSBP EC2.21] ingress[0] allows ::/0 to reach 22 (SSH), 3389 (RDP): allow only your own CIDRs, or keep "
+      "remote administration off the internet and reach nodes through SSM Session Manager"]),
+    ("launch template with a public IP", network.subnet_no_public_ip, "aws:ec2/launchTemplate:LaunchTemplate",
+     {"networkInterfaces": [{"associatePublicIpAddress": "false", "deviceIndex": 0}]},
+     _set(("networkInterfaces", 0, "associatePublicIpAddress"), "true"),
+     ["[FSBP EC2.25] networkInterfaces[0].associatePublicIpAddress is true: every instance launched from this "
+      "template gets a public IP; set it false and reach the internet through a NAT gateway"]),
+    ("instance with a public IP", network.subnet_no_public_ip, "aws:ec2/instance:Instance",
+     {"ami": "ami-1", "associatePublicIpAddress": False}, _set(("associatePublicIpAddress",), True),
+     ["[FSBP EC2.9] associatePublicIpAddress is true: the instance gets a public IP; set it false, start it in a "
+      "private subnet and reach the internet through a NAT gateway"]),
+    ("EBS StorageClass unencrypted", encryption.ebs_volumes_encrypted, "kubernetes:storage.k8s.io/v1:StorageClass",
+     {"metadata": {"name": "gp3"}, "provisioner": "ebs.csi.aws.com", "parameters": {"type": "gp3", "encrypted": "true"}},
+     _set(("parameters", "encrypted"), _DELETE),
+     ['[FSBP EC2.3] parameters.encrypted is unset (unset is unencrypted, unless the account encrypts by default): '
+      'set it "true", so the volume and its snapshots are encrypted at rest']),
+    ("EBS volume unencrypted", encryption.ebs_volumes_encrypted, "aws:ebs/volume:Volume",
+     {"availabilityZone": "eu-west-1a", "size": 10, "encrypted": True}, _set(("encrypted",), False),
+     ["[FSBP EC2.3] encrypted is false: set it true, so the volume and its snapshots are encrypted at rest"]),
+    ("launch template volume unencrypted", encryption.ebs_volumes_encrypted, "aws:ec2/launchTemplate:LaunchTemplate",
+     {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": 20, "encrypted": "true"}}]},
+     _set(("blockDeviceMappings", 0, "ebs", "encrypted"), "false"),
+     ["[FSBP EC2.3] blockDeviceMappings[0].ebs.encrypted is 'false': set it \"true\", so the volume and its "
+      "snapshots are encrypted at rest"]),
     ("public IPs on launch", network.subnet_no_public_ip, "aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": False},
      _set(("mapPublicIpOnLaunch",), True),
      ["[FSBP EC2.15] mapPublicIpOnLaunch is true: every instance started in this subnet gets a public IP; set it "
