@@ -317,8 +317,8 @@ def _statement_problems(statement: Any, resource_type: str, cfg: dict[str, Any])
     # Every resource, not every bucket: S3 ARNs name no role and no key.
     every_resource = everything[0] if everything and not everything[0].startswith("every bucket") else None
     roles = ", ".join(r for r in resources if _ALL_ROLES.match(r)) or every_resource
-    keys = ", ".join(r for r in resources if _ALL_KEYS.match(r))
-    keys = f"every key ({keys})" if keys else every_resource
+    all_keys = ", ".join(r for r in resources if _ALL_KEYS.match(r))
+    keys = f"every key ({all_keys})" if all_keys else every_resource
     allowed = [a.lower() for a in cfg["allowedServiceWildcards"]]
     for action in listing(get(statement, "Action")):
         if not isinstance(action, str):
