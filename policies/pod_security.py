@@ -20,6 +20,7 @@ from ._common import (
     cite,
     fmt_path,
     get,
+    items,
     k8s_group,
     k8s_kind,
     listing,
@@ -141,7 +142,7 @@ def _pod_problems(props: Any, pod_path: Path, pod: Any, pod_security: Any) -> li
                         "StorageClass names the storage), or a configMap, secret, projected, downwardAPI, emptyDir, "
                         "ephemeral or csi volume"))
     meta = (*pod_path[:-1], "metadata", "annotations")
-    for key, value in sorted(mapping(get(props, *meta)).items()):
+    for key, value in sorted(items(get(props, *meta)), key=lambda pair: str(pair[0])):
         if str(key).startswith(_APPARMOR_ANNOTATION) and not (
             value == "runtime/default" or (isinstance(value, str) and value.startswith("localhost/"))
         ):
