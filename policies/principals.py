@@ -90,11 +90,15 @@ def _narrowing_values(statement: Any) -> dict[str, list[Any]]:
 
 
 def _open_value(value: Any) -> bool:
-    """A condition value that lets every caller through: `*`, `o-*` (every organisation),
-    `arn:aws:iam::*:role/x` (anyone can name a role x in an account of their own)."""
+    """A condition value that lets every caller through: `*`, `o-*` (every organisation), an ARN in any account
+    (`arn:aws:iam::*:role/x`: anyone can name a role x in an account of their own). An ARN whose account is
+    named narrows to that account, whatever wildcards its region or resource hold."""
     if not isinstance(value, str):
         return False
-    return _wildcard(value) or re.fullmatch(r"o-[*?]*\*[*?]*", value, re.IGNORECASE) is not None
+    if value.startswith("arn:"):
+        parts = value.split(":", 5)
+        return len(parts) < 6 or matches_everything(parts[4])
+    return matches_everything(value) or re.fullmatch(r"o-[*?]*\*[*?]*", value, re.IGNORECASE) is not None
 
 
 def _open_subject(value: Any) -> bool:

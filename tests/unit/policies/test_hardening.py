@@ -456,6 +456,14 @@ def test_who_a_resource_policy_lets_in() -> None:
     # A wildcard narrowed to the organisation is fine; a Deny names no one it lets in.
     org = _statement(Principal="*", Condition={"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}})
     assert check_resource(policy, key, {"policy": json.dumps(org)}) == []
+    # A source ARN with a named account narrows to it, whatever its region or resource; one in any account does not.
+    topic = _statement(Principal="*", Condition={"ArnLike": {"aws:SourceArn": "arn:aws:sns:*:123456789012:*"}})
+    assert check_resource(policy, key, {"policy": json.dumps(topic)}) == []
+    anywhere = _statement(Principal="*", Condition={"ArnLike": {"aws:SourceArn": "arn:aws:sns:*:*:alerts"}})
+    assert check_resource(policy, key, {"policy": json.dumps(anywhere)}) == [
+        "[FSBP KMS.5] policy: statement 0 allows principal *, anyone in any AWS account, and its condition matches "
+        "every caller (aws:SourceArn arn:aws:sns:*:*:alerts): set the condition to your organisation id, accounts or "
+        "role ARNs, without wildcards"]
     assert check_resource(policy, key, {"policy": json.dumps(_statement(Principal="*", Effect="Deny"))}) == []
     everyone_but = _statement(NotPrincipal={"AWS": "arn:aws:iam::1:root"})
     assert check_resource(policy, key, {"policy": json.dumps(everyone_but)}) == [
