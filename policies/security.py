@@ -176,6 +176,43 @@ s3_bucket_public_access_blocked = StackValidationPolicy(
     config_schema=BUCKET_SCHEMA,
 )
 
+_ACL_SCHEMA = schema(
+    {
+        "bucketTypes": BUCKET_SCHEMA.properties["bucketTypes"],
+        "aclTypes": string_list(
+            default=["aws:s3/bucketAclV2:BucketAclV2", "aws:s3/bucketAcl:BucketAcl"],
+            description="Resource types that set a bucket's ACL.",
+        )
+    }
+)
+
+
+def _validate_acls(args: ResourceValidationArgs, report: Report) -> None:
+    props, kind = args.props, args.resource_type
+    if kind == "aws:s3/bucketOwnershipControls:BucketOwnershipControls":
+        ownership = get(props, "rule", "objectOwnership", unknown=UNKNOWN)
+        if ownership is not UNKNOWN and ownership != "BucketOwnerEnforced":
+            report(f"{cite('FSBP S3.12')} rule.objectOwnership is {ownership!r}: ACLs then grant access beside the "
+                   "bucket policy; set it BucketOwnerEnforced (ACLs off, the bucket owner owns every object)")
+        return
+    cfg = settings(args, _ACL_SCHEMA)
+    if kind in cfg["aclTypes"] or kind in cfg["bucketTypes"]:
+        acl = get(props, "acl")
+        grants = listing(get(props, "grants")) + listing(get(props, "accessControlPolicy", "grants"))
+        if acl not in (None, "private") or grants:
+            where = f"acl is {acl!r}" if acl not in (None, "private") else "grants are set"
+            report(f"{cite('FSBP S3.12')} {where}: access goes through an ACL; remove it and grant access in the "
+                   "bucket policy or IAM, with the bucket's objectOwnership BucketOwnerEnforced")
+
+
+s3_bucket_acls_disabled = ResourceValidationPolicy(
+    name="s3-bucket-acls-disabled",
+    description="No S3 bucket grants access through an ACL: no ACL or grants, object ownership BucketOwnerEnforced.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_acls,
+    config_schema=_ACL_SCHEMA,
+)
+
 # ================================================================== IAM
 
 _IAM_SCHEMA = schema(
@@ -859,6 +896,7 @@ POLICIES = [
     s3_bucket_encrypted,
     s3_bucket_versioned,
     s3_bucket_public_access_blocked,
+    s3_bucket_acls_disabled,
     iam_least_privilege,
     ui_requires_authentication,
     no_plaintext_credentials,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from policies import eks, encryption, grafana, network, pod_security, principals
+from policies import eks, encryption, grafana, network, pod_security, principals, security
 
 from .helpers import broken, check_resource, check_stack, resource
 
@@ -148,6 +148,21 @@ CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
      _set(("metadataOptions", "httpTokens"), _DELETE),
      ["[FSBP EC2.8] metadataOptions.httpTokens is unset: set it to 'required' (IMDSv2 only), so a request forgery in a "
       "pod cannot read the node's credentials"]),
+    ("bucket ownership lets ACLs in", security.s3_bucket_acls_disabled,
+     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+     {"bucket": "b", "rule": {"objectOwnership": "BucketOwnerEnforced"}},
+     _set(("rule", "objectOwnership"), "ObjectWriter"),
+     ["[FSBP S3.12] rule.objectOwnership is 'ObjectWriter': ACLs then grant access beside the bucket policy; set it "
+      "BucketOwnerEnforced (ACLs off, the bucket owner owns every object)"]),
+    ("bucket ACL grants public read", security.s3_bucket_acls_disabled, "aws:s3/bucketAclV2:BucketAclV2",
+     {"bucket": "b", "acl": "private"}, _set(("acl",), "public-read"),
+     ["[FSBP S3.12] acl is 'public-read': access goes through an ACL; remove it and grant access in the bucket policy "
+      "or IAM, with the bucket's objectOwnership BucketOwnerEnforced"]),
+    ("bucket ACL grants", security.s3_bucket_acls_disabled, "aws:s3/bucketAclV2:BucketAclV2", {"bucket": "b"},
+     _set(("accessControlPolicy",), {"grants": [{"permission": "READ", "grantee": {"type": "Group",
+                                                  "uri": "http://acs.amazonaws.com/groups/global/AllUsers"}}]}),
+     ["[FSBP S3.12] grants are set: access goes through an ACL; remove it and grant access in the bucket policy or "
+      "IAM, with the bucket's objectOwnership BucketOwnerEnforced"]),
     ("trust: anyone", principals.iam_principals_scoped, "aws:iam/role:Role",
      {"assumeRolePolicy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                       "Principal": {"Service": "ec2.amazonaws.com"}}]})},
