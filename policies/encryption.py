@@ -24,6 +24,7 @@ from ._common import (
     cite,
     fmt_path,
     get,
+    is_on,
     is_plain_text,
     k8s_group,
     k8s_kind,
@@ -111,11 +112,6 @@ _EBS_SCHEMA = schema(
 )
 
 
-def _on(value: Any) -> bool:
-    """True, or the text "true" (StorageClass parameters and LaunchTemplate fields are strings)."""
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
 def _unencrypted_volumes(resource_type: str, props: Any, provisioners: list[str]) -> list[tuple[str, Any]]:
     """(property path, value) of each EBS volume setting that leaves a volume unencrypted."""
     if k8s_kind(resource_type) == "StorageClass" and k8s_group(resource_type) == "storage.k8s.io":
@@ -135,7 +131,7 @@ def _unencrypted_volumes(resource_type: str, props: Any, provisioners: list[str]
     out = []
     for path in paths:
         value = get(props, *path, unknown=UNKNOWN)
-        if value is not UNKNOWN and not _on(value):
+        if value is not UNKNOWN and not is_on(value):
             out.append((fmt_path(path), value))
     return out
 

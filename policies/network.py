@@ -16,7 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from ._common import UNKNOWN, Report, cite, fmt_path, get, listing, number, schema, settings, string_list
+from ._common import UNKNOWN, Report, cite, fmt_path, get, is_on, listing, number, schema, settings, string_list
 
 _OPEN = ("0.0.0.0/0", "::/0")
 _INGRESS_SCHEMA = schema(
@@ -155,11 +155,6 @@ _SUBNET_SCHEMA = schema(
 )
 
 
-def _on(value: Any) -> bool:
-    """A boolean the provider may hold as text (LaunchTemplate's associatePublicIpAddress is a string)."""
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
 def _validate_subnet(args: ResourceValidationArgs, report: Report) -> None:
     subnet = args.resource_type in settings(args, _SUBNET_SCHEMA)["subnetTypes"]
     if subnet and get(args.props, "mapPublicIpOnLaunch") is True:
@@ -167,11 +162,11 @@ def _validate_subnet(args: ResourceValidationArgs, report: Report) -> None:
                "public IP; set it false (NAT gateways and load balancers get their addresses without it)")
     elif args.resource_type == "aws:ec2/launchTemplate:LaunchTemplate":
         for index, interface in enumerate(listing(get(args.props, "networkInterfaces"))):
-            if _on(get(interface, "associatePublicIpAddress")):
+            if is_on(get(interface, "associatePublicIpAddress")):
                 report(f"{cite('FSBP EC2.25')} networkInterfaces[{index}].associatePublicIpAddress is true: every "
                        "instance launched from this template gets a public IP; set it false and reach the internet "
                        "through a NAT gateway")
-    elif args.resource_type == "aws:ec2/instance:Instance" and _on(get(args.props, "associatePublicIpAddress")):
+    elif args.resource_type == "aws:ec2/instance:Instance" and is_on(get(args.props, "associatePublicIpAddress")):
         report(f"{cite('FSBP EC2.9')} associatePublicIpAddress is true: the instance gets a public IP; set it false, "
                "start it in a private subnet and reach the internet through a NAT gateway")
 
