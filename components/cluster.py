@@ -174,7 +174,7 @@ class Eks(pulumi.ComponentResource):
             opts=child,
         )
         # Envelope encryption of Secrets in etcd with a key of our own (CIS EKS 5.3.1, FSBP EKS.3),
-        # rotated yearly by KMS (FSBP KMS.4); a 30-day window to cancel an accidental deletion.
+        # rotated yearly by KMS (Security Hub KMS.4); a 30-day window to cancel an accidental deletion.
         secrets_key = aws.kms.Key(
             f"{name}-secrets",
             description=f"{cluster_name}: envelope encryption of Kubernetes Secrets",

@@ -161,6 +161,12 @@ def get(value: Any, *path: str | int, default: Any = None, unknown: Any = _AS_DE
     return value
 
 
+def is_on(value: Any) -> bool:
+    """True, or the text "true" in any case: providers and charts hold some booleans as strings
+    (StorageClass parameters, LaunchTemplate fields, grafana.ini values, GF_* env)."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
 def number(value: Any) -> float | None:
     """An int or float (the engine's Struct turns every number into a float), not a bool."""
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

@@ -56,13 +56,24 @@ def cited(message: str) -> list[str]:
     return [part.strip() for part in match[1].split(",")] if match else []
 
 
-def family(message: str) -> str:
-    """The control family of a finding, from the first control its message cites."""
+def families(message: str) -> list[str]:
+    """Every control family a finding cites, in the order cited: `[CIS EKS 5.3.1, FSBP EKS.3] ...` -> both;
+    a message that cites no control belongs to RAC. An id missing from the map counts by its first word."""
     ids = cited(message)
     if not ids:
-        return NO_CONTROL
+        return [NO_CONTROL]
     by_id = {c.id: c.family for c in catalogue()[0]}
-    return by_id.get(ids[0], ids[0].split(" ")[0])
+    return list(dict.fromkeys(by_id.get(i, i.split(" ")[0]) for i in ids))
+
+
+def family(message: str) -> str:
+    """The control family of a finding, from the first control its message cites."""
+    return families(message)[0]
+
+
+def all_families() -> list[str]:
+    """The families of the controls the pack enforces, and RAC, sorted."""
+    return sorted({c.family for c in catalogue()[0]} | {NO_CONTROL})
 
 
 def markdown() -> str:

@@ -20,6 +20,7 @@ from ._common import (
     get,
     helm_values,
     is_helm,
+    is_on,
     is_plain_text,
     mapping,
     schema,
@@ -73,10 +74,6 @@ def _setting(values: Any, root: Path, section: str, key: str) -> tuple[Path, Any
     return None
 
 
-def _on(value: Any) -> bool:
-    return value is True or str(value).lower() == "true"
-
-
 def _validate_grafana(args: ResourceValidationArgs, report: Report) -> None:
     if not is_helm(args.resource_type):
         return
@@ -95,7 +92,7 @@ def _validate_grafana(args: ResourceValidationArgs, report: Report) -> None:
              "lets any site frame Grafana (clickjacking): set it false"),
         ):
             found = _setting(values, root, section, key)
-            if found and _on(found[1]):
+            if found and is_on(found[1]):
                 problem(control, found[0], f"is true: it {fix}")
         samesite = _setting(values, root, "security", "cookie_samesite")
         if samesite and str(samesite[1]).lower() in ("none", "disabled"):
@@ -103,7 +100,7 @@ def _validate_grafana(args: ResourceValidationArgs, report: Report) -> None:
                     f"is {samesite[1]!r}: other sites' requests carry the session cookie; set it to lax or strict")
         if environment(args.urn) in cfg["secureCookieEnvironments"]:
             secure = _setting(values, root, "security", "cookie_secure")
-            if secure is None or not _on(secure[1]):
+            if secure is None or not is_on(secure[1]):
                 where = secure[0] if secure else (*root, "grafana.ini", "security", "cookie_secure")
                 shown = "unset" if secure is None else repr(secure[1])
                 problem("Grafana security.cookie_secure", where,

@@ -1,4 +1,4 @@
-"""EC2/VPC policies: security groups, public IPs on subnets, instance metadata, VPC flow logs.
+"""EC2/VPC policies: security groups, network ACLs, public IPs, instance metadata, VPC flow logs.
 
 AWS Foundational Security Best Practices EC2.x (controls.yaml maps each). The stack itself creates
 no security group or instance (EKS manages them); these catch what a user adds beside it.
@@ -16,7 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from ._common import UNKNOWN, Report, cite, fmt_path, get, listing, number, schema, settings, string_list
+from ._common import UNKNOWN, Report, cite, fmt_path, get, is_on, listing, number, schema, settings, string_list
 
 _OPEN = ("0.0.0.0/0", "::/0")
 _INGRESS_SCHEMA = schema(
@@ -55,7 +55,7 @@ def _open_ingress(rule: Any, where: str, allowed: list[float]) -> str | None:
     low, high = _ports(rule, "fromPort", "toPort")
     if low == high and low in allowed:
         return None
-    return (f"{cite('FSBP EC2.18', 'FSBP EC2.19', 'FSBP EC2.53')} {where} opens {_ports_text(low, high)} to "
+    return (f"{cite('FSBP EC2.18', 'FSBP EC2.19', 'Security Hub EC2.53')} {where} opens {_ports_text(low, high)} to "
             f"{', '.join(open_from)}: "
             "allow only your own CIDRs or a load balancer's security group (ports open to the internet: "
             f"{', '.join(f'{p:g}' for p in allowed)}, publicPorts in the policy config)")
@@ -93,6 +93,63 @@ security_groups_restricted = ResourceValidationPolicy(
 )
 
 
+_NACL_SCHEMA = schema(
+    {
+        "adminPorts": {
+            "type": "array",
+            "items": {"type": "number"},
+            "default": [22, 3389],
+            "description": "TCP ports no network ACL may open to 0.0.0.0/0 or ::/0 (FSBP EC2.21: SSH and RDP).",
+        }
+    }
+)
+_PORT_NAMES = {22: "SSH", 3389: "RDP"}
+
+
+def _open_admin(rule: Any, action_key: str, admin_ports: list[float]) -> tuple[list[str], str] | None:
+    """(sources, ports text) when an allowing network ACL ingress rule lets the internet reach SSH or RDP."""
+    if str(get(rule, action_key, default="")).lower() != "allow":
+        return None
+    open_from = [s for s in (get(rule, "cidrBlock"), get(rule, "ipv6CidrBlock")) if s in _OPEN]
+    protocol = str(get(rule, "protocol", default="")).lower()
+    if not open_from or protocol not in ("-1", "all", "6", "tcp"):
+        return None
+    low, high = _ports(rule, "fromPort", "toPort")
+    if protocol not in ("-1", "all") and (low, high) == (0, 0):
+        return None
+    hit = [f"{port:g} ({_PORT_NAMES[int(port)]})" if int(port) in _PORT_NAMES else f"{port:g}"
+           for port in admin_ports if low <= port <= high]
+    return (open_from, ", ".join(hit)) if hit else None
+
+
+def _validate_network_acls(args: ResourceValidationArgs, report: Report) -> None:
+    kind = args.resource_type
+    admin_ports = sorted(float(p) for p in settings(args, _NACL_SCHEMA)["adminPorts"])
+    found: list[tuple[str, tuple[list[str], str]]] = []
+    if kind == "aws:ec2/networkAclRule:NetworkAclRule":
+        if get(args.props, "egress") is not True:
+            problem = _open_admin(args.props, "ruleAction", admin_ports)
+            if problem:
+                found.append(("the network ACL rule", problem))
+    elif kind in ("aws:ec2/networkAcl:NetworkAcl", "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"):
+        for index, rule in enumerate(listing(get(args.props, "ingress"))):
+            problem = _open_admin(rule, "action", admin_ports)
+            if problem:
+                found.append((fmt_path(("ingress", index)), problem))
+    for where, (sources, ports) in found:
+        report(f"{cite('FSBP EC2.21')} {where} allows {', '.join(sources)} to reach {ports}: allow only your own "
+               "CIDRs, or keep remote administration off the internet and reach nodes through SSM Session Manager")
+
+
+network_acls_restricted = ResourceValidationPolicy(
+    name="network-acls-restricted",
+    description="No network ACL lets 0.0.0.0/0 or ::/0 reach SSH (22) or RDP (3389).",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_network_acls,
+    config_schema=_NACL_SCHEMA,
+)
+
+
 _SUBNET_SCHEMA = schema(
     {"subnetTypes": string_list(default=["aws:ec2/subnet:Subnet"], description="Resource types that are subnets.")}
 )
@@ -103,11 +160,20 @@ def _validate_subnet(args: ResourceValidationArgs, report: Report) -> None:
     if subnet and get(args.props, "mapPublicIpOnLaunch") is True:
         report(f"{cite('FSBP EC2.15')} mapPublicIpOnLaunch is true: every instance started in this subnet gets a "
                "public IP; set it false (NAT gateways and load balancers get their addresses without it)")
+    elif args.resource_type == "aws:ec2/launchTemplate:LaunchTemplate":
+        for index, interface in enumerate(listing(get(args.props, "networkInterfaces"))):
+            if is_on(get(interface, "associatePublicIpAddress")):
+                report(f"{cite('FSBP EC2.25')} networkInterfaces[{index}].associatePublicIpAddress is true: every "
+                       "instance launched from this template gets a public IP; set it false and reach the internet "
+                       "through a NAT gateway")
+    elif args.resource_type == "aws:ec2/instance:Instance" and is_on(get(args.props, "associatePublicIpAddress")):
+        report(f"{cite('FSBP EC2.9')} associatePublicIpAddress is true: the instance gets a public IP; set it false, "
+               "start it in a private subnet and reach the internet through a NAT gateway")
 
 
 subnet_no_public_ip = ResourceValidationPolicy(
     name="subnet-no-public-ip",
-    description="Subnets do not hand out public IPv4 addresses to what starts in them.",
+    description="Subnets, launch templates and instances do not hand out public IPv4 addresses.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_subnet,
     config_schema=_SUBNET_SCHEMA,
@@ -175,4 +241,5 @@ vpc_flow_logs = StackValidationPolicy(
     config_schema=_FLOW_SCHEMA,
 )
 
-POLICIES = [security_groups_restricted, subnet_no_public_ip, instance_metadata_v2, vpc_flow_logs]
+POLICIES = [security_groups_restricted, network_acls_restricted, subnet_no_public_ip, instance_metadata_v2,
+            vpc_flow_logs]

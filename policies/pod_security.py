@@ -1,4 +1,4 @@
-"""Kubernetes Pod Security Standards (restricted) for workloads, namespaces' admission levels, and TLS on
+"""Kubernetes Pod Security Standards (baseline and restricted) for workloads, namespaces' admission levels, and TLS on
 what is exposed through a load balancer.
 
 CIS Amazon EKS Benchmark 4.2.x and 5.4.5 (controls.yaml maps each). Workloads we or a user define are
@@ -20,6 +20,7 @@ from ._common import (
     cite,
     fmt_path,
     get,
+    items,
     k8s_group,
     k8s_kind,
     listing,
@@ -34,6 +35,20 @@ from ._common import (
 
 _SECCOMP_TYPES = ("RuntimeDefault", "Localhost")
 _HOST_NAMESPACES = (("hostNetwork", "CIS EKS 4.2.4"), ("hostPID", "CIS EKS 4.2.2"), ("hostIPC", "CIS EKS 4.2.3"))
+# The Kubernetes Pod Security Standards (kubernetes.io/docs/concepts/security/pod-security-standards), as of
+# Kubernetes 1.31: what the baseline and restricted levels allow.
+_SAFE_SYSCTLS = frozenset({
+    "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+})
+_SELINUX_TYPES = ("container_t", "container_init_t", "container_kvm_t", "container_engine_t")
+_APPARMOR_TYPES = ("RuntimeDefault", "Localhost")
+_APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
+_RESTRICTED_VOLUMES = frozenset({
+    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret",
+})
 
 _RESTRICTED_SCHEMA = schema(
     {
@@ -46,11 +61,36 @@ _RESTRICTED_SCHEMA = schema(
 )
 
 
+def _context_problems(security: Any, sc: Path) -> list[tuple[str, str, str]]:
+    """(control ids, path, problem and fix) of the fields a pod's and a container's securityContext share."""
+    out = []
+    if get(security, "windowsOptions", "hostProcess") is True:
+        out.append(("PSS baseline", fmt_path((*sc, "windowsOptions", "hostProcess")),
+                    "is true: remove it (a HostProcess container runs on the Windows node as the host)"))
+    selinux = mapping(get(security, "seLinuxOptions"))
+    if get(selinux, "type") not in (None, "", *_SELINUX_TYPES):
+        out.append(("PSS baseline", fmt_path((*sc, "seLinuxOptions", "type")),
+                    f"is {get(selinux, 'type')!r}: leave it unset or use container_t (container_init_t, "
+                    "container_kvm_t and container_engine_t are allowed too)"))
+    for field in ("user", "role"):
+        if get(selinux, field) not in (None, ""):
+            out.append(("PSS baseline", fmt_path((*sc, "seLinuxOptions", field)),
+                        f"is {get(selinux, field)!r}: remove it (only the SELinux type and level may be set)"))
+    apparmor = get(security, "appArmorProfile", "type")
+    if apparmor is not None and apparmor not in _APPARMOR_TYPES:
+        out.append(("PSS baseline", fmt_path((*sc, "appArmorProfile", "type")),
+                    f"is {apparmor!r}: set it RuntimeDefault (or Localhost with a profile on the nodes)"))
+    return out
+
+
 def _container_problems(container: Any, at: Path, pod_security: Any) -> list[tuple[str, str, str]]:
     """(control ids, path, problem and fix) of one container against the restricted profile."""
     security = mapping(get(container, "securityContext"))
     sc = (*at, "securityContext")
-    out = []
+    out = _context_problems(security, sc)
+    if get(security, "procMount") not in (None, "Default"):
+        out.append(("PSS baseline", fmt_path((*sc, "procMount")),
+                    f"is {get(security, 'procMount')!r}: remove it (Default masks the node's /proc paths)"))
     if get(security, "privileged") is True:
         out.append(("CIS EKS 4.2.1", fmt_path((*sc, "privileged")), "is true: remove it"))
     if get(security, "allowPrivilegeEscalation") is not False:
@@ -76,6 +116,41 @@ def _container_problems(container: Any, at: Path, pod_security: Any) -> list[tup
     return out
 
 
+def _pod_problems(props: Any, pod_path: Path, pod: Any, pod_security: Any) -> list[tuple[str, str, str]]:
+    """(control ids, path, problem and fix) of the pod-level fields: volumes, sysctls, its securityContext and
+    the AppArmor annotations of its template."""
+    sc = (*pod_path, "securityContext")
+    out = _context_problems(pod_security, sc)
+    seccomp = get(pod_security, "seccompProfile", "type")
+    if seccomp is not None and seccomp not in _SECCOMP_TYPES:
+        out.append(("PSS restricted", fmt_path((*sc, "seccompProfile", "type")),
+                    f"is {seccomp!r}: set it RuntimeDefault"))
+    for index, sysctl in enumerate(listing(get(pod_security, "sysctls"))):
+        name = get(sysctl, "name")
+        if isinstance(name, str) and name not in _SAFE_SYSCTLS:
+            out.append(("PSS baseline", fmt_path((*sc, "sysctls", index, "name")),
+                        f"is {name!r}, which is not namespaced to the pod: remove it (the safe ones are "
+                        "kernel.shm_rmid_forced and net.ipv4 port, ping and TCP keepalive settings)"))
+    for index, volume in enumerate(listing(get(pod, "volumes"))):
+        if get(volume, "hostPath") is not None:
+            out.append(("PSS baseline", fmt_path((*pod_path, "volumes", index, "hostPath")),
+                        "mounts a directory of the node: use a PersistentVolumeClaim, ConfigMap or emptyDir"))
+            continue
+        for kind in sorted(str(k) for k in mapping(volume) if k != "name" and str(k) not in _RESTRICTED_VOLUMES):
+            out.append(("PSS restricted", fmt_path((*pod_path, "volumes", index, kind)),
+                        "is not a volume type the restricted standard allows: use a persistentVolumeClaim (its "
+                        "StorageClass names the storage), or a configMap, secret, projected, downwardAPI, emptyDir, "
+                        "ephemeral or csi volume"))
+    meta = (*pod_path[:-1], "metadata", "annotations")
+    for key, value in sorted(items(get(props, *meta)), key=lambda pair: str(pair[0])):
+        if str(key).startswith(_APPARMOR_ANNOTATION) and not (
+            value == "runtime/default" or (isinstance(value, str) and value.startswith("localhost/"))
+        ):
+            out.append(("PSS baseline", fmt_path((*meta, str(key))),
+                        f"is {value!r}: set it runtime/default (or localhost/<profile>)"))
+    return out
+
+
 def _validate_restricted(args: ResourceValidationArgs, report: Report) -> None:
     pod_path = pod_spec_path(args.resource_type)
     if pod_path is None:
@@ -92,10 +167,7 @@ def _validate_restricted(args: ResourceValidationArgs, report: Report) -> None:
     for field, control in _HOST_NAMESPACES:
         if get(pod, field) is True:
             problems.append((control, fmt_path((*pod_path, field)), "is true: remove it"))
-    for index, volume in enumerate(listing(get(pod, "volumes"))):
-        if get(volume, "hostPath") is not None:
-            problems.append(("PSS baseline", fmt_path((*pod_path, "volumes", index, "hostPath")),
-                             "mounts a directory of the node: use a PersistentVolumeClaim, ConfigMap or emptyDir"))
+    problems += _pod_problems(args.props, pod_path, pod, pod_security)
     for field in ("initContainers", "containers"):
         for index, container in enumerate(listing(get(pod, field))):
             problems += _container_problems(container, (*pod_path, field, index), pod_security)
@@ -105,8 +177,8 @@ def _validate_restricted(args: ResourceValidationArgs, report: Report) -> None:
 
 pod_security_restricted = ResourceValidationPolicy(
     name="pod-security-restricted",
-    description="Workloads we or a user define (not chart templates) meet the restricted Pod Security Standard: "
-    "no host namespaces or paths, no escalation, capabilities dropped, seccomp.",
+    description="Workloads we or a user define (not chart templates) meet the baseline and restricted Pod Security "
+    "Standards, field by field.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_restricted,
     config_schema=_RESTRICTED_SCHEMA,
@@ -144,17 +216,33 @@ _NAMESPACE_SCHEMA = schema(
 )
 
 
+_ENFORCE = "pod-security.kubernetes.io/enforce"
+
+
+def _floor(args: ResourceValidationArgs, namespace: Any) -> str:
+    """The lowest Pod Security Admission level a namespace may enforce: restricted unless allow-listed."""
+    allowed_levels = listing(settings(args, _NAMESPACE_SCHEMA)["allowedLevels"])
+    allowed = {get(a, "namespace"): get(a, "level") for a in allowed_levels}
+    return str(allowed.get(namespace, "restricted"))
+
+
 def _validate_namespace_level(args: ResourceValidationArgs, report: Report) -> None:
+    if args.resource_type == "kubernetes:helm.sh/v3:Release" and get(args.props, "createNamespace") is True:
+        # Helm creates the namespace bare: no labels, so the cluster's default level (privileged) applies.
+        namespace = get(args.props, "namespace", default="default")
+        report(f"{cite('CIS EKS 4.2.1', 'PSS restricted')} createNamespace is true: Helm creates namespace "
+               f"{namespace} without a {_ENFORCE} label, so the cluster's default (privileged) admits any pod; set "
+               f"createNamespace false and create the namespace as a Namespace object labelled {_ENFORCE}: "
+               f"{_floor(args, namespace)}")
+        return
     if k8s_kind(args.resource_type) != "Namespace" or k8s_group(args.resource_type) != "core":
         return
     name = get(args.props, "metadata", "name", default=args.name)
-    label = "pod-security.kubernetes.io/enforce"
+    label = _ENFORCE
     level = get(args.props, "metadata", "labels", label, unknown=UNKNOWN)
     if level is UNKNOWN:
         return
-    allowed_levels = listing(settings(args, _NAMESPACE_SCHEMA)["allowedLevels"])
-    allowed = {get(a, "namespace"): get(a, "level") for a in allowed_levels}
-    floor = allowed.get(name, "restricted")
+    floor = _floor(args, name)
     where = f'metadata.labels["{label}"]'
     if level is None:
         report(f"{cite('CIS EKS 4.2.1', 'PSS restricted')} {where} is unset, so the cluster's default (privileged) "
@@ -168,7 +256,7 @@ def _validate_namespace_level(args: ResourceValidationArgs, report: Report) -> N
 namespace_pod_security = ResourceValidationPolicy(
     name="namespace-pod-security",
     description="Every Namespace enforces the restricted Pod Security Standard, except those allow-listed with "
-    "a reason (node agents, chaos-daemon).",
+    "a reason (node agents, chaos-daemon); no Helm release creates a namespace bare.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate_namespace_level,
     config_schema=_NAMESPACE_SCHEMA,

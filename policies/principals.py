@@ -72,15 +72,49 @@ def _condition_keys(statement: Any) -> dict[str, list[Any]]:
     return out
 
 
+# Operators under which a condition key names who is let in. `StringNotEquals`, `...IfExists` (true when the
+# key is absent) and `Null` let in everyone the value does not exclude, so they narrow nothing.
+_NARROWING = frozenset({"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike"})
+
+
+def _narrowing_values(statement: Any) -> dict[str, list[Any]]:
+    """Condition key -> values, for the operators that narrow a principal down."""
+    out: dict[str, list[Any]] = {}
+    for operator, block in items(get(statement, "Condition")):
+        name = str(operator).lower().removeprefix("foranyvalue:").removeprefix("forallvalues:")
+        if name not in _NARROWING:
+            continue
+        for key, value in items(block):
+            out.setdefault(str(key), []).extend(listing(value))
+    return out
+
+
+def _open_value(value: Any) -> bool:
+    """A condition value that lets every caller through: `*`, `o-*` (every organisation), an ARN in any account
+    (`arn:aws:iam::*:role/x`: anyone can name a role x in an account of their own). An ARN whose account is
+    named narrows to that account, whatever wildcards its region or resource hold."""
+    if not isinstance(value, str):
+        return False
+    if value.startswith("arn:"):
+        parts = value.split(":", 5)
+        return len(parts) < 6 or matches_everything(parts[4])
+    return matches_everything(value) or re.fullmatch(r"o-[*?]*\*[*?]*", value, re.IGNORECASE) is not None
+
+
 def _open_subject(value: Any) -> bool:
-    """A `sub` pattern that names every subject: `*`, `system:serviceaccount:*`, `repo:*`."""
+    """A `sub` pattern that names every subject: `*`, `system:serviceaccount:*`, `repo:*`, `repo:*/*:*`."""
     if not isinstance(value, str):
         return False
     parts = value.split(":")
     if not [p for p in parts if p and not matches_everything(p)]:
         return True
     # system:serviceaccount:<namespace>:<name> with a wildcard namespace names every service account.
-    return value.startswith("system:serviceaccount:") and matches_everything(parts[2] if len(parts) > 2 else "")
+    if value.startswith("system:serviceaccount:"):
+        return matches_everything(parts[2] if len(parts) > 2 else "")
+    # GitHub Actions: repo:<owner>/<repository>:<ref or environment>; a wildcard owner names every repository.
+    if value.startswith("repo:"):
+        return matches_everything(parts[1].split("/", 1)[0] if len(parts) > 1 else "")
+    return False
 
 
 def _web_identity_problems(statement: Any) -> list[str]:
@@ -95,6 +129,11 @@ def _web_identity_problems(statement: Any) -> list[str]:
     if not aud:
         problems.append("has no `<issuer>:aud` condition (StringEquals sts.amazonaws.com), so tokens minted for "
                         "any audience are accepted")
+    else:
+        every = sorted({v for k in aud for v in keys[k] if isinstance(v, str) and matches_everything(v)})
+        if every:
+            problems.append(f"has an `aud` condition that matches every audience ({', '.join(every)}), so tokens "
+                            "minted for any audience are accepted: set it to sts.amazonaws.com")
     if not sub:
         problems.append("has no `<issuer>:sub` condition, so every identity of the issuer (every service account of "
                         "the cluster, every repository) can assume the role: name the subjects, e.g. "
@@ -128,10 +167,16 @@ def _validate_principals(args: ResourceValidationArgs, report: Report) -> None:
             report(f"{cite(*controls)} {label} allows everyone but its NotPrincipal list: name the principals in "
                    "Principal instead")
         wild = sorted({v for kind, v in _principals(statement) if kind in ("AWS", "*") and _wildcard(v)})
-        if wild and not scoping & set(_condition_keys(statement)):
+        narrowing = {k: v for k, v in _narrowing_values(statement).items() if k.lower() in scoping}
+        if wild and not narrowing:
             report(f"{cite(*controls)} {label} allows principal {', '.join(wild)}, anyone in any AWS account, with "
                    "no condition narrowing it: name the accounts or roles, or add a Condition on aws:PrincipalOrgID "
                    "(or another of scopingConditionKeys)")
+        elif wild and all(any(_open_value(v) for v in values) for values in narrowing.values()):
+            opened = ", ".join(f"{k} {v}" for k, values in sorted(narrowing.items()) for v in values if _open_value(v))
+            report(f"{cite(*controls)} {label} allows principal {', '.join(wild)}, anyone in any AWS account, and its "
+                   f"condition matches every caller ({opened}): set the condition to your organisation id, accounts "
+                   "or role ARNs, without wildcards")
         if args.resource_type == "aws:iam/role:Role":
             for problem in _web_identity_problems(statement):
                 report(f"{cite('RAC IAM.WebIdentity', 'CIS EKS 5.2.1')} {label} trusts a web identity but {problem}")

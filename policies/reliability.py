@@ -19,6 +19,7 @@ from ._common import (
     Path,
     Report,
     chart_name,
+    cite,
     environment,
     fmt_number,
     fmt_path,
@@ -385,9 +386,11 @@ def _validate_pinned(args: ResourceValidationArgs, report: Report) -> None:
         return
     name = chart_name(args.props) or "the chart"
     if version in (None, ""):
-        report(f"{name} has no version: Helm installs whatever is newest; pin an exact version (e.g. 1.2.3)")
+        report(f"{cite('RAC Helm.Pinned')} {name} has no version: Helm installs whatever is newest; pin an exact "
+               "version (e.g. 1.2.3)")
     elif not isinstance(version, str) or not _EXACT.match(version.strip()):
-        report(f"{name} version '{version}' is not an exact version (a range or wildcard): pin one, e.g. 1.2.3")
+        report(f"{cite('RAC Helm.Pinned')} {name} version '{version}' is not an exact version (a range or wildcard): "
+               "pin one, e.g. 1.2.3")
 
 
 chart_version_pinned = ResourceValidationPolicy(

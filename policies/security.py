@@ -67,8 +67,8 @@ _ENCRYPTION_SCHEMA = schema(
         **BUCKET_SCHEMA.properties,
         "algorithms": string_list(
             default=["aws:kms", "aws:kms:dsse"],
-            description="Default encryption algorithms a bucket may use (FSBP S3.17 asks for KMS; add AES256 to "
-            "accept S3-managed keys).",
+            description="Default encryption algorithms a bucket may use (Security Hub S3.17 asks for KMS; add "
+            "AES256 to accept S3-managed keys).",
         ),
     }
 )
@@ -116,12 +116,13 @@ def _validate_encrypted(args: StackValidationArgs, report: Report) -> None:
         algorithms = _sse_algorithms(get(bucket.props, "serverSideEncryptionConfiguration"))
         algorithms += [a for c in companions for a in _sse_algorithms(get(c.props, "rules"))]
         if not algorithms:
-            report(f"{cite('FSBP S3.17')} no BucketServerSideEncryptionConfiguration: add one with "
+            report(f"{cite('Security Hub S3.17')} no BucketServerSideEncryptionConfiguration: add one with "
                    "rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms", bucket.urn)
         for algorithm in algorithms:
             if algorithm not in cfg["algorithms"]:
-                report(f"{cite('FSBP S3.17')} sseAlgorithm '{algorithm}' is not one of {', '.join(cfg['algorithms'])}: "
-                       "set rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms", bucket.urn)
+                report(f"{cite('Security Hub S3.17')} sseAlgorithm '{algorithm}' is not one of "
+                       f"{', '.join(cfg['algorithms'])}: set "
+                       "rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms", bucket.urn)
 
 
 def _validate_versioned(args: StackValidationArgs, report: Report) -> None:
@@ -131,11 +132,11 @@ def _validate_versioned(args: StackValidationArgs, report: Report) -> None:
         if get(bucket.props, "versioning", "enabled") is True:
             statuses.append("Enabled")
         if not statuses:
-            report(f"{cite('FSBP S3.14')} no BucketVersioning: add one with versioningConfiguration.status Enabled",
-                   bucket.urn)
+            report(f"{cite('Security Hub S3.14')} no BucketVersioning: add one with versioningConfiguration.status "
+                   "Enabled", bucket.urn)
         elif "Enabled" not in statuses:
             shown = ", ".join(repr(s) for s in statuses if s is not None) or "not set"
-            report(f"{cite('FSBP S3.14')} versioningConfiguration.status is {shown}, not 'Enabled': set it to "
+            report(f"{cite('Security Hub S3.14')} versioningConfiguration.status is {shown}, not 'Enabled': set it to "
                    "Enabled", bucket.urn)
 
 
@@ -175,6 +176,43 @@ s3_bucket_public_access_blocked = StackValidationPolicy(
     config_schema=BUCKET_SCHEMA,
 )
 
+_ACL_SCHEMA = schema(
+    {
+        "bucketTypes": BUCKET_SCHEMA.properties["bucketTypes"],
+        "aclTypes": string_list(
+            default=["aws:s3/bucketAclV2:BucketAclV2", "aws:s3/bucketAcl:BucketAcl"],
+            description="Resource types that set a bucket's ACL.",
+        )
+    }
+)
+
+
+def _validate_acls(args: ResourceValidationArgs, report: Report) -> None:
+    props, kind = args.props, args.resource_type
+    if kind == "aws:s3/bucketOwnershipControls:BucketOwnershipControls":
+        ownership = get(props, "rule", "objectOwnership", unknown=UNKNOWN)
+        if ownership is not UNKNOWN and ownership != "BucketOwnerEnforced":
+            report(f"{cite('FSBP S3.12')} rule.objectOwnership is {ownership!r}: ACLs then grant access beside the "
+                   "bucket policy; set it BucketOwnerEnforced (ACLs off, the bucket owner owns every object)")
+        return
+    cfg = settings(args, _ACL_SCHEMA)
+    if kind in cfg["aclTypes"] or kind in cfg["bucketTypes"]:
+        acl = get(props, "acl")
+        grants = listing(get(props, "grants")) + listing(get(props, "accessControlPolicy", "grants"))
+        if acl not in (None, "private") or grants:
+            where = f"acl is {acl!r}" if acl not in (None, "private") else "grants are set"
+            report(f"{cite('FSBP S3.12')} {where}: access goes through an ACL; remove it and grant access in the "
+                   "bucket policy or IAM, with the bucket's objectOwnership BucketOwnerEnforced")
+
+
+s3_bucket_acls_disabled = ResourceValidationPolicy(
+    name="s3-bucket-acls-disabled",
+    description="No S3 bucket grants access through an ACL: no ACL or grants, object ownership BucketOwnerEnforced.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_acls,
+    config_schema=_ACL_SCHEMA,
+)
+
 # ================================================================== IAM
 
 _IAM_SCHEMA = schema(
@@ -198,8 +236,11 @@ _ALL = r"[*?]*\*[*?]*"
 _ALL_BUCKETS = re.compile(rf"^arn:(?:[*?]+|aws[a-z-]*):s3:[*?]*:[*?]*:{_ALL}(?:/{_ALL})?$", re.IGNORECASE)
 # Every resource of every service: `*`, `?*`, `arn:*:*:*:*:*`.
 _ALL_RESOURCES = re.compile(rf"^(?:{_ALL}|arn:[^:]*:{_ALL}:[^:]*:[^:]*:{_ALL})$")
-# Every role of an account (or of all): `arn:aws:iam::123456789012:role/*`.
-_ALL_ROLES = re.compile(rf"^arn:[^:]*:iam::[^:]*:role/{_ALL}$", re.IGNORECASE)
+# Every role of an account (or of all): `arn:aws:iam::123456789012:role/*`, or every IAM resource of one:
+# `arn:aws:iam::123456789012:*`.
+_ALL_ROLES = re.compile(rf"^arn:[^:]*:iam::[^:]*:(?:role/)?{_ALL}$", re.IGNORECASE)
+# Every KMS key of an account or region: `arn:aws:kms:*:123456789012:key/*`.
+_ALL_KEYS = re.compile(rf"^arn:[^:]*:kms:[^:]*:[^:]*:(?:key/)?{_ALL}$", re.IGNORECASE)
 
 
 def matches_everything(pattern: str) -> bool:
@@ -229,6 +270,13 @@ def _every_action(action: str) -> bool:
     return all(matches_everything(part) for part in action.split(":", 1))
 
 
+def action_matches(pattern: str, action: str) -> bool:
+    """Does an IAM action pattern name the action? `iam:Pass*`, `iam:PassRol?` and `iam:*` name iam:PassRole.
+    IAM patterns know only `*` and `?` and ignore case (fnmatch would also read `[...]` as a set)."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, action, re.IGNORECASE | re.DOTALL) is not None
+
+
 def _applies_to_s3(action: str) -> bool:
     """Could the action (a pattern) name an S3 action? `*`, `s3:*`, `s3:Get*`, `s*:*`."""
     service = action.split(":", 1)[0] if ":" in action else action
@@ -252,7 +300,8 @@ def _policy_documents(props: Any) -> Iterator[tuple[str, Any]]:
 
 # Policies attached to a user rather than a group or role (FSBP IAM.2).
 _USER_POLICY_TYPES = ("aws:iam/userPolicy:UserPolicy", "aws:iam/userPolicyAttachment:UserPolicyAttachment")
-_DECRYPT_ACTIONS = ("kms:decrypt", "kms:reencryptfrom")
+# The decryption actions FSBP KMS.1 and KMS.2 keep off every key.
+_DECRYPT_ACTIONS = ("kms:Decrypt", "kms:ReEncryptFrom")
 
 
 def _kms_decrypt_control(resource_type: str) -> str:
@@ -278,7 +327,8 @@ def _validate_iam(args: ResourceValidationArgs, report: Report) -> None:
                            f"{arn.rsplit('/', 1)[-1]}: write a policy scoped to what the workload needs")
     for where, document in _policy_documents(args.props):
         if document is None:
-            report(f"{where} is not a JSON policy document")
+            report(f"{cite('FSBP IAM.1')} {where} is not a JSON policy document, so what it allows cannot be "
+                   'checked: write it as JSON ({"Version": "2012-10-17", "Statement": [...]})')
             continue
         for index, statement in enumerate(listing(get(document, "Statement"))):
             if not isinstance(statement, Mapping) or get(statement, "Effect", default="Allow") != "Allow":
@@ -288,29 +338,43 @@ def _validate_iam(args: ResourceValidationArgs, report: Report) -> None:
             if get(statement, "NotAction") is not None:
                 report(f"{cite('FSBP IAM.1')} {where}: statement {label} allows every action but its NotAction "
                        "list: list the allowed actions instead")
-            everything = _everything(statement)
-            roles = [r for r in listing(get(statement, "Resource")) if isinstance(r, str) and _ALL_ROLES.match(r)]
-            allowed = [a.lower() for a in cfg["allowedServiceWildcards"]]
-            for action in listing(get(statement, "Action")):
-                if not isinstance(action, str):
-                    continue
-                if _every_action(action):
-                    report(f"{cite('FSBP IAM.1')} {where}: statement {label} allows every action ({action}): "
-                           "list the actions the workload needs")
-                elif everything and _is_wildcard(action) and action.lower() not in allowed:
-                    covered, scope = everything
-                    if covered.startswith("every bucket") and not _applies_to_s3(action):
-                        continue  # e.g. ec2:* on S3 ARNs: matches nothing
-                    report(f"{cite('FSBP IAM.21')} {where}: statement {label} allows {action} on {covered}: "
-                           f"scope it to {scope}")
-                elif action.lower() == "iam:passrole" and (roles or (everything and "bucket" not in everything[0])):
-                    covered = ", ".join(roles) if roles else everything[0]  # type: ignore[index]
-                    report(f"{cite('RAC IAM.PassRole')} {where}: statement {label} allows iam:PassRole on "
-                           f"{covered}: whoever holds it can hand any role to a service and act as it; list the "
-                           "roles' ARNs and add a Condition on iam:PassedToService")
-                elif action.lower() in _DECRYPT_ACTIONS and everything and "bucket" not in everything[0]:
-                    report(f"{cite(_kms_decrypt_control(args.resource_type))} {where}: statement {label} allows "
-                           f"{action} on {everything[0]}: scope it to the keys' ARNs")
+            for message in _statement_problems(statement, args.resource_type, cfg):
+                report(f"{message[0]} {where}: statement {label} {message[1]}")
+
+
+def _includes(action: str, named: str) -> str:
+    """`iam:Pass*` -> ` (which includes iam:PassRole)`; nothing when the action is the one (or ones) named."""
+    return "" if action.lower() == named.lower() else f" (which includes {named})"
+
+
+def _statement_problems(statement: Any, resource_type: str, cfg: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(cited controls, what the statement allows and the fix) for one Allow statement's actions."""
+    everything = _everything(statement)
+    resources = [r for r in listing(get(statement, "Resource")) if isinstance(r, str)]
+    # Every resource, not every bucket: S3 ARNs name no role and no key.
+    every_resource = everything[0] if everything and not everything[0].startswith("every bucket") else None
+    roles = ", ".join(r for r in resources if _ALL_ROLES.match(r)) or every_resource
+    all_keys = ", ".join(r for r in resources if _ALL_KEYS.match(r))
+    keys = f"every key ({all_keys})" if all_keys else every_resource
+    allowed = [a.lower() for a in cfg["allowedServiceWildcards"]]
+    for action in listing(get(statement, "Action")):
+        if not isinstance(action, str):
+            continue
+        if _every_action(action):
+            yield cite("FSBP IAM.1"), f"allows every action ({action}): list the actions the workload needs"
+            continue
+        if everything and _is_wildcard(action) and action.lower() not in allowed:
+            covered, scope = everything
+            if not covered.startswith("every bucket") or _applies_to_s3(action):  # ec2:* on S3 ARNs: matches nothing
+                yield cite("FSBP IAM.21"), f"allows {action} on {covered}: scope it to {scope}"
+        if roles and action_matches(action, "iam:PassRole"):
+            yield (cite("RAC IAM.PassRole"),
+                   f"allows {action}{_includes(action, 'iam:PassRole')} on {roles}: whoever holds it can hand any "
+                   "role to a service and act as it; list the roles' ARNs and add a Condition on iam:PassedToService")
+        decrypts = [a for a in _DECRYPT_ACTIONS if action_matches(action, a)]
+        if keys and decrypts:
+            yield (cite(_kms_decrypt_control(resource_type)),
+                   f"allows {action}{_includes(action, ', '.join(decrypts))} on {keys}: scope it to the keys' ARNs")
 
 
 iam_least_privilege = ResourceValidationPolicy(
@@ -483,7 +547,7 @@ def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
     props = args.props
     if is_helm(args.resource_type):
         for path, _, problem, why in _values_exposures(helm_values(props), chart_name(props), cfg):
-            report(f"values.{fmt_path(path)} {problem}: {why}")
+            report(f"{cite('RAC UI.Auth')} values.{fmt_path(path)} {problem}: {why}")
         return
     kind = k8s_kind(args.resource_type)
     if kind == "Service" and get(props, "spec", "type") in cfg["exposedServiceTypes"]:
@@ -493,8 +557,8 @@ def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
                 names |= words(value)
         component = _component(names, cfg["components"])
         if component:
-            report(f"Service of type {get(props, 'spec', 'type')} exposes {component} without authentication: "
-                   "make it ClusterIP and put an authenticating proxy or Ingress in front")
+            report(f"{cite('RAC UI.Auth')} Service of type {get(props, 'spec', 'type')} exposes {component} "
+                   "without authentication: make it ClusterIP and put an authenticating proxy or Ingress in front")
     elif kind == "Ingress" and k8s_group(args.resource_type) in ("networking.k8s.io", "extensions"):
         names = labels_and_name(props)
         backends = _ingress_backends(props)
@@ -502,7 +566,7 @@ def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
             names |= words(backend)
         component = _component(names, cfg["components"])
         if component and not _has_auth_annotation(get(props, "metadata", "annotations"), cfg["authAnnotations"]):
-            report(f"Ingress routes to {component} without an authentication annotation "
+            report(f"{cite('RAC UI.Auth')} Ingress routes to {component} without an authentication annotation "
                    f"(one of {', '.join(cfg['authAnnotations'])})")
     elif kind in _ROUTE_KINDS and k8s_group(args.resource_type) == "gateway.networking.k8s.io":
         names = labels_and_name(props)
@@ -510,7 +574,7 @@ def _validate_exposure(args: ResourceValidationArgs, report: Report) -> None:
             names |= words(backend)
         component = _component(names, cfg["components"])
         if component and not _has_auth_annotation(get(props, "metadata", "annotations"), cfg["authAnnotations"]):
-            report(f"{kind} routes to {component} without an authentication annotation "
+            report(f"{cite('RAC UI.Auth')} {kind} routes to {component} without an authentication annotation "
                    f"(one of {', '.join(cfg['authAnnotations'])})")
 
 
@@ -648,8 +712,8 @@ def _validate_credentials(args: ResourceValidationArgs, report: Report) -> None:
         if (label, where) in seen:
             continue
         seen.add((label, where))
-        report(f"{label} in plain text at {where}: make it a Pulumi secret (pulumi config set --secret) held "
-               "in a Kubernetes Secret and reference that (*_file, existingSecret)")
+        report(f"{cite('CIS EKS 4.4.2')} {label} in plain text at {where}: make it a Pulumi secret (pulumi config "
+               "set --secret) held in a Kubernetes Secret and reference that (*_file, existingSecret)")
 
 
 no_plaintext_credentials = ResourceValidationPolicy(
@@ -832,6 +896,7 @@ POLICIES = [
     s3_bucket_encrypted,
     s3_bucket_versioned,
     s3_bucket_public_access_blocked,
+    s3_bucket_acls_disabled,
     iam_least_privilege,
     ui_requires_authentication,
     no_plaintext_credentials,

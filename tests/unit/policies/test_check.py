@@ -45,8 +45,11 @@ def test_cloud_stacks_carry_exactly_the_known_advisories(
     out, err = capsys.readouterr()
     assert out.splitlines() == ([] if stack == "local" else list(CLOUD_ADVISORIES))
     summary = [line for line in err.splitlines() if line.startswith("by control family: ")]
-    assert summary == ([] if stack == "local" else ["by control family: CIS EKS: 0 mandatory, 1 advisory",
-                                                     "by control family: FSBP: 0 mandatory, 1 advisory"])
+    # Every family the pack enforces is listed, zeros too; the advisory citing CIS EKS 5.4.2 and FSBP EKS.1
+    # counts under both.
+    advisories = {} if stack == "local" else {"CIS EKS": 1, "FSBP": 2}
+    assert summary == [f"by control family: {fam}: 0 mandatory, {advisories.get(fam, 0)} advisory"
+                       for fam in ("CIS EKS", "FSBP", "Grafana", "PSS", "RAC", "Security Hub")]
 
 
 def write(tmp_path: Path, resources: Any) -> Path:
@@ -175,18 +178,18 @@ def grafana_anonymous(r: Resources) -> None:
 
 BAD = [
     ("unencrypted bucket", "prod", unencrypted_bucket,
-     ["s3-bucket-encrypted: aws:s3/bucket:Bucket reliability-storage-thanos: [FSBP S3.17] no "
+     ["s3-bucket-encrypted: aws:s3/bucket:Bucket reliability-storage-thanos: [Security Hub S3.17] no "
       "BucketServerSideEncryptionConfiguration: add one with rules[].applyServerSideEncryptionByDefault.sseAlgorithm "
       "aws:kms"]),
     ("s3:* on *", "dev", s3_star_on_star,
      ["iam-least-privilege: aws:iam/rolePolicy:RolePolicy reliability-storage-loki: [FSBP IAM.21] policy: statement 'Objects' "
       "allows s3:* on every resource (*): scope it to the resources' ARNs"]),
     ("Grafana LoadBalancer in Helm values", "local", grafana_load_balancer,
-     ["ui-requires-authentication: reliability:helm:Chart reliability-grafana-grafana: values.service.type is "
+     ["ui-requires-authentication: reliability:helm:Chart reliability-grafana-grafana: [RAC UI.Auth] values.service.type is "
       "LoadBalancer: it exposes grafana without authentication; keep it ClusterIP and reach it through an "
       "authenticating proxy or an Ingress with an auth annotation"]),
     ("Grafana Gateway API route with auth.proxy", "prod", grafana_route_with_auth_proxy,
-     ["ui-requires-authentication: reliability:helm:Chart reliability-grafana-grafana: values.route.main.enabled "
+     ["ui-requires-authentication: reliability:helm:Chart reliability-grafana-grafana: [RAC UI.Auth] values.route.main.enabled "
       "enables an HTTPRoute: grafana.ini auth.proxy trusts the X-WEBAUTH-USER header from whoever connects, so anyone "
       "who reaches grafana this way can log in as any user, admin too; auth.proxy counts only behind an Ingress or "
       "route with an auth annotation (nginx auth-url, oauth2-proxy) that authenticates first: give this one an auth "
@@ -200,15 +203,15 @@ BAD = [
           ("CIS EKS 4.2.6", "securityContext.runAsNonRoot", "false (root allowed)"),
           ("CIS EKS 4.2.6", "securityContext.runAsUser", "0 (root)"))]),
     ("Slack webhook in plain values", "staging", slack_webhook_in_values,
-     ["no-plaintext-credentials: kubernetes:helm.sh/v3:Release reliability-metrics-kps: Slack webhook URL in plain "
+     ["no-plaintext-credentials: kubernetes:helm.sh/v3:Release reliability-metrics-kps: [CIS EKS 4.4.2] Slack webhook URL in plain "
       "text at values.alertmanager.config.global.slack_api_url: make it a Pulumi secret (pulumi config set --secret) "
       "held in a Kubernetes Secret and reference that (*_file, existingSecret)"]),
     ("credentials under unlisted key names", "prod", keys_under_unlisted_names,
      [f"no-plaintext-credentials: {where} in plain text at {path}: make it a Pulumi secret (pulumi config set "
       "--secret) held in a Kubernetes Secret and reference that (*_file, existingSecret)" for where, path in (
-          ("kubernetes:helm.sh/v3:Release reliability-metrics-kps: Secret data pd-key",
+          ("kubernetes:helm.sh/v3:Release reliability-metrics-kps: [CIS EKS 4.4.2] Secret data pd-key",
            "values.alertmanager.extraSecret.data.pd-key"),
-          ("reliability:helm:Chart reliability-grafana-grafana: literal PAGERDUTY_ROUTING_KEY",
+          ("reliability:helm:Chart reliability-grafana-grafana: [CIS EKS 4.4.2] literal PAGERDUTY_ROUTING_KEY",
            "values.env.PAGERDUTY_ROUTING_KEY"))]),
     ("prod Prometheus replicas 1", "prod", prometheus_one_replica,
      ["prod-ha-replicas: kubernetes:helm.sh/v3:Release reliability-metrics-kps: Prometheus runs 1 replica(s) in prod "
@@ -217,7 +220,7 @@ BAD = [
      ["stateful-storage-retained: aws:s3/bucket:Bucket reliability-storage-loki: stateful storage in prod without "
       "protect: set ResourceOptions(protect=True, retain_on_delete=True) so a delete or replace keeps the data"]),
     ("chart version range", "dev", chart_version_range,
-     ["chart-version-pinned: reliability:helm:Chart reliability-traces-tempo: tempo version '>=2.0.0' is not an "
+     ["chart-version-pinned: reliability:helm:Chart reliability-traces-tempo: [RAC Helm.Pinned] tempo version '>=2.0.0' is not an "
       "exact version (a range or wildcard): pin one, e.g. 1.2.3"]),
     ("chaos experiment on kube-system", "staging", chaos_on_kube_system,
      ["chaos-experiment-scope: kubernetes:chaos-mesh.org/v1alpha1:PodChaos reliability-chaos-dns-kill: "
@@ -355,7 +358,7 @@ def test_stack_policies_see_dependencies_from_the_render(render_resources: Calla
             entry["options"]["dependsOn"] = []
     report = check(resources)
     assert [str(f) for f in report.mandatory] == [
-        "s3-bucket-versioned: aws:s3/bucket:Bucket reliability-storage-tempo: [FSBP S3.14] no BucketVersioning: add "
+        "s3-bucket-versioned: aws:s3/bucket:Bucket reliability-storage-tempo: [Security Hub S3.14] no BucketVersioning: add "
         "one with versioningConfiguration.status Enabled"
     ]
 

@@ -123,7 +123,7 @@ def test_engine_secrets_are_not_plaintext_credentials(servicer: Any) -> None:
     assert analyze(servicer, "kubernetes:core/v1:Secret", {"stringData": secret({"url": WEBHOOK})}) == []
     assert analyze(servicer, "kubernetes:core/v1:Secret", {"stringData": {"url": WEBHOOK}}) == [(
         "no-plaintext-credentials",
-        policies.security.no_plaintext_credentials.description + "\nSlack webhook URL in plain text at stringData.url: "
+        policies.security.no_plaintext_credentials.description + "\n[CIS EKS 4.4.2] Slack webhook URL in plain text at stringData.url: "
         "make it a Pulumi secret (pulumi config set --secret) held in a Kubernetes Secret and reference that "
         "(*_file, existingSecret)",
     )]

@@ -190,13 +190,13 @@ def test_pinned_happy_path(version: str) -> None:
                                      "=1.2", "=1.x", "==1.2.3", "=^1.2.3"])
 def test_pinned_ranges(version: str) -> None:
     assert check_resource(reliability.chart_version_pinned, RELEASE, {**KPS, "version": version}) == [
-        f"kube-prometheus-stack version '{version}' is not an exact version (a range or wildcard): pin one, e.g. 1.2.3"
+        f"[RAC Helm.Pinned] kube-prometheus-stack version '{version}' is not an exact version (a range or wildcard): pin one, e.g. 1.2.3"
     ]
 
 
 def test_pinned_missing() -> None:
     assert check_resource(reliability.chart_version_pinned, CHART, {"chart": "oci://ghcr.io/x/grafana"}) == [
-        "grafana has no version: Helm installs whatever is newest; pin an exact version (e.g. 1.2.3)"
+        "[RAC Helm.Pinned] grafana has no version: Helm installs whatever is newest; pin an exact version (e.g. 1.2.3)"
     ]
 
 

@@ -52,6 +52,9 @@ def test_a_clean_render_gives_an_empty_but_valid_log(render_dir: Callable[[str],
     assert_code_scanning_shape(log)
     assert log["runs"][0]["results"] == []
     assert "0 mandatory and 0 advisory" in err
+    assert [line for line in err.splitlines() if line.startswith("by control family: ")] == [
+        f"by control family: {fam}: 0 mandatory, 0 advisory"
+        for fam in ("CIS EKS", "FSBP", "Grafana", "PSS", "RAC", "Security Hub")]
 
 
 def test_violations_become_results_located_where_the_resource_is_made(
@@ -69,11 +72,15 @@ def test_violations_become_results_located_where_the_resource_is_made(
     assert failed["level"] == "error" and results["vpc-flow-logs"]["level"] == "warning"
     assert failed["properties"]["controls"] == ["CIS EKS 5.3.1", "FSBP EKS.3"]
     assert failed["properties"]["family"] == "CIS EKS"
+    assert failed["properties"]["families"] == ["CIS EKS", "FSBP"]
     physical = failed["locations"][0]["physicalLocation"]
     assert physical["artifactLocation"]["uri"] == "components/cluster.py"
     line = (REPO / "components" / "cluster.py").read_text().splitlines()[physical["region"]["startLine"] - 1]
     assert "aws.eks.Cluster(" in line
+    # eks-secrets-encrypted cites CIS EKS and FSBP, eks-endpoint-private too, vpc-flow-logs FSBP alone: each
+    # finding counts under every family it cites.
     assert "by control family: CIS EKS: 1 mandatory, 1 advisory" in err.splitlines()
+    assert "by control family: FSBP: 1 mandatory, 2 advisory" in err.splitlines()
     # The same render gives the same log, byte for byte; --output writes it to a file instead.
     out = tmp_path / "policy.sarif"
     assert main(["policy", "check", str(directory), "--format", "sarif", "--output", str(out)]) == 1

@@ -54,17 +54,17 @@ def test_s3_happy_path(policy: Any, link: str) -> None:
 
 S3_CASES = [
     ("no encryption", security.s3_bucket_encrypted, {k: v for k, v in COMPANIONS.items() if k != SSE},
-     "[FSBP S3.17] no BucketServerSideEncryptionConfiguration: add one with "
+     "[Security Hub S3.17] no BucketServerSideEncryptionConfiguration: add one with "
      "rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms"),
     ("weak algorithm", security.s3_bucket_encrypted,
      {**COMPANIONS, SSE: {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "none"}}]}},
-     "[FSBP S3.17] sseAlgorithm 'none' is not one of aws:kms, aws:kms:dsse: set "
+     "[Security Hub S3.17] sseAlgorithm 'none' is not one of aws:kms, aws:kms:dsse: set "
      "rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms"),
     ("no versioning", security.s3_bucket_versioned, {k: v for k, v in COMPANIONS.items() if k != VERSIONING},
-     "[FSBP S3.14] no BucketVersioning: add one with versioningConfiguration.status Enabled"),
+     "[Security Hub S3.14] no BucketVersioning: add one with versioningConfiguration.status Enabled"),
     ("versioning suspended", security.s3_bucket_versioned,
      {**COMPANIONS, VERSIONING: {"versioningConfiguration": {"status": "Suspended"}}},
-     "[FSBP S3.14] versioningConfiguration.status is 'Suspended', not 'Enabled': set it to Enabled"),
+     "[Security Hub S3.14] versioningConfiguration.status is 'Suspended', not 'Enabled': set it to Enabled"),
     ("no public access block", security.s3_bucket_public_access_blocked,
      {k: v for k, v in COMPANIONS.items() if k != PAB},
      "[FSBP S3.8] no BucketPublicAccessBlock: add one with blockPublicAcls, blockPublicPolicy, ignorePublicAcls, "
@@ -90,7 +90,7 @@ def test_s3_companion_of_another_bucket_does_not_count() -> None:
     other = resource(BUCKET, {"bucket": "acme-other"}, "other")
     sse = resource(SSE, COMPANIONS[SSE], "x", dependencies=[logs, other], property_dependencies={"bucket": [other]})
     assert check_stack(security.s3_bucket_encrypted, [logs, other, sse]) == [
-        ("[FSBP S3.17] no BucketServerSideEncryptionConfiguration: add one with "
+        ("[Security Hub S3.17] no BucketServerSideEncryptionConfiguration: add one with "
          "rules[].applyServerSideEncryptionByDefault.sseAlgorithm aws:kms", "logs")
     ]
 
@@ -147,7 +147,9 @@ IAM_CASES = [
      {"policy": json.dumps(statement(Action=["s3:Get*", "s3:Put*", "s3:Delete*"], Resource="*"))},
      [f"[FSBP IAM.21] policy: statement 3 allows {a} on every resource (*): scope it to the resources' ARNs"
       for a in ("s3:Get*", "s3:Put*", "s3:Delete*")]),
-    ("not JSON", ROLE_POLICY, {"policy": "{not json"}, ["policy is not a JSON policy document"]),
+    ("not JSON", ROLE_POLICY, {"policy": "{not json"},
+     ['[FSBP IAM.1] policy is not a JSON policy document, so what it allows cannot be checked: write it as JSON '
+      '({"Version": "2012-10-17", "Statement": [...]})']),
     ("admin managed policy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
      {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
      ["[FSBP IAM.1] policyArn attaches the AWS managed policy AdministratorAccess: write a policy scoped to what the "
@@ -174,6 +176,29 @@ IAM_CASES = [
     ("kms:ReEncryptFrom on * (inline)", ROLE_POLICY,
      {"policy": json.dumps(statement(Action="kms:ReEncryptFrom", Resource="*"))},
      ["[FSBP KMS.2] policy: statement 3 allows kms:ReEncryptFrom on every resource (*): scope it to the keys' ARNs"]),
+    ("iam:Pass* on every role", ROLE_POLICY,
+     {"policy": json.dumps(statement(Action="iam:Pass*", Resource="arn:aws:iam::123456789012:role/*"))},
+     ["[RAC IAM.PassRole] policy: statement 3 allows iam:Pass* (which includes iam:PassRole) on "
+      "arn:aws:iam::123456789012:role/*: whoever holds it can hand any role to a service and act as it; list the "
+      "roles' ARNs and add a Condition on iam:PassedToService"]),
+    ("iam:PassRol? on every IAM resource of an account", ROLE_POLICY,
+     {"policy": json.dumps(statement(Action="iam:PassRol?", Resource="arn:aws:iam::123456789012:*"))},
+     ["[RAC IAM.PassRole] policy: statement 3 allows iam:PassRol? (which includes iam:PassRole) on "
+      "arn:aws:iam::123456789012:*: whoever holds it can hand any role to a service and act as it; list the roles' "
+      "ARNs and add a Condition on iam:PassedToService"]),
+    ("iam:* on *", ROLE_POLICY, {"policy": json.dumps(statement(Action="iam:*", Resource="*"))},
+     ["[FSBP IAM.21] policy: statement 3 allows iam:* on every resource (*): scope it to the resources' ARNs",
+      "[RAC IAM.PassRole] policy: statement 3 allows iam:* (which includes iam:PassRole) on every resource (*): "
+      "whoever holds it can hand any role to a service and act as it; list the roles' ARNs and add a Condition on "
+      "iam:PassedToService"]),
+    ("kms:Decrypt on every key of an account (managed)", "aws:iam/policy:Policy",
+     {"policy": json.dumps(statement(Action="kms:Decrypt", Resource="arn:aws:kms:*:123456789012:key/*"))},
+     ["[FSBP KMS.1] policy: statement 3 allows kms:Decrypt on every key (arn:aws:kms:*:123456789012:key/*): scope it "
+      "to the keys' ARNs"]),
+    ("kms:*crypt* on every key (inline)", ROLE_POLICY,
+     {"policy": json.dumps(statement(Action="kms:*crypt*", Resource="arn:aws:kms:eu-west-1:123456789012:key/*"))},
+     ["[FSBP KMS.2] policy: statement 3 allows kms:*crypt* (which includes kms:Decrypt, kms:ReEncryptFrom) on every "
+      "key (arn:aws:kms:eu-west-1:123456789012:key/*): scope it to the keys' ARNs"]),
     ("policy attached to a user", "aws:iam/userPolicyAttachment:UserPolicyAttachment",
      {"user": "alice", "policyArn": "arn:aws:iam::123456789012:policy/reader"},
      ["[FSBP IAM.2] user: a policy attached to an IAM user: attach it to a group or a role the user assumes"]),
@@ -186,7 +211,13 @@ def test_iam_happy_path() -> None:
     for extra in ({"Effect": "Deny", "Action": "s3:*", "Resource": ["arn:aws:s3:::*", "arn:aws:s3:::*/*"]},
                   {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"},
                   {"Effect": "Allow", "Action": "s3:GetObject*", "Resource": "arn:aws:s3:::acme-*/*"},
-                  {"Effect": "Allow", "Action": "ec2:*", "Resource": "arn:aws:s3:::*"}):
+                  {"Effect": "Allow", "Action": "ec2:*", "Resource": "arn:aws:s3:::*"},
+                  # Patterns that do not name the sensitive action, or name it on one role or key.
+                  {"Effect": "Allow", "Action": "iam:Get*", "Resource": "arn:aws:iam::123456789012:role/*"},
+                  {"Effect": "Allow", "Action": "iam:Pass*", "Resource": "arn:aws:iam::123456789012:role/app"},
+                  {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "arn:aws:kms:*:123456789012:key/*"},
+                  {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:eu-west-1:1:key/k-1"},
+                  {"Effect": "Allow", "Action": "iam:[P]assRole", "Resource": "*"}):
         document = {**SCOPED, "Statement": [*SCOPED["Statement"], extra]}
         assert check_resource(security.iam_least_privilege, ROLE_POLICY, {"policy": json.dumps(document)}) == [], extra
     assert check_resource(security.iam_least_privilege, "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
@@ -312,7 +343,7 @@ def test_exposure_happy_path() -> None:
 
 @pytest.mark.parametrize(("case", "typ", "props", "messages"), EXPOSURE_CASES, ids=[c[0] for c in EXPOSURE_CASES])
 def test_exposure_broken(case: str, typ: str, props: dict[str, Any], messages: list[str]) -> None:
-    assert check_resource(security.ui_requires_authentication, typ, props) == messages
+    assert check_resource(security.ui_requires_authentication, typ, props) == [f"[RAC UI.Auth] {m}" for m in messages]
 
 
 # ------------------------------------------------------------------ plaintext credentials
@@ -398,7 +429,7 @@ def test_credentials_happy_path() -> None:
 
 @pytest.mark.parametrize(("case", "typ", "props", "messages"), CREDENTIAL_CASES, ids=[c[0] for c in CREDENTIAL_CASES])
 def test_credentials_broken(case: str, typ: str, props: dict[str, Any], messages: list[str]) -> None:
-    assert check_resource(security.no_plaintext_credentials, typ, props) == messages
+    assert check_resource(security.no_plaintext_credentials, typ, props) == [f"[CIS EKS 4.4.2] {m}" for m in messages]
 
 
 # ------------------------------------------------------------------ containers
