@@ -45,13 +45,17 @@ def _pss_kb(pid: int) -> int:
 
 
 def tree_pss_kb(root: int) -> int:
-    """The summed PSS of `root` and every process below it."""
-    total, todo = 0, [root]
+    """The summed PSS of `root` and every process below it.
+
+    The tree is listed before any PSS is read: a process that forks between the two reads would
+    otherwise count once with its pages unshared and again through the child that now shares them.
+    """
+    tree, todo = [], [root]
     while todo:
         pid = todo.pop()
-        total += _pss_kb(pid)
+        tree.append(pid)
         todo += _children(pid)
-    return total
+    return sum(_pss_kb(pid) for pid in tree)
 
 
 def supported() -> bool:
