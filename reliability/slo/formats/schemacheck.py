@@ -28,7 +28,8 @@ _ENV_NAME = "^[a-z][a-z0-9-]{0,30}$"
 # Readable descriptions of the patterns the schemas use.
 _PATTERN_HINTS = {
     "^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$":
-        "use lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit, at most 63 characters",
+        "use lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit, "
+        "at most 63 characters",
     "^[a-z0-9]([a-z0-9_-]{0,38}[a-z0-9])?$":
         "use lowercase letters, digits, '_' or '-', starting and ending with a letter or digit, at most 40 characters",
     _ENV_NAME: "use a stack name: lowercase letters, digits and '-', starting with a letter",

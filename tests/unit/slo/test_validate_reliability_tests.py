@@ -158,8 +158,9 @@ CASES = {
         "F:32: -: gamedays[0].description: expected a string, got a list",
     ]),
     "chaos kind unknown": (edit(27, "    chaos: {kind: PodChoas, spec: {}}"), [
-        "F:27: -: gamedays[0].chaos.kind: must be one of 'AWSChaos', 'DNSChaos', 'HTTPChaos', 'IOChaos', "
-        "'NetworkChaos', 'PodChaos', 'StressChaos', 'TimeChaos', got the string 'PodChoas'",
+        "F:27: -: gamedays[0].chaos.kind: must be one of 'AWSChaos', 'AzureChaos', 'BlockChaos', 'DNSChaos', "
+        "'GCPChaos', 'HTTPChaos', 'IOChaos', 'JVMChaos', 'KernelChaos', 'NetworkChaos', 'PhysicalMachineChaos', "
+        "'PodChaos', 'StressChaos', 'TimeChaos', got the string 'PodChoas'",
     ]),
     "chaos spec against the CRD: enum": (
         chaos("{action: pod-kil, mode: one, selector: {namespaces: [shop]}}"), [
