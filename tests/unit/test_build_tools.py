@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,25 @@ def test_a_present_tool_is_not_built_again(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("PATH", "")  # no go: a build would fail with exit code 2
     assert tools.main(["etcd"]) == 0
     assert f"tools: etcd {etcd.version}: present ({binary})" in capsys.readouterr().out
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_tools_table_of_the_testing_page_lists_every_pinned_tool() -> None:
+    """docs/testing.md's table names each tool of tools/versions.toml with its version and where it is built from."""
+    page = (REPO / "docs" / "testing.md").read_text()
+    start = page.index("| Tool | Version | Built from |")
+    table = page[start:page.index("\n\n", start)]
+    for tool in build_tools().load().values():
+        assert (tool.release or tool.version.removeprefix("v")) in table, tool.name
+        assert tool.module in table or tool.build in table, tool.name
+
+
+def test_the_docs_name_the_go_version_ci_builds_with() -> None:
+    workflow = (REPO / ".github" / "workflows" / "checks.yml").read_text()
+    found = re.search(r'go-version: "([0-9.]+)"', workflow)
+    assert found
+    for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for version in re.findall(r"\bGo ([0-9]+\.[0-9]+)\b", page.read_text()):
+            assert version == found.group(1), f"{page.name} says Go {version}; CI builds with {found.group(1)}"
