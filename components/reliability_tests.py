@@ -3,12 +3,15 @@
 - load tests (k6 operator TestRuns, and a CronJob re-creating them on schedule) when the
   stack runs the k6 operator (`loadtest.enabled`);
 - game days (Chaos Mesh Workflows and Schedules) and the SLO gate that aborts them, when the
-  stack runs Chaos Mesh (`chaos.enabled`).
+  stack runs Chaos Mesh (`chaos.enabled`);
+- canary analysis (Argo Rollouts AnalysisTemplates, in the namespace of the service's Rollouts,
+  or ClusterAnalysisTemplates), when the stack config says the cluster runs Argo Rollouts
+  (`canary.argoRollouts`). This stack does not install Argo Rollouts; without its CRDs the
+  templates could not be created, so by default none is deployed (`sre slo compile` still
+  writes them for the team's own deployment).
 
 The specs were compiled for this environment, so a test whose `environments` leave it out is
-already gone. Canary AnalysisTemplates are not deployed: they belong next to the service's
-Rollouts, which this stack does not run (`sre slo compile` writes them for the team's own
-deployment).
+already gone.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import pulumi
 
 from reliability.durations import Duration
 from reliability.platform.config import StackConfig
-from reliability.slo.generators import gamedays, loadtests
+from reliability.slo.generators import canary, gamedays, loadtests
 from reliability.slo.generators.endpoints import Endpoints
 from reliability.slo.model import Service
 from reliability.slo.windows import WindowCatalog
@@ -43,6 +46,11 @@ def documents(cfg: StackConfig, services: list[Service], catalogs: Mapping[Durat
             docs.extend(gamedays.service_gamedays(service, endpoints, dict(catalogs)) or [])
         if any(g.abort for s in services for g in s.gamedays):
             docs.extend(gate_manifests(monitoring, endpoints.query))
+    if cfg.canary.argo_rollouts:
+        for service in services:
+            template = canary.analysis_template(service, dict(catalogs), endpoints)
+            if template is not None:
+                docs.append(template)
     return docs
 
 
@@ -56,7 +64,7 @@ class ReliabilityTestsArgs:
 
 
 class ReliabilityTests(pulumi.ComponentResource):
-    """Load tests, game days and the SLO gate of one environment."""
+    """Load tests, game days, the SLO gate and canary analysis templates of one environment."""
 
     object_names: list[str]
 
@@ -67,6 +75,7 @@ class ReliabilityTests(pulumi.ComponentResource):
         self.object_names = []
         for doc in docs:
             meta = doc["metadata"]
-            kube.apply(f"{name}-{doc['kind'].lower()}-{meta['namespace']}-{meta['name']}", doc, after)
-            self.object_names.append(f"{doc['kind']}/{meta['namespace']}/{meta['name']}")
+            where = meta.get("namespace", "cluster")  # a ClusterAnalysisTemplate has no namespace
+            kube.apply(f"{name}-{doc['kind'].lower()}-{where}-{meta['name']}", doc, after)
+            self.object_names.append(f"{doc['kind']}/{where}/{meta['name']}")
         self.register_outputs({"objects": self.object_names})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from .common import (
     EXIT_FAILED,
@@ -18,10 +19,13 @@ from .common import (
     print_problems,
 )
 
+if TYPE_CHECKING:
+    from ..slo.model import Service
+
 EXIT_NO_DATA = 3
 
 
-def _service(args: argparse.Namespace) -> object | None:
+def _service(args: argparse.Namespace) -> Service | None:
     """The named service from the specs (with --env overrides), or None after printing why."""
     from ..slo.load import load
 
@@ -34,24 +38,50 @@ def _service(args: argparse.Namespace) -> object | None:
     found = next((s for s in result.services if s.name == args.service), None)
     if found is None:
         names = ", ".join(s.name for s in result.services) or "none"
-        print(f"sre: no service {args.service!r} in {' '.join(args.specs)} (services: {names})", file=sys.stderr)
+        print(f"sre loadtest verdict: no service {args.service!r} in {' '.join(args.specs)} (services: {names})",
+              file=sys.stderr)
     return found
+
+
+def _times(args: argparse.Namespace) -> tuple[float, float] | None:
+    """--from and --to as Unix seconds, or None after printing which is wrong."""
+    from ..testing.verdict import parse_time
+
+    times = []
+    for flag, text in (("--from", args.start), ("--to", args.end)):
+        try:
+            times.append(parse_time(text))
+        except ValueError as exc:
+            print(f"sre loadtest verdict: {flag}: {exc}", file=sys.stderr)
+            return None
+    start, end = times
+    if end <= start:
+        print(f"sre loadtest verdict: --to {args.end} is not later than --from {args.start}: give the run's "
+              "start and end, in that order", file=sys.stderr)
+        return None
+    return start, end
 
 
 def cmd_verdict(args: argparse.Namespace) -> int:
     from ..prometheus import PrometheusError
-    from ..testing.verdict import NoData, judge, parse_time
+    from ..testing.verdict import NoData, judge
 
-    try:
-        start, end = parse_time(args.start), parse_time(args.end)
-    except ValueError as exc:
-        print(f"sre loadtest verdict: {exc}", file=sys.stderr)
+    times = _times(args)
+    if times is None:
         return EXIT_INPUT
+    start, end = times
     service = _service(args)
     if service is None:
         return EXIT_INPUT
+    if service.loadtest is None:
+        where = f" in environment {args.env!r}" if args.env else ""
+        print(f"sre loadtest verdict: service {args.service!r} has no load test{where} in {' '.join(args.specs)}: "
+              "its thresholds come from the spec's `loadtest` key (docs/reliability-tests.md); add one, "
+              + ("or list this environment in loadtest.environments, " if args.env else "")
+              + "or name the service whose run this was", file=sys.stderr)
+        return EXIT_INPUT
     try:
-        measured = judge(args.prometheus, service, start, end)  # type: ignore[arg-type]
+        measured = judge(args.prometheus, service, start, end)
     except ValueError as exc:
         print(f"sre loadtest verdict: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -204,6 +204,12 @@ class Toggle(Section):
     enabled: bool
 
 
+class Canary(Section):
+    """Whether the cluster runs Argo Rollouts: then each service's canary AnalysisTemplate is deployed."""
+
+    argo_rollouts: bool
+
+
 class Charts(Section):
     """Where the pinned charts come from (reliability/platform/charts.py); nothing set: upstream."""
 
@@ -227,6 +233,7 @@ SECTIONS: dict[str, type[Section]] = {
     "resources": Resources,
     "chaos": Toggle,
     "loadtest": Toggle,
+    "canary": Canary,
     "charts": Charts,
 }
 # Every top-level key of the `reliability:` namespace (Pulumi.yaml declares the same).
@@ -272,6 +279,7 @@ class StackConfig(BaseModel):
     resources: Resources
     chaos: Toggle
     loadtest: Toggle
+    canary: Canary
     charts: Charts = Charts()
     # Alert routing: {teams: {<team>: {page, ticket}}, catchAll, heartbeat}, see reliability/alerting/routing.py.
     alerting: dict[str, Any] = Field(default_factory=dict)
@@ -324,6 +332,7 @@ _EXAMPLES = {
     "replicas": ": write a count per component, such as {prometheus: 2, alertmanager: 3}",
     "chaos": ": write {enabled: true} or {enabled: false}",
     "loadtest": ": write {enabled: true} or {enabled: false}",
+    "canary": ": write {argoRollouts: true} or {argoRollouts: false}",
     "alerting": ": write {teams: {...}, catchAll: {...}, heartbeat: {...}}",
     "alertingCredentials": ": write NAME: secret entries, each set with "
                            "`pulumi config set --secret --path alertingCredentials.NAME`",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 import urllib.error
@@ -27,7 +28,7 @@ import yaml
 from reliability.cli import main
 from reliability.testing import gate
 
-from ..alertmanager_proc import free_port
+from ..alertmanager_proc import free_port, spawn, stop
 from ..prom import Prometheus, running_prometheus
 from ..unit.slo.helpers import compile_text, spec_header
 
@@ -60,6 +61,10 @@ SHOP_SPEC = spec_header("shop") + """\
     objective: 99.5
     sli:
       latency: {histogram: 'http_request_duration_seconds{job="shop"}', threshold: 300ms}
+loadtest:
+  target: http://shop.shop.svc:8080/api/orders
+  rate: 50
+  duration: 5m
 canary:
   namespace: shop
 """
@@ -150,6 +155,35 @@ def gate_url(world: tuple[Prometheus, Path, int]) -> Iterator[str]:
         httpd.server_close()
 
 
+GATE_SCRIPT = Path(gate.__file__)
+
+
+@pytest.fixture(scope="module", params=["gate.py", "sre gate serve"])
+def served_gate(world: tuple[Prometheus, Path, int], request: pytest.FixtureRequest) -> Iterator[str]:
+    """The gate as a process of its own, as the cluster runs it (gate.py alone, `python -I`: no site
+    packages, no repository on the path) and as `sre gate serve`; always stopped, even when a test fails."""
+    port = free_port()
+    serve = ["serve", "--prometheus", world[0].url, "--host", "127.0.0.1", "--port", str(port)]
+    args = ([sys.executable, "-I", str(GATE_SCRIPT), *serve] if request.param == "gate.py"
+            else [sys.executable, "-m", "reliability", "gate", *serve])
+    log = world[1] / f"gate-{port}.log"
+    process = spawn(args, log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"{request.param} did not answer on port {port}:\n{log.read_text()}")
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+    assert process.returncode is not None
+
+
 def get(url: str) -> tuple[int, dict]:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -165,6 +199,15 @@ def test_gate_answers_200_while_healthy_and_503_during_a_burn(gate_url: str) -> 
     status, body = get(f"{gate_url}/gate?service=gate-burning&slo=availability&max_burn=6")
     assert status == 503 and body["healthy"] is False
     assert body["burn_rate"] == pytest.approx(20, rel=0.05)
+
+
+def test_the_gate_process_answers_200_while_healthy_and_503_during_a_burn(served_gate: str) -> None:
+    status, body = get(f"{served_gate}/gate?service=gate-ok&slo=availability&max_burn=6")
+    assert status == 200 and body["healthy"] is True
+    status, body = get(f"{served_gate}/gate?service=gate-burning&slo=availability&max_burn=6")
+    assert status == 503 and body["healthy"] is False and body["burn_rate"] == pytest.approx(20, rel=0.05)
+    status, body = get(f"{served_gate}/gate?service=gate-gone&slo=availability&max_burn=6")
+    assert status == 503 and body["burn_rate"] is None
 
 
 def test_gate_without_data_is_unhealthy(gate_url: str) -> None:

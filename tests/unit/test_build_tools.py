@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,25 @@ def test_benchmarks_of_promtool_and_prometheus_build_no_go_tool(target: str) -> 
     makefile = (build_tools().REPO / "Makefile").read_text()
     rule = next(line for line in makefile.splitlines() if line.startswith(f"{target}:"))
     assert rule.split(":", 1)[1].split() == ["install", "debian-tools"]
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_tools_table_of_the_testing_page_lists_every_pinned_tool() -> None:
+    """docs/testing.md's table names each tool of tools/versions.toml with its version and where it is built from."""
+    page = (REPO / "docs" / "testing.md").read_text()
+    start = page.index("| Tool | Version | Built from |")
+    table = page[start:page.index("\n\n", start)]
+    for tool in build_tools().load().values():
+        assert (tool.release or tool.version.removeprefix("v")) in table, tool.name
+        assert tool.module in table or tool.build in table, tool.name
+
+
+def test_the_docs_name_the_go_version_ci_builds_with() -> None:
+    workflow = (REPO / ".github" / "workflows" / "checks.yml").read_text()
+    found = re.search(r'go-version: "([0-9.]+)"', workflow)
+    assert found
+    for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for version in re.findall(r"\bGo ([0-9]+\.[0-9]+)\b", page.read_text()):
+            assert version == found.group(1), f"{page.name} says Go {version}; CI builds with {found.group(1)}"

@@ -24,13 +24,15 @@ SCHEMA_DIR = Path(__file__).parent.parent / "schema"
 
 # A latency threshold: a number with its unit (a bare number gets its own message, see the type check).
 _THRESHOLD_PATTERN = "^[0-9]+(\\.[0-9]+)?(ms|s)$"
+_ENV_NAME = "^[a-z][a-z0-9-]{0,30}$"
 # Readable descriptions of the patterns the schemas use.
 _PATTERN_HINTS = {
     "^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$":
-        "use lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit, at most 63",
+        "use lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit, "
+        "at most 63 characters",
     "^[a-z0-9]([a-z0-9_-]{0,38}[a-z0-9])?$":
-        "use lowercase letters, digits, '_' or '-', starting and ending with a letter or digit, at most 40",
-    "^[a-z][a-z0-9-]{0,30}$": "use a stack name: lowercase letters, digits and '-', starting with a letter",
+        "use lowercase letters, digits, '_' or '-', starting and ending with a letter or digit, at most 40 characters",
+    _ENV_NAME: "use a stack name: lowercase letters, digits and '-', starting with a letter",
     "^https?://\\S+$": "use an http:// or https:// URL",
     "^https://\\S+$": f"a runbook_url is https: {RUNBOOK_HTTPS}",
     "^([0-9]+(ms|[smhdwy]))+$": "use a duration such as 5m, 1h, 7d or 30d",
@@ -151,6 +153,10 @@ def _messages(error: ValidationError) -> Iterable[tuple[tuple[str | int, ...], s
         yield path, f"must be one of {', '.join(repr(v) for v in value)}, {_got(instance)}"
         return
     if validator in ("minItems",) and value == 1:
+        if path and path[-1] == "environments" and schema.get("items", {}).get("pattern") == _ENV_NAME:
+            yield path, ("must not be empty: list the stacks it runs in, e.g. [staging], or leave the key out "
+                         "(every environment but prod)")
+            return
         yield path, "must not be empty"
         return
     if validator in ("minProperties", "maxProperties") and "ratio" in schema.get("properties", {}):

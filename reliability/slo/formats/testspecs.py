@@ -146,7 +146,8 @@ def gamedays(data: dict[str, Any], slos: dict[str, SLO], ctx: Ctx) -> tuple[Game
             continue
         name = build.field_text(raw, "name")
         if name in seen:
-            ctx.error((*path, "name"), f"duplicate game day name {name!r} (first at line {seen[name]})")
+            ctx.error((*path, "name"), f"duplicate game day name {name!r} (first at line {seen[name]}): give each "
+                                       "game day its own name; it names the chaos experiment and its runbook")
             continue
         seen[name] = ctx.loc((*path, "name")).line
         chaos = _chaos(raw, ctx, path)
@@ -177,25 +178,34 @@ def canary(data: dict[str, Any], slos: dict[str, SLO], ctx: Ctx) -> Canary | Non
         if None in names or ctx.bad((*path, "slos")):
             return None
         chosen = tuple(n for n in names if n is not None)
+        paths = {name: (*path, "slos", names.index(name)) for name in chosen}
     else:
         chosen = tuple(name for name, slo in slos.items() if slo.sli.kind in ("ratio", "latency"))
         if not chosen:
-            ctx.error(path, "no ratio or latency SLO to judge a canary by; name the SLOs in canary.slos")
+            raw_slos = ", ".join(slos)
+            ctx.error(path, f"no ratio or latency SLO to judge a canary by, and a raw SLI judges one only when "
+                            f"named (this service's SLOs: {raw_slos}): list them in canary.slos, e.g. "
+                            f"slos: [{next(iter(slos))}], or remove canary")
             return None
+        paths = {name: path for name in chosen}
     for name in chosen:
-        _check_canary_query(slos[name], ctx, path)
+        _check_canary_query(slos[name], ctx, paths[name])
     namespace = raw.get("namespace") if isinstance(raw.get("namespace"), str) else None
     return Canary(slos=chosen, source=ctx.loc(path), namespace=namespace)
 
 
 def _check_canary_query(slo: SLO, ctx: Ctx, path: Path) -> None:
-    """The canary matcher goes into every selector; one that reads another time cannot take it."""
+    """The canary matcher goes into every selector; one that reads another time cannot take it.
+
+    `path` is the SLO's entry in `canary.slos`, or `canary` itself when the SLOs were chosen by default.
+    """
     from ..generators.canary import canary_query
 
     try:
         canary_query(slo, "5m")
     except promql.QueryError as exc:
-        ctx.error((*path, "slos"), f"SLO {slo.name!r} cannot judge a canary: {exc}")
+        ctx.error(path, f"SLO {slo.name!r} cannot judge a canary: {exc}; leave it out of canary.slos (list the "
+                        "SLOs that judge the canary) or drop the offset or @ from its SLI")
 
 
 def environment_paths(data: dict[str, Any]) -> list[tuple[Path, str]]:

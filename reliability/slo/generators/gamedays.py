@@ -17,6 +17,8 @@ from typing import Any
 
 from ...yamlio import format_decimal
 from .. import naming
+from ..formats.schemacheck import load_schema
+from ..formats.testspecs import CHAOS_SCHEMA
 from ..model import GameDay, Service
 from ..windows import WindowCatalog
 from .endpoints import CHAOS_NAMESPACE, Endpoints
@@ -25,11 +27,10 @@ from .endpoints import CHAOS_NAMESPACE, Endpoints
 CHECK_INTERVAL_SECONDS = 10
 CHECK_FAILURES = 3
 
-# Workflow template field for each chaos kind (its CRD kind in lowerCamelCase, as Chaos Mesh names them).
-TEMPLATE_FIELDS = {
-    "AWSChaos": "awsChaos", "DNSChaos": "dnsChaos", "HTTPChaos": "httpChaos", "IOChaos": "ioChaos",
-    "NetworkChaos": "networkChaos", "PodChaos": "podChaos", "StressChaos": "stressChaos", "TimeChaos": "timeChaos",
-}
+def template_field(kind: str) -> str:
+    """The field a Workflow template embeds a chaos kind's spec under (`podChaos`, `physicalmachineChaos`),
+    as the bundled copy of the Chaos Mesh CRDs records it from the Schedule CRD."""
+    return load_schema(CHAOS_SCHEMA)["templateFields"][kind]
 
 
 def name_of(service: Service, gameday: GameDay) -> str:
@@ -57,7 +58,7 @@ def workflow_spec(service: Service, gameday: GameDay, endpoints: Endpoints,
                   catalogs: dict[Any, WindowCatalog]) -> dict[str, Any]:
     deadline = str(gameday.duration)
     chaos = {"name": "chaos", "templateType": gameday.kind, "deadline": deadline,
-             TEMPLATE_FIELDS[gameday.kind]: json.loads(gameday.spec_json)}
+             template_field(gameday.kind): json.loads(gameday.spec_json)}
     templates: list[dict[str, Any]] = [chaos]
     children = ["chaos"]
     if gameday.abort is not None:

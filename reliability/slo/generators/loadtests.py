@@ -60,6 +60,10 @@ def thresholds(service: Service) -> list[Threshold]:
     return out
 
 
+# Environment variables a trial run sets (`k6 run -e NAME=value`); the TestRun sets none of them.
+ENV_TARGET, ENV_RATE, ENV_DURATION = "LOADTEST_TARGET", "LOADTEST_RATE", "LOADTEST_DURATION"
+
+
 def name_of(service: Service) -> str:
     return naming.k8s_name("loadtest", service.name)
 
@@ -85,13 +89,21 @@ def script(service: Service, test: LoadTest) -> str:
         'import http from "k6/http";',
         'import { Counter } from "k6/metrics";',
         "",
-        f"const TARGET = {json.dumps(test.target)};",
+        "// A trial run elsewhere keeps the SLO thresholds and changes only where, how hard and how long:",
+        f"//   k6 run -e {ENV_TARGET}=http://127.0.0.1:8080/ -e {ENV_RATE}=10 -e {ENV_DURATION}=10s script.js",
+        f"const TARGET = __ENV.{ENV_TARGET} || {json.dumps(test.target)};",
         f"const METHOD = {json.dumps(test.method)};",
         "// Requests slower than each latency SLO's threshold, counted so that runners add up.",
         f"const slow = new Counter({json.dumps(SLOW_COUNTER)});",
         f"const LATENCY_SLOS = {json.dumps([[name, float(ms)] for name, ms in slow])};",
         "",
         f"export const options = {json.dumps(options, indent=2, sort_keys=True)};",
+        f"if (__ENV.{ENV_RATE}) {{",
+        f"  options.scenarios.slo.rate = Number(__ENV.{ENV_RATE});",
+        "}",
+        f"if (__ENV.{ENV_DURATION}) {{",
+        f"  options.scenarios.slo.duration = __ENV.{ENV_DURATION};",
+        "}",
         "",
         "export default function () {",
         "  const res = http.request(METHOD, TARGET);",

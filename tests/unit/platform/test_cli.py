@@ -134,8 +134,11 @@ WEBHOOK = "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX
         # A credential pasted where its name belongs: refused without repeating it.
         (lambda t: t.replace("webhook: payments-chat", f"webhook: {WEBHOOK}"),
          "expected the name of an alertingCredentials entry, not the credential itself (value not shown)"),
+        # A quoted boolean: Argo Rollouts is either there or not.
+        (lambda t: t.replace("config:\n", "config:\n  reliability:canary:\n    argoRollouts: \"true\"\n", 1),
+         'stacks/Pulumi.dev.yaml:6: reliability:canary.argoRollouts: expected true or false, got "true"'),
     ],
-    ids=["syntax", "duplicate-key", "plain-credential", "credential-inline"],
+    ids=["syntax", "duplicate-key", "plain-credential", "credential-inline", "canary"],
 )
 def test_bad_stack_files_exit_2_naming_the_problem_without_echoing_secrets(tmp_path, edit, expected):
     project = project_with_dev_text(tmp_path, edit)

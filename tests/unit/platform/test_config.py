@@ -159,6 +159,12 @@ def test_several_bad_keys_are_reported_together():
          "`pulumi config set --secret --path alertingCredentials.NAME`"),
         (good("dev", grafanaUrl="grafana.example.com"), "dev", "reliability:grafanaUrl: expected an http(s) URL "
          "such as https://grafana.example.com, got \"grafana.example.com\""),
+        (good("dev", canary=True), "dev", "reliability:canary: expected a mapping, got true: write "
+         "{argoRollouts: true} or {argoRollouts: false}"),
+        (good("dev", canary={"argoRollouts": "true"}), "dev", "reliability:canary.argoRollouts: expected true or "
+         "false, got \"true\""),
+        (good("dev", canary={"argoRollout": True}), "dev", "reliability:canary.argoRollout: unknown key (did you "
+         "mean 'argoRollouts'?)"),
         # No coercion: YAML `true` or a quoted "2" is a mistake, not a replica count.
         (good("dev", replicas={"prometheus": True}), "dev", "reliability:replicas.prometheus: expected a whole "
          "number such as 2, got true"),

@@ -10,6 +10,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pulumi
@@ -349,20 +350,60 @@ def test_a_secret_built_from_pulumi_secrets_is_accepted_even_after_a_failed_rend
     ("staging", {"ConfigMap/k6-operator/loadtest-checkout-api", "CronJob/k6-operator/loadtest-checkout-api",
                  "Schedule/chaos-mesh/gameday-checkout-api-pod-kill",
                  "Workflow/chaos-mesh/gameday-order-worker-shipping-api-latency",
-                 "Deployment/monitoring/slo-gate", "Service/monitoring/slo-gate"}),
-    ("prod", set()),  # never prod unless listed
+                 "Deployment/monitoring/slo-gate", "Service/monitoring/slo-gate",
+                 # reliability:canary.argoRollouts is true in staging only: one per service with `canary`,
+                 # in the namespace of its Rollouts.
+                 "AnalysisTemplate/shop/slo-checkout-api", "AnalysisTemplate/search/slo-search-api"}),
+    ("prod", set()),  # never prod unless listed; no Argo Rollouts there
 ])
 def test_reliability_tests_deploy_where_their_specs_name_the_environment(stack, expected):
-    files = rendered(stack)
-    found = set()
-    for name, text in files.items():
-        if not name.startswith("manifests/"):
-            continue
-        obj = yaml.safe_load(text)
-        if obj["metadata"].get("labels", {}).get("app.kubernetes.io/name") in ("loadtest", "gameday", "slo-gate"):
-            found.add(f"{obj['kind']}/{obj['metadata']['namespace']}/{obj['metadata']['name']}")
+    found = {f"{obj['kind']}/{obj['metadata']['namespace']}/{obj['metadata']['name']}"
+             for obj in reliability_test_manifests(stack)}
     assert expected <= found
     assert bool(found) == bool(expected)
+    canaries = {name for name in found if name.startswith("AnalysisTemplate/")}
+    assert canaries == {name for name in expected if name.startswith("AnalysisTemplate/")}
+
+
+def reliability_test_manifests(stack: str) -> list[dict[str, Any]]:
+    """The manifests `sre render` wrote for the stack's load tests, game days, gate and canary templates."""
+    names = ("loadtest", "gameday", "slo-gate", "canary-analysis")
+    objs = [yaml.safe_load(text) for name, text in rendered(stack).items() if name.startswith("manifests/")]
+    return [obj for obj in objs if obj["metadata"].get("labels", {}).get("app.kubernetes.io/name") in names]
+
+
+def test_rendered_canary_templates_match_the_argo_rollouts_crd():
+    from tests.crds import validate_custom_resource
+
+    templates = [obj for obj in reliability_test_manifests("staging") if obj["kind"] == "AnalysisTemplate"]
+    assert len(templates) == 2
+    for template in templates:
+        assert validate_custom_resource(template) == [], template["metadata"]["name"]
+        assert [a["name"] for a in template["spec"]["args"]] == ["canary-hash", "prometheus-address"]
+
+
+def test_canary_templates_are_deployed_only_where_argo_rollouts_runs():
+    """A ClusterAnalysisTemplate (no canary.namespace) too; without the setting the kind would not exist."""
+    from components.program import defaults
+    from components.reliability_tests import documents
+    from reliability.platform.config import parse
+    from reliability.slo.load import load
+    from tests.unit.slo.helpers import EXAMPLES
+
+    stack_in = stack_input("dev")
+    cfg, _ = parse("dev", stack_in.values, stack_in.secret_keys, defaults())
+    result = load([str(EXAMPLES)], env="dev")
+    services = [replace(s, canary=replace(s.canary, namespace=None)) if s.name == "search-api" else s
+                for s in result.services]
+
+    def canaries(argo_rollouts: bool) -> list[tuple[str, str | None, str]]:
+        on = cfg.model_copy(update={"canary": cfg.canary.model_copy(update={"argo_rollouts": argo_rollouts})})
+        return [(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"])
+                for d in documents(on, services, result.catalogs, "monitoring") if "Analysis" in d["kind"]]
+
+    assert cfg.canary.argo_rollouts is False and canaries(False) == []
+    assert canaries(True) == [("AnalysisTemplate", "shop", "slo-checkout-api"),
+                              ("ClusterAnalysisTemplate", None, "slo-search-api")]
 
 
 def test_chaos_mesh_filters_namespaces():

@@ -157,7 +157,7 @@ CASES = {
         ]),
     "SLO name": (edit(7, "  - name: Availability SLO"), [
         "F:7: Availability SLO: slos[0].name: 'Availability SLO' is not allowed here: use lowercase letters, "
-        "digits, '.', '_' or '-', starting and ending with a letter or digit, at most 63",
+        "digits, '.', '_' or '-', starting and ending with a letter or digit, at most 63 characters",
     ]),
     "YAML syntax": (edit(8, "    objective: [99.9"), [
         "F:9: -: -: YAML syntax error: did not find expected ',' or ']' "

@@ -50,6 +50,33 @@ def edit(line: int, text: str) -> str:
     return with_line(GOOD, line, text)
 
 
+def add_after(line: int, text: str) -> str:
+    """The good fixture with `text` inserted after one line (1-based): the lines below move down."""
+    return edit(line, GOOD.split("\n")[line - 1] + "\n" + text)
+
+
+# A service whose only SLO is raw: no SLO a canary can be judged by unless one is named.
+RAW_ONLY = spec_header("shop-api") + """\
+  - name: availability
+    objective: 99.9
+    sli:
+      raw:
+        error_ratio: 'sum(rate(http_requests_total{code=~"5.."}[{{window}}])) / sum(rate(http_requests_total[{{window}}]))'
+canary: {}
+"""
+# A ratio SLI that reads an hour ago: the canary's pods of the present are not in it.
+OFFSET = spec_header("shop-api") + """\
+  - name: availability
+    objective: 99.9
+    sli:
+      ratio:
+        errors: 'sum(rate(http_requests_total{code=~"5.."}[{{window}}] offset 1h))'
+        total: 'sum(rate(http_requests_total[{{window}}]))'
+canary:
+  slos: [availability]
+"""
+
+
 def chaos(spec: str) -> str:
     return edit(27, f"    chaos: {{kind: PodChaos, spec: {spec}}}")
 
@@ -61,6 +88,22 @@ CASES = {
     "target without host": (edit(20, "  target: http:///api"), [
         "F:20: -: loadtest.target: 'http:///api' is not an http:// or https:// URL with a host, "
         "e.g. http://checkout-api.shop.svc:8080/api/orders",
+    ]),
+    "target missing": (edit(20, "  method: GET"), [
+        "F:19: -: loadtest.target: missing required field 'target'",
+    ]),
+    "method": (add_after(20, "  method: FETCH"), [
+        "F:21: -: loadtest.method: must be one of 'GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', "
+        "got the string 'FETCH'",
+    ]),
+    "duration": (edit(22, "  duration: 5 minutes"), [
+        "F:22: -: loadtest.duration: '5 minutes' is not allowed here: use a duration such as 5m, 1h, 7d or 30d",
+    ]),
+    "rate 0": (edit(21, "  rate: 0"), [
+        "F:21: -: loadtest.rate: must be at least 1, got 0",
+    ]),
+    "rate too high": (edit(21, "  rate: 1000000"), [
+        "F:21: -: loadtest.rate: must be at most 100000, got 1000000",
     ]),
     "rate not a number": (edit(21, "  rate: fast"), [
         "F:21: -: loadtest.rate: expected a whole number, got the string 'fast'",
@@ -84,9 +127,40 @@ CASES = {
         "F:24: -: loadtest.environments[0]: 'Dev' is not allowed here: use a stack name: lowercase letters, "
         "digits and '-', starting with a letter",
     ]),
+    "environments empty": (edit(24, "  environments: []"), [
+        "F:24: -: loadtest.environments: must not be empty: list the stacks it runs in, e.g. [staging], or leave "
+        "the key out (every environment but prod)",
+    ]),
+    "game day name": (edit(26, "  - name: Pod_Kill"), [
+        "F:26: -: gamedays[0].name: 'Pod_Kill' is not allowed here: use lowercase letters, digits, '.', '_' or "
+        "'-', starting and ending with a letter or digit, at most 63 characters",
+    ]),
+    "game day name twice": (add_after(31, "  - name: pod-kill\n    chaos: {kind: PodChaos, spec: {action: pod-kill, "
+                                          "mode: one, selector: {namespaces: [shop]}}}\n    duration: 1m"), [
+        "F:32: -: gamedays[1].name: duplicate game day name 'pod-kill' (first at line 26): give each game day its "
+        "own name; it names the chaos experiment and its runbook",
+    ]),
+    "game day without chaos": (edit(27, "    description: kill one pod"), [
+        "F:26: -: gamedays[0].chaos: missing required field 'chaos'",
+    ]),
+    "game day duration": (edit(28, "    duration: ten minutes"), [
+        "F:28: -: gamedays[0].duration: 'ten minutes' is not allowed here: use a duration such as 5m, 1h, 7d or "
+        "30d",
+    ]),
+    "game day environments not a list": (edit(31, "    environments: staging"), [
+        "F:31: -: gamedays[0].environments: expected a list, got the string 'staging'",
+    ]),
+    "game day environment name": (edit(31, "    environments: [Staging]"), [
+        "F:31: -: gamedays[0].environments[0]: 'Staging' is not allowed here: use a stack name: lowercase "
+        "letters, digits and '-', starting with a letter",
+    ]),
+    "game day description": (add_after(31, "    description: [kill, one, pod]"), [
+        "F:32: -: gamedays[0].description: expected a string, got a list",
+    ]),
     "chaos kind unknown": (edit(27, "    chaos: {kind: PodChoas, spec: {}}"), [
-        "F:27: -: gamedays[0].chaos.kind: must be one of 'AWSChaos', 'DNSChaos', 'HTTPChaos', 'IOChaos', "
-        "'NetworkChaos', 'PodChaos', 'StressChaos', 'TimeChaos', got the string 'PodChoas'",
+        "F:27: -: gamedays[0].chaos.kind: must be one of 'AWSChaos', 'AzureChaos', 'BlockChaos', 'DNSChaos', "
+        "'GCPChaos', 'HTTPChaos', 'IOChaos', 'JVMChaos', 'KernelChaos', 'NetworkChaos', 'PhysicalMachineChaos', "
+        "'PodChaos', 'StressChaos', 'TimeChaos', got the string 'PodChoas'",
     ]),
     "chaos spec against the CRD: enum": (
         chaos("{action: pod-kil, mode: one, selector: {namespaces: [shop]}}"), [
@@ -122,6 +196,21 @@ CASES = {
     ]),
     "canary on an unknown SLO": (edit(33, "  slos: [availability, latncy]"), [
         "F:33: -: canary.slos[1]: no SLO named 'latncy' in this service (its SLOs: availability, latency)",
+    ]),
+    "canary namespace": (add_after(33, "  namespace: Shop"), [
+        "F:34: -: canary.namespace: 'Shop' is not allowed here: use an RFC 1123 label: lowercase letters, digits "
+        "and '-', starting and ending with a letter or digit",
+    ]),
+    "canary with no SLO to judge it": (RAW_ONLY, [
+        "F:12: -: canary: no ratio or latency SLO to judge a canary by, and a raw SLI judges one only when named "
+        "(this service's SLOs: availability): list them in canary.slos, e.g. slos: [availability], or remove "
+        "canary",
+    ]),
+    "canary on an SLI that reads another time": (OFFSET, [
+        "F:14: -: canary.slos[0]: SLO 'availability' cannot judge a canary: "
+        "http_requests_total{code=~\"5..\"} offset 1h reads another time (offset or @): it cannot judge the "
+        "present; leave it out of canary.slos (list the SLOs that judge the canary) or drop the offset or @ "
+        "from its SLI",
     ]),
     "canary field typo": (edit(33, "  slo: [availability]"), [
         "F:33: -: canary.slo: unknown field 'slo' (did you mean 'slos'?)",
@@ -171,6 +260,13 @@ def test_environments_select_where_tests_are_compiled(tmp_path: Path) -> None:
     spec.write_text(unlisted)
     assert load([str(spec)], env="prod").services[0].loadtest is None, "never prod unless listed"
     assert load([str(spec)], env="local").services[0].loadtest is not None
+
+
+def test_a_raw_slo_judges_a_canary_when_named(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(RAW_ONLY.replace("canary: {}", "canary:\n  slos: [availability]"))
+    result = load([str(spec)])
+    assert not result.problems and result.services[0].canary.slos == ("availability",)
 
 
 def test_canary_defaults_to_every_ratio_and_latency_slo(tmp_path: Path) -> None:
