@@ -131,12 +131,7 @@ class Local(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("reliability:cluster:Local", name, None, opts)
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            context=args.config.kube_context or None,
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self.provider = kube.provider(f"{name}-k8s", self, context=args.config.kube_context or None)
         self.register_outputs({"context": args.config.kube_context})
 
 
@@ -306,11 +301,8 @@ class Eks(pulumi.ComponentResource):
         config_text = pulumi.Output.all(
             cluster.name, cluster.endpoint, cluster.certificate_authority.data
         ).apply(lambda a: kubeconfig(a[0], a[1], a[2], region))
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=config_text,
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*groups, ebs_addon, *admin_ready]),
+        self.provider = kube.provider(
+            f"{name}-k8s", self, depends_on=[*groups, ebs_addon, *admin_ready], kubeconfig=config_text
         )
         # gp3: EKS ships only the in-tree gp2 class; PVCs of the charts ask for storage.storageClass.
         k8s.storage.v1.StorageClass(

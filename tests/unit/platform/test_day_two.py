@@ -245,3 +245,27 @@ def test_an_example_stack_is_rendered_but_never_deployed():
     # The offline render marks its own context, so the example renders (and nothing else sees the mark).
     assert one("dev", "aws:eks/cluster:Cluster", "reliability-cluster-eks")
     assert OFFLINE.get() is False
+
+
+# ------------------------------------------------------------------ Secrets
+
+
+@pytest.mark.parametrize("stack", ("local", "dev", "staging", "prod"))
+def test_our_fixed_name_secrets_are_updated_in_place_not_deleted_first(stack):
+    """A routing change must not delete `alertmanager-config` before its replacement exists.
+
+    pulumi-kubernetes replaces a Secret whose data changes unless its provider sets
+    `enableSecretMutable` (pulumi/pulumi-kubernetes#3164), and a Secret marked `immutable` is
+    replaced even then; with a fixed metadata.name a replacement deletes first.
+    """
+    providers = {p["urn"]: p for p in of_type(stack, "pulumi:providers:kubernetes")}
+    secrets = {s["inputs"]["metadata"]["name"]: s for s in of_type(stack, "kubernetes:core/v1:Secret")}
+    expected = {"alertmanager-config", "alertmanager-credentials", "grafana-admin"}
+    if stack != "local":
+        expected.add("thanos-objstore")
+    assert set(secrets) == expected
+    for name, secret in secrets.items():
+        assert "immutable" not in secret["inputs"], name
+        provider = providers[secret["options"]["provider"]]
+        assert provider["inputs"]["enableSecretMutable"] == "true", name
+        assert provider["inputs"]["enableServerSideApply"] == "true", name
