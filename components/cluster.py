@@ -44,6 +44,11 @@ def node_group_prefix(cluster_name: str, group: str) -> str:
     return f"{cluster_name}-{group}-"[:37]
 
 
+def control_plane_log_group(cluster_name: str) -> str:
+    """The log group EKS sends a cluster's control plane logs to (its name is fixed by EKS)."""
+    return f"/aws/eks/{cluster_name}/cluster"
+
+
 def assume_role_policy(service: str) -> str:
     return json.dumps(
         {
@@ -178,6 +183,16 @@ class Eks(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        # EKS writes its control plane logs to this group and creates it when missing, with no
+        # expiry, where `pulumi destroy` never sees it. Ours exists first: it has a retention, goes
+        # with dev, and is protected and retained in staging and prod like the buckets (audit logs).
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane",
+            name=control_plane_log_group(cluster_name),
+            retention_in_days=spec.log_retention_days,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=cfg.protect_data, retain_on_delete=cfg.protect_data),
+        )
         cluster = aws.eks.Cluster(
             f"{name}-eks",
             name=cluster_name,
@@ -206,7 +221,7 @@ class Eks(pulumi.ComponentResource):
             # rather than being replaced.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[cluster_policy, *nodes_ready],
+                depends_on=[cluster_policy, logs, *nodes_ready],
                 ignore_changes=["accessConfig.bootstrapClusterCreatorAdminPermissions"],
             ),
         )

@@ -52,6 +52,9 @@ K8S_VERSION = re.compile(r"^1\.\d{2}$")
 REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 DEFAULT_GRAFANA_URL = "http://localhost:3000"
+# The retentions PutRetentionPolicy accepts (CloudWatch Logs API reference), in days.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
 
 
 class Section(BaseModel):
@@ -93,6 +96,16 @@ class Cluster(Section):
     # has no implicit entry for its creator (docs/platform.md, "Who can reach the cluster").
     admin_arns: list[str] = Field(default_factory=list)
     public_access_cidrs: list[str] = Field(default_factory=list)
+    # Days CloudWatch keeps the control plane's api/audit/authenticator logs (the stack's log group).
+    log_retention_days: int = 90
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _log_days(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"{value} is not a retention CloudWatch Logs offers: use one of "
+                             f"{', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
 
     @field_validator("vpc_cidr")
     @classmethod

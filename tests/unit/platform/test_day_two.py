@@ -269,3 +269,58 @@ def test_our_fixed_name_secrets_are_updated_in_place_not_deleted_first(stack):
         provider = providers[secret["options"]["provider"]]
         assert provider["inputs"]["enableSecretMutable"] == "true", name
         assert provider["inputs"]["enableServerSideApply"] == "true", name
+
+
+# ------------------------------------------------------------------ teardown: volumes and logs
+
+
+@pytest.mark.parametrize(("stack", "when_deleted"),
+                         [("local", "Delete"), ("dev", "Delete"), ("staging", "Retain"), ("prod", "Retain")])
+def test_volume_claims_go_with_their_statefulsets_only_where_data_is_unprotected(stack, when_deleted):
+    """Claims of a deleted StatefulSet stay by default, and their EBS volumes with them."""
+    resources = registered(stack)
+    policy = {"whenDeleted": when_deleted, "whenScaled": "Retain"}
+    kps = chart_values(resources, "kube-prometheus-stack")
+    assert kps["prometheus"]["prometheusSpec"]["persistentVolumeClaimRetentionPolicy"] == policy
+    assert kps["alertmanager"]["alertmanagerSpec"]["persistentVolumeClaimRetentionPolicy"] == policy
+    loki = chart_values(resources, "loki")["singleBinary"]["persistence"]
+    assert (loki["enableStatefulSetAutoDeletePVC"], loki["whenDeleted"], loki["whenScaled"]) == (
+        True, when_deleted, "Retain")
+    # Tempo's chart knows one policy, Delete on both, or none (claims retained).
+    assert chart_values(resources, "tempo")["persistence"]["enableStatefulSetAutoDeletePVC"] is (
+        when_deleted == "Delete")
+    thanos = chart_values(resources, "thanos")
+    for part in ("storeGateway", "compact"):
+        if stack == "local":
+            assert "persistence" not in thanos[part]  # no bucket: neither runs
+            continue
+        persistence = thanos[part]["persistence"]
+        assert (persistence["retainDeleted"], persistence["retainScaled"]) == (when_deleted == "Retain", True)
+
+
+@pytest.mark.parametrize(("stack", "days", "kept"), [("dev", 7, False), ("staging", 90, True), ("prod", 365, True)])
+def test_the_control_plane_log_group_is_the_stacks_own_and_exists_before_the_cluster(stack, days, kept):
+    resources = registered(stack)
+    (group,) = [r for r in resources if r["type"] == "aws:cloudwatch/logGroup:LogGroup"]
+    (cluster,) = [r for r in resources if r["type"] == "aws:eks/cluster:Cluster"]
+    # The name EKS writes to: with it in place first, EKS does not create its own (never expiring) one.
+    assert group["inputs"]["name"] == f"/aws/eks/{cluster['inputs']['name']}/cluster"
+    assert group["inputs"]["retentionInDays"] == days
+    assert group["urn"] in cluster["options"]["dependsOn"]
+    assert (group["options"]["protect"], group["options"]["retainOnDelete"]) == (kept, kept)
+
+
+@pytest.mark.parametrize(("days", "problem"), [
+    (30, None),
+    (10, "reliability:cluster.logRetentionDays: 10 is not a retention CloudWatch Logs offers: use one of 1, 3, 5, 7, "
+         "14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"),
+])
+def test_the_log_retention_is_one_cloudwatch_offers(days, problem):
+    values = good("dev", cluster={"region": "eu-west-1", "adminArns": [ADMIN], "logRetentionDays": days})
+    if problem is None:
+        cfg, _ = parse("dev", values, frozenset(), defaults())
+        assert cfg.cluster.log_retention_days == days
+        return
+    with pytest.raises(ConfigError) as info:
+        parse("dev", values, frozenset(), defaults())
+    assert info.value.problems == [problem]
