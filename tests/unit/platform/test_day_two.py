@@ -17,6 +17,7 @@ from components.cluster import node_group_prefix
 from components.grafana import RESET_SCRIPT, password_checksum
 from components.program import defaults
 from reliability.platform.config import OFFLINE, PROJECT, ConfigError, deploy_refusal, parse
+from reliability.platform.placeholders import documentation_range
 from reliability.platform.render import StackInput, run_program, stack_input
 
 from .conftest import of_type, one
@@ -324,3 +325,24 @@ def test_the_log_retention_is_one_cloudwatch_offers(days, problem):
     with pytest.raises(ConfigError) as info:
         parse("dev", values, frozenset(), defaults())
     assert info.value.problems == [problem]
+
+
+@pytest.mark.parametrize(("cidr", "refused"), [
+    ("198.0.0.0/8", None),  # holds TEST-NET-2, but is a real network
+    ("192.0.0.0/16", None),  # holds TEST-NET-1
+    ("203.0.0.0/12", None),
+    ("203.0.113.0/24", "203.0.113.0/24 (TEST-NET-3)"),
+    ("203.0.113.128/25", "203.0.113.0/24 (TEST-NET-3)"),
+    ("192.0.2.1/32", "192.0.2.0/24 (TEST-NET-1)"),
+])
+def test_only_networks_inside_a_documentation_range_are_refused(cidr, refused):
+    assert documentation_range(cidr) == refused
+    cluster = {"region": "eu-west-1", "adminArns": [ADMIN], "publicAccessCidrs": [cidr]}
+    if refused is None:
+        cfg, _ = parse("dev", good("dev", cluster=cluster), frozenset(), defaults())
+        assert cfg.cluster.public_access_cidrs == [cidr]
+    else:
+        with pytest.raises(ConfigError) as info:
+            parse("dev", good("dev", cluster=cluster), frozenset(), defaults())
+        assert info.value.problems[0].startswith(
+            f"reliability:cluster.publicAccessCidrs[0]: {cidr} is in the documentation range {refused}, which no one")
