@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from ipaddress import IPv4Network
 from typing import Any, ClassVar, Literal
@@ -397,12 +397,18 @@ def _flag(key: str, raw: Any, problems: list[str]) -> bool:
 
 
 def parse(
-    stack: str, values: Mapping[str, Any], secret_keys: set[str] | frozenset[str], defaults: Mapping[str, Any]
+    stack: str,
+    values: Mapping[str, Any],
+    secret_keys: set[str] | frozenset[str],
+    defaults: Mapping[str, Any],
+    current_context: Callable[[], distributions.CurrentContext] | None = None,
 ) -> tuple[StackConfig, dict[str, Any]]:
     """Validate raw config (`{"reliability:key": text}`) into a StackConfig.
 
     Returns the config and the plaintext secrets (`{key: value}`) for the caller
     to wrap as secret Outputs. Raises ConfigError naming every bad key.
+    `current_context` reads the kubeconfig's current context, for a local stack without
+    `kubeContext` that deploys to it; None (offline) builds such a stack for kind.
     """
     problems: list[str] = []
     ours = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{PROJECT}:")}
@@ -438,7 +444,7 @@ def parse(
     env_defaults = defaults.get(env or "local", {})
     setting = _decode("kubeDistribution", ours["kubeDistribution"], str, problems) if "kubeDistribution" in ours else ""
     if env == "local":
-        found = distributions.resolve(setting, fields.get("kube_context") or "")
+        found = distributions.resolve(setting, fields.get("kube_context") or "", current_context)
         if isinstance(found, str):
             problems.append(f"{PROJECT}:kubeDistribution: {found}")
         else:
@@ -566,7 +572,9 @@ def from_pulumi(defaults: Mapping[str, Any]) -> StackConfig:
     values = {**rc.get_config_env(), **rc.CONFIG.get()}
     secret_keys = set(rc.get_config_secret_keys_env()) | set(rc._SECRET_KEYS.get())
     try:
-        cfg, secrets = parse(pulumi.get_stack(), values, secret_keys, defaults)
+        # Deploying, a local stack without kubeContext goes to the kubeconfig's current context.
+        current = None if OFFLINE.get() else distributions.current_context
+        cfg, secrets = parse(pulumi.get_stack(), values, secret_keys, defaults, current)
     except ConfigError as exc:
         raise pulumi.RunError(str(_located(exc))) from None
     refusal = deploy_refusal(cfg, OFFLINE.get())

@@ -8,17 +8,29 @@ changes nothing, a Grafana upgrade stuck on its volume, kind-only local values.
 
 from __future__ import annotations
 
+import contextvars
 import json
+import os
 from typing import Any
 
+import pulumi
 import pytest
 
 from components.cluster import node_group_prefix
 from components.grafana import RESET_SCRIPT, password_checksum
 from components.program import defaults
-from reliability.platform.config import OFFLINE, PROJECT, ConfigError, deploy_refusal, parse
+from reliability.platform.config import (
+    OFFLINE,
+    PROJECT,
+    ConfigError,
+    StackConfig,
+    deploy_refusal,
+    from_pulumi,
+    parse,
+)
+from reliability.platform.distributions import DISTRIBUTIONS, CurrentContext, current_context
 from reliability.platform.placeholders import documentation_range
-from reliability.platform.render import StackInput, run_program, stack_input
+from reliability.platform.render import StackInput, _owned_event_loops, run_program, stack_input
 
 from .conftest import of_type, one
 from .test_config import ADMIN, good
@@ -196,6 +208,66 @@ def test_a_distribution_that_cannot_be_known_is_an_error(values, stack, message)
     with pytest.raises(ConfigError) as info:
         parse(stack, values, frozenset(), defaults())
     assert info.value.problems == [message]
+
+
+def kubeconfig(path: Any, current: str | None) -> str:
+    path.write_text(f"apiVersion: v1\nkind: Config\ncurrent-context: {current}\n" if current else "kind: Config\n")
+    return str(path)
+
+
+def deploy_config() -> StackConfig:
+    """The config as `pulumi up` reads it (not the offline render), in a context and event loop of its own."""
+
+    def run() -> StackConfig:
+        with _owned_event_loops():  # from_pulumi makes secret Outputs
+            return from_pulumi(defaults())
+
+    return contextvars.Context().run(run)
+
+
+def test_the_current_context_is_read_as_kubectl_reads_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    home = tmp_path / "home"
+    (home / ".kube").mkdir(parents=True)
+    assert current_context({}, home) == CurrentContext("", str(home / ".kube" / "config"))
+    kubeconfig(home / ".kube" / "config", "kind-kind")
+    assert current_context({}, home) == CurrentContext("kind-kind", str(home / ".kube" / "config"))
+    # KUBECONFIG wins over ~/.kube/config; of its files the first that names a current context.
+    first, second = kubeconfig(tmp_path / "a", None), kubeconfig(tmp_path / "b", "k3d-dev")
+    listed = {"KUBECONFIG": os.pathsep.join([str(tmp_path / "missing"), first, second])}
+    assert current_context(listed, home) == CurrentContext("k3d-dev", second)
+    assert current_context({"KUBECONFIG": first}, home) == CurrentContext("", "KUBECONFIG")
+
+
+@pytest.mark.parametrize(("current", "distribution", "problem"), [
+    ("k3d-dev", "k3d", None),
+    ("docker-desktop", "docker-desktop", None),
+    ("my-laptop", None, "reliability:kubeDistribution: cannot tell the distribution of kube context 'my-laptop' "
+                        "(the current context of CONFIG) from its name: set it with `pulumi config set "
+                        "kubeDistribution NAME` (one of docker-desktop, k3d, kind, minikube)"),
+    (None, None, "reliability:kubeDistribution: kubeContext is empty and CONFIG names no current context, so "
+                 "neither the cluster nor its distribution is known: set kubeContext (`pulumi config set "
+                 "kubeContext NAME`), or set it with `pulumi config set kubeDistribution NAME` (one of "
+                 "docker-desktop, k3d, kind, minikube)"),
+])
+def test_a_deploy_without_kube_context_reads_the_distribution_of_the_current_context(
+    tmp_path, monkeypatch, current, distribution, problem
+):
+    """The provider deploys to the kubeconfig's current context; the values must be built for it."""
+    config = kubeconfig(tmp_path / "config", current)
+    monkeypatch.setenv("KUBECONFIG", config)
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{PROJECT}:environment": "local"}))
+    if problem is None:
+        assert deploy_config().distribution == DISTRIBUTIONS[distribution]
+    else:
+        with pytest.raises(pulumi.RunError) as info:
+            deploy_config()
+        source = config if current else "KUBECONFIG"
+        assert problem.replace("CONFIG", source) in str(info.value)
+    # A named context or distribution needs no kubeconfig; the offline render builds for kind.
+    assert parse("local", good("local", kubeDistribution="minikube"), frozenset(), defaults(),
+                 lambda: CurrentContext("", "nowhere"))[0].distribution == DISTRIBUTIONS["minikube"]
+    assert parse("local", good("local"), frozenset(), defaults())[0].distribution == DISTRIBUTIONS["kind"]
 
 
 # ------------------------------------------------------------------ placeholders
