@@ -542,7 +542,7 @@ def deploy_refusal(cfg: StackConfig, offline: bool) -> str | None:
         return None
     return (
         f"stack '{cfg.stack}' is an example (reliability:example: true): its cluster settings are "
-        "placeholders nobody can use. Put your networks and admin roles in "
+        "placeholders nobody can use, so it is neither previewed nor deployed. Put your networks and admin roles in "
         f"stacks/Pulumi.{cfg.stack}.yaml and remove `reliability:example` to deploy it; "
         "`sre render` shows what it would create meanwhile"
     )

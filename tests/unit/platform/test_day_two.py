@@ -311,6 +311,7 @@ def test_an_example_stack_is_rendered_but_never_deployed():
     assert refusal and refusal.startswith(
         "stack 'dev' is an example (reliability:example: true): its cluster settings are placeholders"
     )
+    assert "so it is neither previewed nor deployed" in refusal  # deploy_refusal holds in any engine run
     assert "stacks/Pulumi.dev.yaml" in refusal
     assert deploy_refusal(cfg, offline=True) is None
     local, _ = parse("local", good("local", example="true"), frozenset(), defaults())

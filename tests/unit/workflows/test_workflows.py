@@ -146,12 +146,44 @@ def test_pull_requests_preview_every_cloud_stack_with_a_comment() -> None:
     jobs = workflow["jobs"]
     assert jobs["checks"]["uses"] == "./.github/workflows/checks.yml"
     preview = jobs["preview"]
-    assert preview["needs"] == "checks"
-    assert preview["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]  # local needs a cluster
+    assert preview["needs"] == ["checks", "stacks"]
+    # The cloud stacks that are not examples (the stacks job); local needs a cluster.
+    assert preview["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.real) }}"
+    assert preview["if"].endswith(" && needs.stacks.outputs.real != '[]'")
     (pulumi,) = uses(preview, "pulumi/actions")
     assert pulumi["with"]["command"] == "preview" and pulumi["with"]["comment-on-pr"] is True
     assert preview["permissions"]["pull-requests"] == "write"
     assert workflow["concurrency"]["cancel-in-progress"] is True
+
+
+def list_stacks(root: Path, output: Path) -> tuple[list[str], list[str]]:
+    """The stacks job's script run by bash in `root`: the stacks it previews, and its notices."""
+    (step,) = steps(load("pull-request.yml")["jobs"]["stacks"])[1:]
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=root, env={"PATH": "/usr/bin:/bin",
+                          "GITHUB_OUTPUT": str(output)}, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    (line,) = output.read_text().splitlines()
+    assert line.startswith("real=")
+    return json.loads(line.removeprefix("real=")), done.stdout.splitlines()
+
+
+def test_example_stacks_are_named_in_a_notice_instead_of_previewed(tmp_path: Path) -> None:
+    """The program refuses to preview an example stack; the workflow skips it and says why."""
+    real, notices = list_stacks(REPO, tmp_path / "first-output")
+    assert real == []  # the committed cloud stacks are all examples
+    assert notices[0] == (
+        "::notice title=dev is not previewed::stacks/Pulumi.dev.yaml is an example (reliability:example: true): "
+        "pulumi preview and up refuse it. Make it real (docs/operations.md, Cloud environments, step 4) to preview "
+        "it here.")
+    assert len(notices) == 3
+    shutil.copytree(REPO / "stacks", tmp_path / "stacks")
+    for stack, mark in (("dev", ""), ("staging", '  reliability:example: "false"'),
+                        ("prod", "  reliability:example: True  # until the networks are in")):
+        path = tmp_path / "stacks" / f"Pulumi.{stack}.yaml"
+        path.write_text(path.read_text().replace("  reliability:example: true", mark, 1))
+    real, notices = list_stacks(tmp_path, tmp_path / "second-output")
+    assert real == ["dev", "staging"]
+    assert [n.split("::")[1] for n in notices] == ["notice title=prod is not previewed"]
 
 
 def plan_check_step() -> dict[str, Any]:
