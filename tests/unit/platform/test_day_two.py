@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
 import os
 from typing import Any
 
@@ -30,7 +31,14 @@ from reliability.platform.config import (
 )
 from reliability.platform.distributions import DISTRIBUTIONS, CurrentContext, current_context
 from reliability.platform.placeholders import documentation_range
-from reliability.platform.render import StackInput, _owned_event_loops, run_program, stack_input
+from reliability.platform.render import (
+    StackInput,
+    _make_mocks,
+    _make_monitor,
+    _owned_event_loops,
+    run_program,
+    stack_input,
+)
 
 from .conftest import of_type, one
 from .test_config import ADMIN, good
@@ -419,3 +427,49 @@ def test_only_networks_inside_a_documentation_range_are_refused(cidr, refused):
             parse("dev", good("dev", cluster=cluster), frozenset(), defaults())
         assert info.value.problems[0].startswith(
             f"reliability:cluster.publicAccessCidrs[0]: {cidr} is in the documentation range {refused}, which no one")
+
+
+# ------------------------------------------------------------------ the deploying principal
+
+
+DEPLOYER = "arn:aws:iam::210987654320:role/ci/deploy"
+
+
+@pytest.mark.parametrize(("caller", "warning"), [
+    ("arn:aws:sts::210987654320:assumed-role/deploy/gha-1234", None),  # the role, whatever its path
+    ("arn:aws:sts::210987654320:assumed-role/other/me",
+     "arn:aws:sts::210987654320:assumed-role/other/me runs this deployment but is not in "
+     "reliability:cluster.adminArns: the cluster gives its creator no access of its own, so once it exists every "
+     "Kubernetes resource of the stack fails with Unauthorized. Add arn:aws:iam::210987654320:role/other (with the "
+     "role's path, if it has one) to cluster.adminArns"),
+    ("arn:aws:sts::999999999998:assumed-role/deploy/x", "Add arn:aws:iam::999999999998:role/deploy (with"),
+    ("arn:aws:iam::210987654320:user/ana", "Add arn:aws:iam::210987654320:user/ana to cluster.adminArns"),
+    ("arn:aws:iam::210987654320:root", "Add the ARN of a role you assume (not the root user) to"),
+])
+def test_a_deploy_by_a_principal_without_an_access_entry_is_warned_before_anything_is_created(
+    caplog, caller, warning
+):
+    class Caller(type(_make_mocks())):  # type: ignore[misc]
+        def call(self, args):
+            if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+                return {"arn": caller, "accountId": caller.split(":")[4], "userId": "AIDA", "id": "x"}, []
+            return super().call(args)
+
+    # The dev stack made real: its own networks and admins instead of the placeholders.
+    base = stack_input("dev")
+    cluster = {**json.loads(base.values[f"{PROJECT}:cluster"]), "adminArns": [ADMIN, DEPLOYER],
+               "publicAccessCidrs": ["10.1.0.0/16"]}
+    values = {k: v for k, v in base.values.items() if k != f"{PROJECT}:example"}
+    values[f"{PROJECT}:cluster"] = json.dumps(cluster)
+    with caplog.at_level(logging.WARNING):
+        run_program(StackInput("dev", values, base.secret_keys), _make_monitor(Caller()), offline=False)
+    warned = [r.getMessage() for r in caplog.records if "reliability:cluster.adminArns" in r.getMessage()]
+    if warning is None:
+        assert warned == []
+    else:
+        assert len(warned) == 1 and warning in warned[0], warned
+
+
+def test_the_offline_render_asks_no_one_who_runs_it():
+    # The render's mocks answer no getCallerIdentity: the lookup is made by deploys only.
+    assert one("dev", "aws:eks/cluster:Cluster", "reliability-cluster-eks")
