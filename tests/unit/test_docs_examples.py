@@ -127,13 +127,3 @@ def test_the_readme_tour_runs(tmp_path, capsys):
         code = main([*argv, *stacks] if argv[1] != "test" else argv)
         assert code == 0, (argv, capsys.readouterr().err)
     assert (tmp_path / "out" / "slo" / "prometheusrules" / "cart-api.yaml").exists()
-
-
-def test_the_readme_says_how_to_tear_down_each_environment():
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Tearing a stack down", 1)[1].split("\n#", 1)[0]
-    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ")][2:]  # no header
-    stacks = [name.strip() for row in rows for name in row[0].split(",")]
-    assert stacks == ["local", "dev", "staging", "prod"]
-    assert all("pulumi destroy" in row[1] for row in rows)
-    assert "docs/operations.md#tearing-an-environment-down" in section

@@ -40,7 +40,7 @@ from reliability.platform.render import (
     stack_input,
 )
 
-from .conftest import of_type, one
+from .conftest import REPO, of_type, one
 from .test_config import ADMIN, good
 
 CLOUD = ("dev", "staging", "prod")
@@ -351,6 +351,16 @@ def test_our_fixed_name_secrets_are_updated_in_place_not_deleted_first(stack):
         provider = providers[secret["options"]["provider"]]
         assert provider["inputs"]["enableSecretMutable"] == "true", name
         assert provider["inputs"]["enableServerSideApply"] == "true", name
+
+
+def test_the_readme_says_how_to_tear_down_each_environment():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Tearing a stack down", 1)[1].split("\n#", 1)[0]
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ")][2:]  # no header
+    stacks = [name.strip() for row in rows for name in row[0].split(",")]
+    assert stacks == ["local", "dev", "staging", "prod"]
+    assert all("pulumi destroy" in row[1] for row in rows)
+    assert "docs/operations.md#tearing-an-environment-down" in section
 
 
 # ------------------------------------------------------------------ teardown: volumes and logs
