@@ -37,6 +37,7 @@ def alertmanager_values(cfg: StackConfig) -> dict[str, Any]:
             "podAntiAffinityTopologyKey": "topology.kubernetes.io/zone"
             if cfg.environment == "prod"
             else "kubernetes.io/hostname",
+            "persistentVolumeClaimRetentionPolicy": kube.claim_retention(cfg.protect_data),
             "storage": {
                 "volumeClaimTemplate": {
                     "spec": {

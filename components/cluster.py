@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from reliability.platform.config import StackConfig
+from reliability.platform.config import OFFLINE, StackConfig
 
 from . import kube
 
@@ -42,6 +42,41 @@ def subnet_cidrs(vpc_cidr: str, zones: int) -> tuple[list[str], list[str]]:
 def node_group_prefix(cluster_name: str, group: str) -> str:
     """EKS names a group prefix + 26 characters and allows 63 in all: the prefix keeps 37."""
     return f"{cluster_name}-{group}-"[:37]
+
+
+def control_plane_log_group(cluster_name: str) -> str:
+    """The log group EKS sends a cluster's control plane logs to (its name is fixed by EKS)."""
+    return f"/aws/eks/{cluster_name}/cluster"
+
+
+def caller_access_warning(caller_arn: str, admin_arns: list[str]) -> str | None:
+    """Why the principal running `pulumi up` will not reach the cluster, or None when it is an admin.
+
+    `caller_arn` is what STS GetCallerIdentity says: an IAM user's ARN, the root user's, or, for a
+    role, `arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION`, which names the role without its path;
+    a role matches an admin ARN of the same account and name whatever its path (SSO roles sit
+    under /aws-reserved/sso.amazonaws.com/).
+    """
+    parts = caller_arn.split(":", 5)
+    if len(parts) < 6:
+        return None  # not an ARN at all: nothing useful to say
+    partition, account, resource = parts[1], parts[4], parts[5]
+    admins = set(admin_arns)
+    if resource.startswith("assumed-role/"):
+        role = resource.split("/")[1]
+        if any(a.startswith(f"arn:{partition}:iam::{account}:role/") and a.rsplit("/", 1)[1] == role
+               for a in admins):
+            return None
+        add = f"arn:{partition}:iam::{account}:role/{role} (with the role's path, if it has one)"
+    elif caller_arn in admins:
+        return None
+    else:
+        add = caller_arn if resource.startswith("user/") else "the ARN of a role you assume (not the root user)"
+    return (
+        f"{caller_arn} runs this deployment but is not in reliability:cluster.adminArns: the cluster gives "
+        "its creator no access of its own, so once it exists every Kubernetes resource of the stack fails "
+        f"with Unauthorized. Add {add} to cluster.adminArns"
+    )
 
 
 def assume_role_policy(service: str) -> str:
@@ -131,12 +166,7 @@ class Local(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("reliability:cluster:Local", name, None, opts)
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            context=args.config.kube_context or None,
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self.provider = kube.provider(f"{name}-k8s", self, context=args.config.kube_context or None)
         self.register_outputs({"context": args.config.kube_context})
 
 
@@ -158,6 +188,11 @@ class Eks(pulumi.ComponentResource):
         region = spec.region or ""
         child = pulumi.ResourceOptions(parent=self)
         tags = {"reliability-as-code/stack": cfg.stack}
+        # Before anything is created: the deploying principal needs an access entry of its own.
+        if not OFFLINE.get():  # the offline render runs as nobody
+            aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).arn.apply(
+                lambda arn: self._warn(caller_access_warning(arn, spec.admin_arns))
+            )
 
         private_subnets, nodes_ready = self._network(name, cfg, tags)
 
@@ -182,6 +217,16 @@ class Eks(pulumi.ComponentResource):
             deletion_window_in_days=30,
             tags=tags,
             opts=child,
+        )
+        # EKS writes its control plane logs to this group and creates it when missing, with no
+        # expiry, where `pulumi destroy` never sees it. Ours exists first: it has a retention, goes
+        # with dev, and is protected and retained in staging and prod like the buckets (audit logs).
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane",
+            name=control_plane_log_group(cluster_name),
+            retention_in_days=spec.log_retention_days,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=cfg.protect_data, retain_on_delete=cfg.protect_data),
         )
         cluster = aws.eks.Cluster(
             f"{name}-eks",
@@ -211,7 +256,7 @@ class Eks(pulumi.ComponentResource):
             # rather than being replaced.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[cluster_policy, *nodes_ready],
+                depends_on=[cluster_policy, logs, *nodes_ready],
                 ignore_changes=["accessConfig.bootstrapClusterCreatorAdminPermissions"],
             ),
         )
@@ -306,11 +351,8 @@ class Eks(pulumi.ComponentResource):
         config_text = pulumi.Output.all(
             cluster.name, cluster.endpoint, cluster.certificate_authority.data
         ).apply(lambda a: kubeconfig(a[0], a[1], a[2], region))
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=config_text,
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*groups, ebs_addon, *admin_ready]),
+        self.provider = kube.provider(
+            f"{name}-k8s", self, depends_on=[*groups, ebs_addon, *admin_ready], kubeconfig=config_text
         )
         # gp3: EKS ships only the in-tree gp2 class; PVCs of the charts ask for storage.storageClass.
         k8s.storage.v1.StorageClass(
@@ -338,6 +380,10 @@ class Eks(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
             }
         )
+
+    def _warn(self, message: str | None) -> None:
+        if message:
+            pulumi.log.warn(message, self)
 
     def _network(
         self, name: str, cfg: StackConfig, tags: dict[str, str]

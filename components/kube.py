@@ -23,6 +23,40 @@ def labels(component: str, name: str | None = None) -> dict[str, str]:
     return out
 
 
+def provider(
+    resource_name: str, parent: pulumi.Resource, depends_on: list[pulumi.Resource] | None = None, **target: Any
+) -> k8s.Provider:
+    """The Kubernetes provider every object of the stack goes through; `target` says which cluster.
+
+    Secrets are mutable (`enableSecretMutable`, pulumi/pulumi-kubernetes#3164; 4.34 has it): by
+    default the provider replaces a Secret whose data changes, and our Secrets have fixed names
+    (the Alertmanager CR, the Grafana chart and Thanos name them), so every replacement deletes the
+    old Secret before creating the new one. For `alertmanager-config` that is a window in which the
+    operator sees no config, on every routing change. Updated in place, the operator reloads the new
+    config, mounted Secrets (Alertmanager's credentials) are refreshed by the kubelet, and what reads
+    a Secret only at start rolls on a checksum of its data (Grafana's admin password). A change of
+    `type` still replaces (Kubernetes forbids it in place).
+    """
+    return k8s.Provider(
+        resource_name,
+        enable_server_side_apply=True,
+        enable_secret_mutable=True,
+        **target,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on or []),
+    )
+
+
+def claim_retention(protect: bool) -> dict[str, str]:
+    """A StatefulSet's `persistentVolumeClaimRetentionPolicy`: what happens to its volume claims.
+
+    Kubernetes keeps the claims of a deleted StatefulSet by default, and with them their volumes
+    (EBS volumes that outlive `pulumi destroy`). Where data is not protected (local, dev) they go
+    with the StatefulSet; in staging and prod they stay. Scaling down keeps them everywhere, so
+    scaling up again finds the data. Kubernetes 1.27 or later (on by default, GA in 1.32).
+    """
+    return {"whenDeleted": "Retain" if protect else "Delete", "whenScaled": "Retain"}
+
+
 def namespace(
     name: str, resource_name: str, pod_security: str, parent: pulumi.Resource
 ) -> k8s.core.v1.Namespace:

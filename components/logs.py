@@ -77,6 +77,9 @@ def loki_values(cfg: StackConfig, bucket: str | None, role_arn: str | None) -> d
                 "enabled": True,
                 "size": cfg.volumes.loki,
                 "storageClass": cfg.storage.storage_class,
+                # The chart writes persistentVolumeClaimRetentionPolicy only with this flag.
+                "enableStatefulSetAutoDeletePVC": True,
+                **kube.claim_retention(cfg.protect_data),
             },
             # Rendered by the chart only with more than one replica; the chart's default affinity is
             # already a hard anti-affinity on the node.

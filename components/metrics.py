@@ -137,6 +137,7 @@ def kps_values(
                 "retention": cfg.retention.prometheus,
                 "retentionSize": retention_size(cfg.volumes.prometheus),
                 "resources": res.prometheus.as_k8s(),
+                "persistentVolumeClaimRetentionPolicy": kube.claim_retention(cfg.protect_data),
                 "storageSpec": {
                     "volumeClaimTemplate": {
                         "spec": {
@@ -187,6 +188,10 @@ def thanos_values(cfg: StackConfig, namespace: str, role_arn: str | None) -> dic
         "storeGateway": {"enabled": cloud},
         "compact": {"enabled": cloud},
     }
+    # The chart writes persistentVolumeClaimRetentionPolicy from these two flags.
+    retention = kube.claim_retention(cfg.protect_data)
+    thanos_claims = {"retainDeleted": retention["whenDeleted"] == "Retain",
+                     "retainScaled": retention["whenScaled"] == "Retain"}
     if cloud:
         values["objstoreConfig"] = {"create": False, "name": OBJSTORE_SECRET, "key": OBJSTORE_KEY}
         values["storeGateway"] = {
@@ -197,6 +202,7 @@ def thanos_values(cfg: StackConfig, namespace: str, role_arn: str | None) -> dic
                 "enabled": True,
                 "storageClass": cfg.storage.storage_class,
                 "size": cfg.volumes.thanos_store,
+                **thanos_claims,
             },
             "podDisruptionBudget": {"enabled": rep.thanos_store > 1, "maxUnavailable": 1},
             "affinity": _anti_affinity("store-gateway", hard=False),
@@ -209,6 +215,7 @@ def thanos_values(cfg: StackConfig, namespace: str, role_arn: str | None) -> dic
                 "enabled": True,
                 "storageClass": cfg.storage.storage_class,
                 "size": cfg.volumes.thanos_compact,
+                **thanos_claims,
             },
             "deduplication": {"enabled": True, "func": "penalty"},
             # Per-resolution retention; downsampling (5m after 40h, 1h after 10d) is on by default.

@@ -55,6 +55,9 @@ def tempo_values(
             "enabled": True,
             "size": cfg.volumes.tempo,
             "storageClassName": cfg.storage.storage_class,
+            # The chart's only policy deletes the claims when the StatefulSet goes or scales down
+            # (templates/statefulset.yaml); without it they are retained.
+            "enableStatefulSetAutoDeletePVC": not cfg.protect_data,
         },
         "serviceAccount": {
             "name": SERVICE_ACCOUNT,

@@ -182,12 +182,25 @@ def _switched_off(values: Any, path: Path) -> bool:
 
 
 def _deletes_volumes(values: Any) -> str | None:
-    """Where Helm values make a StatefulSet delete its PVCs with it (persistentVolumeClaimRetentionPolicy)."""
+    """Where Helm values make a StatefulSet delete its PVCs with it.
+
+    persistentVolumeClaimRetentionPolicy itself, or a chart's own switch for it: Loki's and Tempo's
+    `enableStatefulSetAutoDeletePVC` (Tempo's always deletes on both; Loki's with `whenDeleted` and
+    `whenScaled`, Delete when unset) and stevehipwell/thanos' `retainDeleted`/`retainScaled: false`.
+    """
     for path, node in walk(values):
         if path and path[-1] == "persistentVolumeClaimRetentionPolicy":
             for key in ("whenDeleted", "whenScaled"):
                 if get(node, key) == "Delete":
                     return f"values.{fmt_path((*path, key))} is Delete"
+        if get(node, "enableStatefulSetAutoDeletePVC") is True:
+            for key in ("whenDeleted", "whenScaled"):
+                if get(node, key) in (None, "Delete"):
+                    switch = fmt_path((*path, "enableStatefulSetAutoDeletePVC"))
+                    return f"values.{switch} is true and {key} is {get(node, key) or 'not Retain'}"
+        for key in ("retainDeleted", "retainScaled"):
+            if get(node, key) is False:
+                return f"values.{fmt_path((*path, key))} is false"
     return None
 
 
@@ -224,8 +237,8 @@ def _validate_stateful(args: ResourceValidationArgs, report: Report) -> None:
     if getattr(args.opts, "retain_on_delete", None) is False:
         missing.append("retainOnDelete")
     if missing and deletes_volumes:
-        report(f"{reason} in {env} without {' and '.join(missing)}: set it to Retain, or protect the release "
-               "(ResourceOptions(protect=True, retain_on_delete=True))")
+        report(f"{reason} in {env} without {' and '.join(missing)}: keep the claims (Retain), or protect the "
+               "release (ResourceOptions(protect=True, retain_on_delete=True))")
     elif missing:
         report(f"{reason} in {env} without {' and '.join(missing)}: set "
                "ResourceOptions(protect=True, retain_on_delete=True) so a delete or replace keeps the data")

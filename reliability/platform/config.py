@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from ipaddress import IPv4Network
 from typing import Any, ClassVar, Literal
@@ -52,6 +52,9 @@ K8S_VERSION = re.compile(r"^1\.\d{2}$")
 REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 DEFAULT_GRAFANA_URL = "http://localhost:3000"
+# The retentions PutRetentionPolicy accepts (CloudWatch Logs API reference), in days.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
 
 
 class Section(BaseModel):
@@ -93,6 +96,16 @@ class Cluster(Section):
     # has no implicit entry for its creator (docs/platform.md, "Who can reach the cluster").
     admin_arns: list[str] = Field(default_factory=list)
     public_access_cidrs: list[str] = Field(default_factory=list)
+    # Days CloudWatch keeps the control plane's api/audit/authenticator logs (the stack's log group).
+    log_retention_days: int = 90
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _log_days(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"{value} is not a retention CloudWatch Logs offers: use one of "
+                             f"{', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -395,12 +408,18 @@ def _flag(key: str, raw: Any, problems: list[str]) -> bool:
 
 
 def parse(
-    stack: str, values: Mapping[str, Any], secret_keys: set[str] | frozenset[str], defaults: Mapping[str, Any]
+    stack: str,
+    values: Mapping[str, Any],
+    secret_keys: set[str] | frozenset[str],
+    defaults: Mapping[str, Any],
+    current_context: Callable[[], distributions.CurrentContext] | None = None,
 ) -> tuple[StackConfig, dict[str, Any]]:
     """Validate raw config (`{"reliability:key": text}`) into a StackConfig.
 
     Returns the config and the plaintext secrets (`{key: value}`) for the caller
     to wrap as secret Outputs. Raises ConfigError naming every bad key.
+    `current_context` reads the kubeconfig's current context, for a local stack without
+    `kubeContext` that deploys to it; None (offline) builds such a stack for kind.
     """
     problems: list[str] = []
     ours = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{PROJECT}:")}
@@ -436,7 +455,7 @@ def parse(
     env_defaults = defaults.get(env or "local", {})
     setting = _decode("kubeDistribution", ours["kubeDistribution"], str, problems) if "kubeDistribution" in ours else ""
     if env == "local":
-        found = distributions.resolve(setting, fields.get("kube_context") or "")
+        found = distributions.resolve(setting, fields.get("kube_context") or "", current_context)
         if isinstance(found, str):
             problems.append(f"{PROJECT}:kubeDistribution: {found}")
         else:
@@ -543,7 +562,7 @@ def deploy_refusal(cfg: StackConfig, offline: bool) -> str | None:
         return None
     return (
         f"stack '{cfg.stack}' is an example (reliability:example: true): its cluster settings are "
-        "placeholders nobody can use. Put your networks and admin roles in "
+        "placeholders nobody can use, so it is neither previewed nor deployed. Put your networks and admin roles in "
         f"stacks/Pulumi.{cfg.stack}.yaml and remove `reliability:example` to deploy it; "
         "`sre render` shows what it would create meanwhile"
     )
@@ -573,7 +592,9 @@ def from_pulumi(defaults: Mapping[str, Any]) -> StackConfig:
     values = {**rc.get_config_env(), **rc.CONFIG.get()}
     secret_keys = set(rc.get_config_secret_keys_env()) | set(rc._SECRET_KEYS.get())
     try:
-        cfg, secrets = parse(pulumi.get_stack(), values, secret_keys, defaults)
+        # Deploying, a local stack without kubeContext goes to the kubeconfig's current context.
+        current = None if OFFLINE.get() else distributions.current_context
+        cfg, secrets = parse(pulumi.get_stack(), values, secret_keys, defaults, current)
     except ConfigError as exc:
         raise pulumi.RunError(str(_located(exc))) from None
     refusal = deploy_refusal(cfg, OFFLINE.get())

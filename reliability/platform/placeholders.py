@@ -26,9 +26,14 @@ MARK = "or, if this stack only documents a layout, mark it `reliability:example:
 
 
 def documentation_range(cidr: str) -> str | None:
+    """The documentation range `cidr` lies inside, if any.
+
+    Inside, not overlapping: 198.0.0.0/8 or 192.0.0.0/16 contain a documentation range but are
+    real networks someone may well connect from.
+    """
     net = IPv4Network(cidr)
     for doc, name in DOCUMENTATION_NETWORKS.items():
-        if net.overlaps(doc):
+        if net.subnet_of(doc):
             return f"{doc} ({name})"
     return None
 

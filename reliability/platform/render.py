@@ -290,10 +290,12 @@ def _make_monitor(mocks: Any) -> Any:
     return RecordingMonitor(mocks)
 
 
-def run_program(stack_in: StackInput, monitor: Any = None) -> list[dict[str, Any]]:
+def run_program(stack_in: StackInput, monitor: Any = None, offline: bool = True) -> list[dict[str, Any]]:
     """Run components.program under mocks in a fresh context; return the recorded registrations.
 
     `monitor` (from _make_monitor) lets a caller see what was registered before a failure.
+    `offline=False` runs the program as a deploy would (example stacks refused, the deploying
+    principal looked up), for tests whose mocks answer what a deploy asks.
     """
 
     def run() -> list[dict[str, Any]]:
@@ -314,7 +316,7 @@ def run_program(stack_in: StackInput, monitor: Any = None) -> list[dict[str, Any
             # tasks of a failed render would stay and break the next one in this process.
             pulumi.runtime.settings.SETTINGS.outputs = set()
             pulumi.runtime.set_all_config(dict(stack_in.values), sorted(stack_in.secret_keys))
-            OFFLINE.set(True)  # this context only: the render is never a deploy
+            OFFLINE.set(offline)  # this context only: the render is never a deploy
             loop.run_until_complete(run_pulumi_func(main))
         return list(recorder.registered)
 

@@ -158,6 +158,20 @@ def test_alertmanager_reads_our_config_and_mounts_the_credentials(st: Stack) -> 
                 and s["metadata"]["name"].startswith("alertmanager-")]
 
 
+def test_volume_claims_go_with_their_statefulsets_where_data_is_unprotected(st: Stack) -> None:
+    """As the charts render it: every StatefulSet with claims, and the operator's Prometheus and
+    Alertmanager (it copies the field into the StatefulSets it makes), deletes them with itself in
+    local and dev and keeps them in staging and prod; `pulumi destroy` of dev leaves no EBS volume."""
+    when_deleted = "Retain" if st.name in ("staging", "prod") else "Delete"
+    claims = [o for o in st.of_kind("StatefulSet") if o["spec"].get("volumeClaimTemplates")]
+    claims += [o for kind in ("Prometheus", "Alertmanager") for o in st.of_kind(kind)]
+    assert {o["kind"] for o in claims} >= {"StatefulSet", "Prometheus", "Alertmanager"}
+    for obj in claims:
+        where = f"{st.name}: {obj['kind']} {obj['metadata']['name']}"
+        policy = obj["spec"].get("persistentVolumeClaimRetentionPolicy") or {}
+        assert policy.get("whenDeleted", "Retain") == when_deleted, where
+
+
 # ------------------------------------------------------------------ Grafana
 
 

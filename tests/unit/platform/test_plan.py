@@ -13,6 +13,8 @@ import pytest
 
 from reliability.cli import main
 
+from .conftest import resources
+
 PREVIEWS = Path(__file__).with_name("previews")
 
 
@@ -20,6 +22,43 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str],
     code = main(["plan", "check", *args])
     out, err = capsys.readouterr()
     return code, out.splitlines(), err
+
+
+def engine_urn(entry: dict, by_urn: dict) -> str:
+    """The URN the engine gives a rendered resource: every ancestor's type but the stack's, then its own."""
+    types = []
+    node = entry
+    while node is not None and node["type"] != "pulumi:pulumi:Stack":
+        types.append(node["type"])
+        node = by_urn.get(node["parent"])
+    return f"urn:pulumi:prod::reliability::{'$'.join(reversed(types))}::{entry['name']}"
+
+
+def test_the_safe_preview_is_what_this_program_plans_for_a_routing_change_in_prod():
+    """prod-safe.json holds steps of this program's prod stack, as the engine would write them.
+
+    A routing change updates the Alertmanager Secrets in place (their provider makes Secrets
+    mutable); a chart upgrade is an update of its Release; a new SLO creates its rules.
+    """
+    digest = json.loads((PREVIEWS / "prod-safe.json").read_text())
+    by_urn = {r["urn"]: r for r in resources("prod")}
+    registered = {engine_urn(r, by_urn): r for r in resources("prod")}
+    ops = {}
+    for step in digest["steps"]:
+        entry = registered[step["urn"]]
+        provider = by_urn[entry["options"]["provider"]]
+        assert step["provider"].rsplit("::", 1)[0] == engine_urn(provider, by_urn)
+        for state in (step.get("oldState"), step.get("newState")):
+            if state:
+                assert (state["type"], state["urn"], state["parent"]) == (
+                    entry["type"], step["urn"], engine_urn(by_urn[entry["parent"]], by_urn))
+                assert state["inputs"].get("metadata", {}) == entry["inputs"].get("metadata", {})
+        if entry["type"] == "kubernetes:core/v1:Secret":
+            assert provider["inputs"]["enableSecretMutable"] == "true"
+            assert "immutable" not in entry["inputs"]
+        ops[entry["inputs"].get("metadata", {}).get("name") or entry["name"]] = step["op"]
+    assert ops == {"alertmanager-config": "update", "alertmanager-credentials": "update",
+                   "reliability-metrics-kps": "update", "slo-search-api": "create"}
 
 
 def test_a_node_group_replacement_in_prod_waits_for_review(capsys):

@@ -91,6 +91,12 @@ def test_stateful_happy_path() -> None:
     assert check_resource(policy, BUCKET, {"bucket": "b"}, stack="dev") == []
     assert check_resource(policy, BUCKET, {"bucket": "b", "forceDestroy": True}, stack="dev") == []
     assert check_resource(policy, RELEASE, KPS) == []
+    # A chart's switch for the policy with Retain on both keeps the claims.
+    loki = {"chart": "loki", "values": {"singleBinary": {"persistence": {
+        "enabled": True, "enableStatefulSetAutoDeletePVC": True, "whenDeleted": "Retain", "whenScaled": "Retain"}}}}
+    assert check_resource(policy, RELEASE, loki) == []
+    thanos = {"chart": "thanos", "values": {"compact": {"persistence": {"retainDeleted": True, "retainScaled": True}}}}
+    assert check_resource(policy, RELEASE, thanos) == []
     # Persistent volumes are a staging/prod matter, and a switched-off Alertmanager needs none.
     no_volumes = broken(KPS, lambda k: k["values"]["prometheus"]["prometheusSpec"].pop("storageSpec"))
     assert check_resource(policy, RELEASE, no_volumes, stack="dev") == []
@@ -113,7 +119,20 @@ STATEFUL_CASES = [
          persistentVolumeClaimRetentionPolicy={"whenDeleted": "Delete"})), {"retain_on_delete": False},
      ["a release whose volumes are deleted with it (values.prometheus.prometheusSpec."
       "persistentVolumeClaimRetentionPolicy.whenDeleted is Delete) in prod without protect and retainOnDelete: "
-      "set it to Retain, or protect the release (ResourceOptions(protect=True, retain_on_delete=True))"]),
+      "keep the claims (Retain), or protect the release (ResourceOptions(protect=True, retain_on_delete=True))"]),
+    # The charts' own switches for the same policy (what components/ sets in local and dev).
+    *[(f"{chart} deleting its PVCs", RELEASE, {"chart": chart, "values": values}, {"protect": False},
+       [f"a release whose volumes are deleted with it (values.{where}) in prod without protect: keep the claims "
+        "(Retain), or protect the release (ResourceOptions(protect=True, retain_on_delete=True))"])
+      for chart, values, where in (
+          ("tempo", {"persistence": {"enabled": True, "enableStatefulSetAutoDeletePVC": True}},
+           "persistence.enableStatefulSetAutoDeletePVC is true and whenDeleted is not Retain"),
+          ("loki", {"singleBinary": {"persistence": {"enabled": True, "enableStatefulSetAutoDeletePVC": True,
+                                                     "whenDeleted": "Retain", "whenScaled": "Delete"}}},
+           "singleBinary.persistence.enableStatefulSetAutoDeletePVC is true and whenScaled is Delete"),
+          ("thanos", {"compact": {"persistence": {"enabled": True, "retainDeleted": False}}},
+           "compact.persistence.retainDeleted is false"),
+      )],
     ("prometheus on an emptyDir", RELEASE, broken(KPS, lambda k: k["values"]["prometheus"]["prometheusSpec"].pop(
         "storageSpec")), {"protect": True},
      ["Prometheus keeps its data on an emptyDir in prod (values.prometheus.prometheusSpec.storageSpec."

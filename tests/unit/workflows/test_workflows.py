@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -140,16 +141,86 @@ def test_make_up_deploys_the_local_stack_on_kind_with_the_released_cli() -> None
 
 def test_pull_requests_preview_every_cloud_stack_with_a_comment() -> None:
     workflow = load("pull-request.yml")
-    assert workflow[True] == {"pull_request": {"branches": ["main"]}}  # YAML 1.1 reads `on` as true
+    # YAML 1.1 reads `on` as true. Label events too, or an `allow-replace/NAME` label would wait for a push.
+    assert workflow[True] == {"pull_request": {
+        "branches": ["main"], "types": ["opened", "synchronize", "reopened", "labeled", "unlabeled"]}}
     jobs = workflow["jobs"]
     assert jobs["checks"]["uses"] == "./.github/workflows/checks.yml"
     preview = jobs["preview"]
-    assert preview["needs"] == "checks"
-    assert preview["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]  # local needs a cluster
+    assert preview["needs"] == ["checks", "stacks"]
+    # The cloud stacks that are not examples (the stacks job); local needs a cluster.
+    assert preview["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.real) }}"
+    assert preview["if"].endswith(" && needs.stacks.outputs.real != '[]'")
     (pulumi,) = uses(preview, "pulumi/actions")
     assert pulumi["with"]["command"] == "preview" and pulumi["with"]["comment-on-pr"] is True
     assert preview["permissions"]["pull-requests"] == "write"
     assert workflow["concurrency"]["cancel-in-progress"] is True
+
+
+def list_stacks(root: Path, output: Path) -> tuple[list[str], list[str]]:
+    """The stacks job's script run by bash in `root`: the stacks it previews, and its notices."""
+    (step,) = steps(load("pull-request.yml")["jobs"]["stacks"])[1:]
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=root, env={"PATH": "/usr/bin:/bin",
+                          "GITHUB_OUTPUT": str(output)}, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    (line,) = output.read_text().splitlines()
+    assert line.startswith("real=")
+    return json.loads(line.removeprefix("real=")), done.stdout.splitlines()
+
+
+def test_example_stacks_are_named_in_a_notice_instead_of_previewed(tmp_path: Path) -> None:
+    """The program refuses to preview an example stack; the workflow skips it and says why."""
+    real, notices = list_stacks(REPO, tmp_path / "first-output")
+    assert real == []  # the committed cloud stacks are all examples
+    assert notices[0] == (
+        "::notice title=dev is not previewed::stacks/Pulumi.dev.yaml is an example (reliability:example: true): "
+        "pulumi preview and up refuse it. Make it real (docs/operations.md, Cloud environments, step 4) to preview "
+        "it here.")
+    assert len(notices) == 3
+    shutil.copytree(REPO / "stacks", tmp_path / "stacks")
+    for stack, mark in (("dev", ""), ("staging", '  reliability:example: "false"'),
+                        ("prod", "  reliability:example: True  # until the networks are in")):
+        path = tmp_path / "stacks" / f"Pulumi.{stack}.yaml"
+        path.write_text(path.read_text().replace("  reliability:example: true", mark, 1))
+    real, notices = list_stacks(tmp_path, tmp_path / "second-output")
+    assert real == ["dev", "staging"]
+    assert [n.split("::")[1] for n in notices] == ["notice title=prod is not previewed"]
+
+
+def plan_check_step() -> dict[str, Any]:
+    preview = load("pull-request.yml")["jobs"]["preview"]
+    (step,) = [s for s in steps(preview) if "sre plan check" in s.get("run", "")]
+    return step
+
+
+def test_the_plan_check_runs_after_the_preview_with_the_labels_of_the_pull_request() -> None:
+    preview = load("pull-request.yml")["jobs"]["preview"]
+    names = [s.get("name") or s.get("uses") for s in steps(preview)]
+    step = plan_check_step()
+    assert names.index(step["name"]) == len(names) - 1  # after pulumi/actions' preview
+    assert step["env"]["STACK"] == "${{ matrix.stack }}"
+    assert step["env"]["LABELS"] == "${{ toJSON(github.event.pull_request.labels.*.name) }}"
+
+
+def test_each_allow_replace_label_becomes_one_allow(tmp_path: Path) -> None:
+    """The step's script, run by bash with `pulumi` and `sre` stubbed: what reaches `sre plan check`."""
+    bin_dir, venv = tmp_path / "bin", tmp_path / ".venv" / "bin"
+    bin_dir.mkdir()
+    venv.mkdir(parents=True)
+    (bin_dir / "pulumi").write_text('#!/bin/sh\necho \'{"steps": []}\'\n')
+    (venv / "sre").write_text('#!/bin/sh\nprintf "%s\\n" "$@" > sre-args\n')
+    (venv / "python").symlink_to(sys.executable)
+    for stub in (bin_dir / "pulumi", venv / "sre"):
+        stub.chmod(0o755)
+    labels = ["bug", "allow-replace/reliability-cluster-system", "allow-replace/", "allow-replace/a b*",
+              "needs allow-replace/x"]
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "STACK": "prod", "LABELS": json.dumps(labels)}
+    done = subprocess.run(["bash", "-e", "-c", plan_check_step()["run"]], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "sre-args").read_text().splitlines() == [
+        "plan", "check", "preview.json", "--allow", "reliability-cluster-system", "--allow", "a b*"]
+    assert json.loads((tmp_path / "preview.json").read_text()) == {"steps": []}
 
 
 def test_main_deploys_dev_then_staging_then_prod_through_environments() -> None:
