@@ -136,7 +136,7 @@ WEBHOOK = "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX
          "expected the name of an alertingCredentials entry, not the credential itself (value not shown)"),
         # A quoted boolean: Argo Rollouts is either there or not.
         (lambda t: t.replace("config:\n", "config:\n  reliability:canary:\n    argoRollouts: \"true\"\n", 1),
-         'stacks/Pulumi.dev.yaml:6: reliability:canary.argoRollouts: expected true or false, got "true"'),
+         'stacks/Pulumi.dev.yaml:{line}: reliability:canary.argoRollouts: expected true or false, got "true"'),
     ],
     ids=["syntax", "duplicate-key", "plain-credential", "credential-inline", "canary"],
 )
@@ -144,6 +144,8 @@ def test_bad_stack_files_exit_2_naming_the_problem_without_echoing_secrets(tmp_p
     project = project_with_dev_text(tmp_path, edit)
     result = sre("render", "--stack", "dev", "--out", str(tmp_path / "out"), "--project-dir", str(project))
     assert result.returncode == 2, result.stderr
+    if "{line}" in expected:  # the line the edit put the bad value on, counted in the edited file
+        expected = expected.format(line=line_of(project, "    argoRollouts"))
     assert expected in result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     assert "XXXXXXXX" not in result.stderr
