@@ -18,7 +18,7 @@ from typing import Any
 
 from ..incidents import pages as inc
 from ..prometheus import Prometheus
-from ..slo.model import SLO, RatioSLI, RawSLI, Service
+from ..slo.model import SLO, Query, RatioSLI, RawSLI, Service
 from ..times import parse_instant
 
 PLOT_POINTS = 360  # burn-down resolution: two hours per point over a month, finer than the plot's pixels
@@ -91,10 +91,22 @@ def _sum(expr: str) -> str:
     return f"sum({expr})"
 
 
+def _bad_part(sli: RatioSLI) -> tuple[Query, str]:
+    return (sli.errors, "errors") if sli.errors is not None else (sli.good or sli.total, "good")
+
+
 def _ratio_query(sli: RatioSLI, window: str) -> str:
-    part, name = (sli.errors, "errors") if sli.errors is not None else (sli.good or sli.total, "good")
+    part, name = _bad_part(sli)
     return (f'label_replace({_sum(sli.total.render(window))}, "part", "total", "", "")'
             f' or label_replace({_sum(part.render(window))}, "part", "{name}", "", "")')
+
+
+def _burndown_query(sli: RatioSLI, window: str) -> str:
+    """The burn-down needs only the bad events: with an errors query, the total is not read again."""
+    part, name = _bad_part(sli)
+    if name == "errors":
+        return f'label_replace({_sum(part.render(window))}, "part", "errors", "", "")'
+    return _ratio_query(sli, window)
 
 
 def _split(result: list[tuple[Any, float]] | dict[Any, Any]) -> dict[str, Any]:
@@ -102,9 +114,11 @@ def _split(result: list[tuple[Any, float]] | dict[Any, Any]) -> dict[str, Any]:
     return {dict(labels).get("part", "raw"): value for labels, value in items}
 
 
-def _bad(parts: dict[str, float]) -> float:
-    if "errors" in parts:
-        return parts["errors"]
+def _bad(parts: dict[str, float], name: str) -> float:
+    """Bad events per second. No errors series means no errors (a counter appears with its first
+    increment); no good series means nothing went right."""
+    if name == "errors":
+        return parts.get("errors", 0.0)
     return parts["total"] - parts.get("good", 0.0)
 
 
@@ -136,9 +150,11 @@ def read(prom: Prometheus, sli: object, opts: Options) -> Reading:
         total = parts.get("total")
         if total is None or math.isnan(total):
             return Reading()
-        bad = max(0.0, _bad(parts)) if not math.isnan(_bad(parts)) else 0.0
-        series = _split(prom.query_range(_ratio_query(sli, f"{int(step)}s"), opts.start + step, opts.end, step))
-        return Reading(total, bad, bad / total if total > 0 else 0.0, tuple(_bad_series(series)))
+        name = _bad_part(sli)[1]
+        bad = _bad(parts, name)
+        bad = 0.0 if math.isnan(bad) else max(0.0, bad)
+        series = _split(prom.query_range(_burndown_query(sli, f"{int(step)}s"), opts.start + step, opts.end, step))
+        return Reading(total, bad, bad / total if total > 0 else 0.0, tuple(_bad_series(series, name)))
     if isinstance(sli, RawSLI):
         values = prom.query(_sum(sli.error_ratio.render(window)), opts.end)
         if not values or math.isnan(values[0][1]):
@@ -159,12 +175,11 @@ def measure(slo: SLO, reading: Reading, opts: Options) -> SLOReport:
     return report
 
 
-def _bad_series(series: dict[str, list[tuple[float, float]]]) -> list[tuple[float, float]]:
-    totals = dict(series.get("total", []))
-    if "errors" in series:
-        return [(t, v) for t, v in series["errors"] if not math.isnan(v)]
+def _bad_series(series: dict[str, list[tuple[float, float]]], name: str) -> list[tuple[float, float]]:
+    if name == "errors":
+        return [(t, v) for t, v in series.get("errors", []) if not math.isnan(v)]
     good = dict(series.get("good", []))
-    return [(t, max(0.0, v - good.get(t, 0.0))) for t, v in sorted(totals.items()) if not math.isnan(v)]
+    return [(t, max(0.0, v - good.get(t, 0.0))) for t, v in sorted(series.get("total", [])) if not math.isnan(v)]
 
 
 def _burndown(bad: list[tuple[float, float]], consumed: float, opts: Options) -> list[tuple[float, float]]:

@@ -1,4 +1,4 @@
-"""SLOs sharing an SLI, against the real Prometheus over the backfilled month.
+"""SLOs sharing an SLI, and an SLI without errors, against the real Prometheus over the backfilled month.
 
 A 99.99 objective and a weekly period on shop-api's availability SLI: the report asks
 Prometheus that SLI's two questions once, and every SLO gets exactly the figures it gets
@@ -62,3 +62,14 @@ def test_slos_on_one_sli_share_its_answers_exactly(month_prometheus, tmp_path) -
         assert r.burndown[-1][1] == pytest.approx(1 - r.consumed, rel=1e-12)  # type: ignore[operator]
     assert shared["availability"].burndown == one.burndown
     assert shared["availability"].incidents == one.incidents and one.incidents
+
+
+def test_an_errors_counter_without_series_means_no_errors(month_prometheus, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Counters appear with their first increment: shop-api never answered 503, so none of its requests did."""
+    prom, _ = month_prometheus
+    asked, found = _build(prom.url, tmp_path / "never", SHOP.replace('code="500"', 'code="503"'))
+    shop = found["availability"]
+    assert (shop.attainment, shop.bad, shop.consumed, shop.met) == (1.0, 0.0, 0.0, True)
+    assert shop.events == pytest.approx(10 * (month.END - month.START), rel=1e-9)
+    assert shop.burndown == [(month.START, 1.0), (month.END, 1.0)]
+    assert 'code="503"' in asked.asked[1] and 'job="shop"}' not in asked.asked[1]  # the burn-down reads the errors only

@@ -88,3 +88,30 @@ def test_each_slo_keeps_its_own_budget_from_the_shared_answer(built) -> None:  #
     checkout = by_name["checkout"]
     assert (checkout.error_ratio, checkout.events, checkout.consumed) == (0.002, None, pytest.approx(0.2))
     assert checkout.burndown[-1] == (END, pytest.approx(0.8))
+
+
+def test_the_burndown_of_an_errors_query_reads_only_the_errors(built) -> None:  # type: ignore[no-untyped-def]
+    prom, _ = built
+    ranges = sorted(expr for kind, expr in prom.asked if kind == "query_range")
+    assert ranges == ['label_replace(sum(sum(rate(http_requests_total{code="500"}[7200s]))), "part", "errors", "", "")',
+                      "sum(sum(rate(checkout_failed_total[7200s])) / sum(rate(checkout_total[7200s])))"]
+
+
+class NoErrorsYet(FakePrometheus):
+    """A service that never failed: its errors counter has no series at all."""
+
+    def query(self, expr: str, at: float | None = None) -> list[tuple[Any, float]]:
+        return [(labels, v) for labels, v in super().query(expr, at) if labels != (("part", "errors"),)]
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> dict[Any, list[tuple[float, float]]]:
+        return {} if 'code="500"' in expr else super().query_range(expr, start, end, step)
+
+
+def test_no_errors_series_is_no_errors_not_all_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "shop.yaml").write_text(SPEC)
+    built = report.build(NoErrorsYet(), load([str(tmp_path)]).services,  # type: ignore[arg-type]
+                         report.Options(start=START, end=END))
+    shop = next(r for r in built.slos if r.slo.name == "availability")
+    assert (shop.attainment, shop.bad, shop.consumed, shop.met) == (1.0, 0.0, 0.0, True)
+    assert shop.events == pytest.approx(10.0 * 30 * DAY)
+    assert shop.burndown == [(START, 1.0), (END, 1.0)]
