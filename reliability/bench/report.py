@@ -1,10 +1,11 @@
 """`sre bench report`: `sre report` over a month for N SLOs against a local Prometheus.
 
-Generates N ratio SLOs (4 per service, on two counter families per service), a month of
-their counters scraped every minute (`--scrape`) with an outage and a page for one SLO in ten,
-backfills it with `promtool tsdb create-blocks-from openmetrics`, starts Debian's
-`prometheus` on a free loopback port, and times what the user waits for: every query,
-the summary and the three files. Prometheus is always stopped.
+Generates N ratio SLOs (4 per service on 2 SLIs, as teams write them: a 99.9 and a 99.99
+objective on the requests, a 30d and a 7d period on the jobs; `--slos 1000` asks Prometheus
+what 500 SLOs on 500 distinct SLIs would), a month of their counters scraped every minute
+(`--scrape`) with an outage and a page for one SLO in ten, backfills it with `promtool tsdb
+create-blocks-from openmetrics`, starts Debian's `prometheus` on a free loopback port, and
+times what the user waits for: every query, the summary and the three files. Prometheus is always stopped.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ interval's end with the whole interval as their window, so `rate(x[T])` is the c
 increase over T divided by T (resets handled, T cancels in the ratio). Nothing averages
 ratios. The burn-down plot reads the same queries over steps small enough to draw and
 never more than Prometheus's 11,000 points per query; it is scaled to end exactly at
-the exact consumption.
+the exact consumption. SLOs on the same SLI share its two queries' answers.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from ..incidents import pages as inc
 from ..prometheus import Prometheus
-from ..slo.model import SLO, RatioSLI, RawSLI, Service
+from ..slo.model import SLO, Query, RatioSLI, RawSLI, Service
 from ..times import parse_instant
 
 PLOT_POINTS = 360  # burn-down resolution: two hours per point over a month, finer than the plot's pixels
@@ -91,10 +91,22 @@ def _sum(expr: str) -> str:
     return f"sum({expr})"
 
 
+def _bad_part(sli: RatioSLI) -> tuple[Query, str]:
+    return (sli.errors, "errors") if sli.errors is not None else (sli.good or sli.total, "good")
+
+
 def _ratio_query(sli: RatioSLI, window: str) -> str:
-    part, name = (sli.errors, "errors") if sli.errors is not None else (sli.good or sli.total, "good")
+    part, name = _bad_part(sli)
     return (f'label_replace({_sum(sli.total.render(window))}, "part", "total", "", "")'
             f' or label_replace({_sum(part.render(window))}, "part", "{name}", "", "")')
+
+
+def _burndown_query(sli: RatioSLI, window: str) -> str:
+    """The burn-down needs only the bad events: with an errors query, the total is not read again."""
+    part, name = _bad_part(sli)
+    if name == "errors":
+        return f'label_replace({_sum(part.render(window))}, "part", "errors", "", "")'
+    return _ratio_query(sli, window)
 
 
 def _split(result: list[tuple[Any, float]] | dict[Any, Any]) -> dict[str, Any]:
@@ -102,45 +114,72 @@ def _split(result: list[tuple[Any, float]] | dict[Any, Any]) -> dict[str, Any]:
     return {dict(labels).get("part", "raw"): value for labels, value in items}
 
 
-def _bad(parts: dict[str, float]) -> float:
-    if "errors" in parts:
-        return parts["errors"]
+def _bad(parts: dict[str, float], name: str) -> float:
+    """Bad events per second. No errors series means no errors (a counter appears with its first
+    increment); no good series means nothing went right."""
+    if name == "errors":
+        return parts.get("errors", 0.0)
     return parts["total"] - parts.get("good", 0.0)
 
 
-def measure(prom: Prometheus, slo: SLO, opts: Options) -> SLOReport:
-    report = SLOReport(slo)
+@dataclass(frozen=True)
+class Reading:
+    """What Prometheus says about one SLI over the interval; every SLO on that SLI shares it."""
+
+    total: float | None = None  # events per second over the interval (ratio SLIs)
+    bad: float | None = None
+    error_ratio: float | None = None  # None: no data
+    bad_series: tuple[tuple[float, float], ...] = ()  # bad events (or error ratio) per burn-down step
+
+
+def question(sli: object, opts: Options) -> str | None:
+    """The whole-interval query of an SLI: SLOs whose question is the same get the same answer."""
     window = f"{int(opts.seconds)}s"
-    step = opts.step
-    if isinstance(slo.sli, RatioSLI):
-        parts = _split(prom.query(_ratio_query(slo.sli, window), opts.end))
+    if isinstance(sli, RatioSLI):
+        return _ratio_query(sli, window)
+    if isinstance(sli, RawSLI):
+        return _sum(sli.error_ratio.render(window))
+    return None
+
+
+def read(prom: Prometheus, sli: object, opts: Options) -> Reading:
+    """Two queries: the exact whole-interval figures, and the burn-down's steps."""
+    window, step = f"{int(opts.seconds)}s", opts.step
+    if isinstance(sli, RatioSLI):
+        parts = _split(prom.query(_ratio_query(sli, window), opts.end))
         total = parts.get("total")
         if total is None or math.isnan(total):
-            return report
-        bad = max(0.0, _bad(parts)) if not math.isnan(_bad(parts)) else 0.0
-        report.events, report.bad = total * opts.seconds, bad * opts.seconds
-        report.error_ratio = bad / total if total > 0 else 0.0
-        series = _split(prom.query_range(_ratio_query(slo.sli, f"{int(step)}s"), opts.start + step, opts.end, step))
-        bad_series = _bad_series(series)
-    elif isinstance(slo.sli, RawSLI):
-        values = prom.query(_sum(slo.sli.error_ratio.render(window)), opts.end)
+            return Reading()
+        name = _bad_part(sli)[1]
+        bad = _bad(parts, name)
+        bad = 0.0 if math.isnan(bad) else max(0.0, bad)
+        series = _split(prom.query_range(_burndown_query(sli, f"{int(step)}s"), opts.start + step, opts.end, step))
+        return Reading(total, bad, bad / total if total > 0 else 0.0, tuple(_bad_series(series, name)))
+    if isinstance(sli, RawSLI):
+        values = prom.query(_sum(sli.error_ratio.render(window)), opts.end)
         if not values or math.isnan(values[0][1]):
-            return report
-        report.error_ratio = min(1.0, max(0.0, values[0][1]))
-        found = prom.query_range(_sum(slo.sli.error_ratio.render(f"{int(step)}s")), opts.start + step, opts.end, step)
-        bad_series = next(iter(found.values()), [])
-    else:
+            return Reading()
+        found = prom.query_range(_sum(sli.error_ratio.render(f"{int(step)}s")), opts.start + step, opts.end, step)
+        return Reading(error_ratio=min(1.0, max(0.0, values[0][1])), bad_series=tuple(next(iter(found.values()), [])))
+    return Reading()
+
+
+def measure(slo: SLO, reading: Reading, opts: Options) -> SLOReport:
+    """One SLO's figures from its SLI's reading: the objective sets the budget and the burn-down."""
+    report = SLOReport(slo, error_ratio=reading.error_ratio)
+    if reading.error_ratio is None:
         return report
-    report.burndown = _burndown(bad_series, report.consumed or 0.0, opts)
+    if reading.total is not None and reading.bad is not None:
+        report.events, report.bad = reading.total * opts.seconds, reading.bad * opts.seconds
+    report.burndown = _burndown(list(reading.bad_series), report.consumed or 0.0, opts)
     return report
 
 
-def _bad_series(series: dict[str, list[tuple[float, float]]]) -> list[tuple[float, float]]:
-    totals = dict(series.get("total", []))
-    if "errors" in series:
-        return [(t, v) for t, v in series["errors"] if not math.isnan(v)]
+def _bad_series(series: dict[str, list[tuple[float, float]]], name: str) -> list[tuple[float, float]]:
+    if name == "errors":
+        return [(t, v) for t, v in series.get("errors", []) if not math.isnan(v)]
     good = dict(series.get("good", []))
-    return [(t, max(0.0, v - good.get(t, 0.0))) for t, v in sorted(totals.items()) if not math.isnan(v)]
+    return [(t, max(0.0, v - good.get(t, 0.0))) for t, v in sorted(series.get("total", [])) if not math.isnan(v)]
 
 
 def _burndown(bad: list[tuple[float, float]], consumed: float, opts: Options) -> list[tuple[float, float]]:
@@ -189,8 +228,14 @@ def deploy_events(prom: Prometheus, opts: Options) -> dict[str, list[float]] | N
 def build(prom: Prometheus, services: list[Service], opts: Options,
           progress: Callable[[int], None] | None = None) -> Report:
     slos = sorted((slo for s in services for slo in s.slos), key=lambda s: (s.service, s.name))
+    # SLOs that share an SLI (a 99.9 and a 99.99 objective, a 30d and a 7d period) ask Prometheus once:
+    # its time is the report's, and every question reads the SLI's samples over the whole interval
+    questions: dict[str | None, object] = {}
+    for slo in slos:
+        questions.setdefault(question(slo.sli, opts), slo.sli)
     with ThreadPoolExecutor(max_workers=opts.workers) as pool:
-        reports = list(pool.map(lambda slo: measure(prom, slo, opts), slos))
+        readings = dict(zip(questions, pool.map(lambda sli: read(prom, sli, opts), questions.values()), strict=True))
+    reports = [measure(slo, readings[question(slo.sli, opts)], opts) for slo in slos]
     found = page_incidents(prom, opts, {(slo.service, slo.name): slo.alerting.name for slo in slos})
     for r in reports:
         r.incidents = found.get((r.slo.service, r.slo.name), [])
