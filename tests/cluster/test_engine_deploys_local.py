@@ -8,7 +8,9 @@ loopback API server with controllers, a scheduler and one simulated node (contro
 The steps are `sre up`'s (reliability/platform/up.py) without kubectl, which is not built here.
 
 What differs from a user's `make up`: Grafana's admin password is set instead of generated (the
-pulumi-random plugin is not served by the Go module proxy here), and no container runs.
+pulumi-random plugin is not served by the Go module proxy here), and no container runs. With
+RAC_KUBECONFIG set (apiserver.py), the same steps run on that cluster with the Pulumi CLI on PATH
+instead: the GitHub `kind` job does so on kind with the released CLI, where containers do run.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     workdir = tmp_path_factory.mktemp("engine-local")
     # A cluster of its own: the session's API server has the reference CRDs, which the stack's
     # Helm releases would refuse to adopt, as on any cluster where someone installed them by hand.
+    # (On an external cluster, RAC_KUBECONFIG, it is that one: run this file on its own, first.)
     with api_server(workdir / "apiserver") as server:
         kube = Kube(server)
         kube.discover()
@@ -82,7 +85,7 @@ def deploy(workdir: Path, server: ApiServer, kube: Kube, charts: Path) -> Deploy
     project = copy_program(workdir / "program")
     engine.run("stack", "select", STACK, "--create", "--secrets-provider", "passphrase", cwd=project)
     deployment = Deployment(engine, project, kube)
-    deployment.run("config", "set", "reliability:kubeContext", "test")
+    deployment.run("config", "set", "reliability:kubeContext", server.context)
     deployment.run("config", "set", "reliability:kubeDistribution", "kind")
     deployment.run("config", "set", "--path", "reliability:charts.folder", str(charts))
     deployment.run("config", "set", "--secret", "reliability:grafanaAdminPassword", PASSWORD)
