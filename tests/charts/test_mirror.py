@@ -12,7 +12,6 @@ import functools
 import http.server
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 
 import pulumi
@@ -24,6 +23,7 @@ from reliability.platform.charts import pins, repository_problems
 from reliability.platform.config import PROJECT, from_pulumi, mirror_problems, parse
 from reliability.platform.render import _make_mocks, _owned_event_loops
 
+from ..loopback import serving
 from ..unit.platform.test_config import good
 from .helm import chart_dir, helm
 
@@ -46,14 +46,8 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                        check=True, capture_output=True, timeout=120)
     subprocess.run([helm(), "repo", "index", str(root / "repo")], check=True, capture_output=True, timeout=60)
     handler = functools.partial(QuietHandler, directory=str(root / "repo"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/charts"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as url:
+        yield f"{url}/charts"
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
