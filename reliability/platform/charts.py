@@ -10,12 +10,20 @@ components/charts.yaml is the single source of chart versions. The stack setting
   every chart (Artifactory, Harbor, Nexus, ChartMuseum), asked for the pinned version.
 
 A folder is checked before anything is created: a chart missing there, or one whose
-Chart.yaml says another version than the pin, is a config problem naming both.
+Chart.yaml says another version than the pin, is a config problem naming both. A Helm
+repository mirror is checked by the program before it creates anything on `pulumi up` and
+`preview` (not by the offline `sre render`, which reaches no network): its index.yaml must list
+every pinned chart at the pinned version, or the error names the versions the mirror has and the
+pin. An OCI registry has no index to read; Helm's pull of the pinned version names what is
+missing there.
 """
 
 from __future__ import annotations
 
 import functools
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +109,45 @@ def folder_problems(folder: str, wanted: list[str], base: Path, stack_file: str)
         _, why = find_in_folder(root, pins()[key])
         if why:
             problems.append(f"{where}: {why}")
+    return problems
+
+
+def read_index(url: str) -> bytes:
+    """The bytes of a Helm repository's index.yaml (https, or http on a private network)."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read()  # type: ignore[no-any-return]
+
+
+def repository_problems(repository: str, wanted: list[str], stack_file: str,
+                        read: Callable[[str], bytes] = read_index) -> list[str]:
+    """`reliability:charts.repository` problems for the chart keys `wanted`: every pinned chart must
+    be in the mirror's index.yaml at the pinned version. An OCI registry (no index) gives none."""
+    if repository.startswith("oci://"):
+        return []
+    where = f"reliability:charts.repository ({stack_file})"
+    url = f"{repository.rstrip('/')}/index.yaml"
+    try:
+        index = yaml.safe_load(read(url))
+    except (OSError, ValueError, urllib.error.URLError) as exc:
+        return [f"{where}: cannot read {url} ({exc}): check the mirror's URL, or set charts.folder instead"]
+    except yaml.YAMLError as exc:
+        return [f"{where}: {url} is not a Helm repository index ({str(exc).splitlines()[0]})"]
+    entries = index.get("entries") if isinstance(index, dict) else None
+    if not isinstance(entries, dict):
+        return [f"{where}: {url} is not a Helm repository index (no `entries`)"]
+    problems = []
+    for key in wanted:
+        pin = pins()[key]
+        versions = [str(e.get("version")) for e in entries.get(pin.chart) or [] if isinstance(e, dict)]
+        if pin.version in versions:
+            continue
+        fix = (f"mirror {pin.chart} {pin.version} there "
+               f"(helm pull {pin.chart} --repo {pin.repo} --version {pin.version})")
+        if versions:
+            problems.append(f"{where}: {repository} has {pin.chart} {', '.join(dict.fromkeys(versions))} but "
+                            f"{CHARTS_FILE_NAME} pins {pin.version}: {fix}")
+        else:
+            problems.append(f"{where}: {repository} has no {pin.chart} ({CHARTS_FILE_NAME} pins {pin.version}): {fix}")
     return problems
 
 

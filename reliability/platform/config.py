@@ -36,7 +36,7 @@ from ..incidents.oncall import OnCall, environment_problems, slo_owners
 from ..problems import did_you_mean
 from ..slo import promql
 from . import PROJECT_DIR, distributions, placeholders
-from .charts import OPTIONAL, folder_problems, pins
+from .charts import OPTIONAL, folder_problems, pins, repository_problems
 from .configproblems import ordered, pydantic_problems
 from .distributions import Distribution
 
@@ -584,6 +584,15 @@ def _enabled(toggle: Any) -> bool:
     return isinstance(toggle, Toggle) and toggle.enabled
 
 
+def mirror_problems(cfg: StackConfig, offline: bool) -> list[str]:
+    """A `charts.repository` mirror that lacks a pinned chart version (read from its index.yaml):
+    checked before the engine creates anything, never offline (`sre render` reaches no network)."""
+    if offline or not cfg.charts.repository:
+        return []
+    wanted = [key for key in pins() if key not in OPTIONAL or getattr(cfg, OPTIONAL[key]).enabled]
+    return repository_problems(cfg.charts.repository, wanted, f"stacks/Pulumi.{cfg.stack}.yaml")
+
+
 def from_pulumi(defaults: Mapping[str, Any]) -> StackConfig:
     """Read the running stack's config; a bad key raises pulumi.RunError (no resource is created yet)."""
     import pulumi
@@ -600,6 +609,9 @@ def from_pulumi(defaults: Mapping[str, Any]) -> StackConfig:
     refusal = deploy_refusal(cfg, OFFLINE.get())
     if refusal:
         raise pulumi.RunError(refusal)
+    mirror = mirror_problems(cfg, OFFLINE.get())
+    if mirror:
+        raise pulumi.RunError(str(ConfigError(cfg.stack, mirror)))
     creds = secrets.get("alertingCredentials", {})
     password = secrets.get("grafanaAdminPassword")
     return cfg.model_copy(

@@ -10,12 +10,13 @@ import yaml
 
 from components.program import defaults
 from reliability.platform.config import StackConfig, parse
-from reliability.platform.render import stack_input
+from reliability.platform.render import _make_mocks, _make_monitor, run_program, stack_input
 
 from ..unit.platform.conftest import rendered, resources
 from .helm import LOCAL_KUBE_VERSION, template
 
 HELM = "kubernetes:helm.sh/"
+SIG, SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"  # Pulumi's wire format
 
 
 @dataclass(frozen=True)
@@ -61,3 +62,33 @@ def alertmanager_config(name: str) -> dict[str, Any]:
 def config(name: str) -> StackConfig:
     stack_in = stack_input(name)
     return parse(name, stack_in.values, stack_in.secret_keys, defaults())[0]
+
+
+def _revealed(value: Any) -> Any:
+    """A value as the program gave it, secrets unwrapped."""
+    if isinstance(value, dict):
+        if value.get(SIG) == SECRET_SIG:
+            return _revealed(value["value"])
+        return {key: _revealed(item) for key, item in value.items()}
+    return [_revealed(item) for item in value] if isinstance(value, list) else value
+
+
+@functools.cache
+def secret_string_data(stack_name: str, namespace: str, name: str) -> dict[str, str] | None:
+    """The stringData the program gives a Secret, revealed (the render shows "[secret]");
+    None when the stack creates no such Secret. One more run of the program under the mocks."""
+    mocks = _make_mocks()
+    found: list[dict[str, Any]] = []
+
+    class Capture(type(mocks)):  # type: ignore[misc]
+        def new_resource(self, args: Any) -> Any:
+            meta = args.inputs.get("metadata") or {}
+            if args.typ == "kubernetes:core/v1:Secret" and (meta.get("namespace"), meta.get("name")) == (namespace, name):
+                found.append(_revealed(args.inputs))
+            return super().new_resource(args)
+
+    run_program(stack_input(stack_name), _make_monitor(Capture()))
+    if not found:
+        return None
+    (secret,) = found
+    return secret.get("stringData")  # type: ignore[no-any-return]

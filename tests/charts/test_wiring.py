@@ -21,7 +21,7 @@ from components.metrics import KPS
 from reliability.alerting.routing import CONFIG_SECRET, CREDENTIALS_SECRET
 
 from ..unit.platform.conftest import STACKS
-from .stack import Stack, alertmanager_config, config, stack
+from .stack import Stack, alertmanager_config, config, secret_string_data, stack
 
 pytestmark = pytest.mark.cluster
 CLOUD = ("dev", "staging", "prod")
@@ -363,6 +363,32 @@ def test_thanos_store_and_compactor_read_the_objstore_secret(st: Stack) -> None:
         volumes = {v["name"]: v for v in pod.get("volumes") or []}
         secrets = {v["secret"]["secretName"] for v in volumes.values() if "secret" in v}
         assert "thanos-objstore" in secrets, w["metadata"]["name"]
+
+
+def test_the_thanos_objstore_names_the_stack_bucket(st: Stack) -> None:
+    """What the Thanos sidecar, store gateway and compactor read: the `thanos-objstore` Secret's
+    objstore.yml (the program's own Secret, mounted by the charts' workloads), read back."""
+    (prom,) = st.of_kind("Prometheus", "kube-prometheus-stack")
+    namespace = prom["metadata"]["namespace"]
+    data = secret_string_data(st.name, namespace, "thanos-objstore")
+    if st.name not in CLOUD:  # local: blocks stay on Prometheus's volume, nothing is uploaded
+        assert data is None and not st.aws("aws:s3/bucket:Bucket")
+        return
+    assert data is not None and set(data) == {prom["spec"]["thanos"]["objectStorageConfig"]["key"]}
+    objstore = yaml.safe_load(data["objstore.yml"])
+    region = config(st.name).cluster.region
+    assert objstore == {"type": "S3", "config": {
+        "bucket": bucket_of(st, "thanos"), "region": region, "endpoint": f"s3.{region}.amazonaws.com",
+        "aws_sdk_auth": True}}  # credentials from IRSA: no access key in the file
+    for w in workloads(st, "thanos"):
+        if w["metadata"]["name"].endswith("query"):
+            continue
+        pod = w["spec"]["template"]["spec"]
+        (volume,) = [v["name"] for v in pod["volumes"] if v.get("secret", {}).get("secretName") == "thanos-objstore"]
+        (container,) = pod["containers"]
+        (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume]
+        assert f"--objstore.config-file={mount['mountPath']}" in container["args"], w["metadata"]["name"]
+        assert mount["subPath"] == "objstore.yml" and w["metadata"]["namespace"] == namespace
 
 
 # ------------------------------------------------------------------ resources and security contexts

@@ -7,10 +7,16 @@ are made at start with openssl (a throw-away CA, a server certificate for 127.0.
 client certificate in group system:masters); every port is a free one on 127.0.0.1; both
 processes are stopped when the context ends, whatever happened, and their logs are shown
 when they do not come up.
+
+External cluster mode: with RAC_KUBECONFIG=PATH set, the suite uses the current context of that
+kubeconfig instead (a kind cluster in the GitHub `kind` job, where pods really run) and starts
+nothing: no etcd, no kube-apiserver, and controlplane.py adds nothing either.
 """
 
 from __future__ import annotations
 
+import base64
+import os
 import shutil
 import subprocess
 import time
@@ -21,30 +27,72 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from ..alertmanager_proc import free_port, spawn, stop
 from ..gotools import built_tool
 
 _OPENSSL_DAYS = "2"
+EXTERNAL = "RAC_KUBECONFIG"
 
 
 @dataclass(frozen=True)
 class ApiServer:
     url: str
-    ca: Path
-    client_cert: Path
-    client_key: Path
+    ca: Path | None  # None: the system's trust store
+    client_cert: Path | None
+    client_key: Path | None
     kubeconfig: Path
-    etcd_log: Path
-    log: Path
+    context: str = "test"  # the kubeconfig context that reaches it
+    token: str | None = None
+    external: bool = False  # RAC_KUBECONFIG's cluster: nothing of it was started here
 
     def session(self) -> requests.Session:
         session = requests.Session()
         # Otherwise REQUESTS_CA_BUNDLE (and proxies) from the environment override `verify`.
         session.trust_env = False
-        session.verify = str(self.ca)
-        session.cert = (str(self.client_cert), str(self.client_key))
+        session.verify = str(self.ca) if self.ca else True
+        if self.client_cert and self.client_key:
+            session.cert = (str(self.client_cert), str(self.client_key))
+        if self.token:
+            session.headers["Authorization"] = f"Bearer {self.token}"
         return session
+
+
+def _credential(entry: dict[str, object], key: str, folder: Path, kubeconfig: Path) -> Path | None:
+    """`key` (a file, relative to the kubeconfig's folder) or `key-data` (base64) as a file."""
+    if entry.get(f"{key}-data"):
+        path = folder / key
+        path.write_bytes(base64.b64decode(str(entry[f"{key}-data"])))
+        path.chmod(0o600)
+        return path
+    if entry.get(key):
+        return kubeconfig.parent / str(entry[key])
+    return None
+
+
+def external_cluster(kubeconfig: Path, workdir: Path) -> ApiServer:
+    """The current context of `kubeconfig`: its server, CA and client certificate or token.
+
+    Exec and auth-provider plugins are not followed: kind, k3d and minikube write certificates."""
+    if not kubeconfig.is_file():
+        pytest.fail(f"{EXTERNAL}={kubeconfig}: no such file")
+    config = yaml.safe_load(kubeconfig.read_text()) or {}
+    context_name = config.get("current-context")
+    contexts = {c["name"]: c["context"] for c in config.get("contexts") or []}
+    if context_name not in contexts:
+        pytest.fail(f"{EXTERNAL}={kubeconfig}: current-context {context_name!r} is not one of its contexts")
+    context = contexts[context_name]
+    cluster = {c["name"]: c["cluster"] for c in config.get("clusters") or []}[context["cluster"]]
+    user = {u["name"]: u["user"] for u in config.get("users") or []}.get(context.get("user"), {})
+    workdir.mkdir(parents=True, exist_ok=True)
+    cert = _credential(user, "client-certificate", workdir, kubeconfig)
+    key = _credential(user, "client-key", workdir, kubeconfig)
+    if not user.get("token") and not (cert and key):
+        pytest.fail(f"{EXTERNAL}={kubeconfig}: user of context {context_name!r} has neither a token nor a "
+                    "client certificate and key (exec and auth-provider plugins are not supported)")
+    return ApiServer(cluster["server"].rstrip("/"), _credential(cluster, "certificate-authority", workdir, kubeconfig),
+                     cert, key, kubeconfig, context=context_name, token=user.get("token"), external=True)
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -107,7 +155,11 @@ def _wait(check, process: subprocess.Popen[bytes], log: Path, what: str, timeout
 
 @contextmanager
 def api_server(workdir: Path, timeout: float = 120) -> Iterator[ApiServer]:
-    """etcd + kube-apiserver on free loopback ports; both stopped on exit."""
+    """etcd + kube-apiserver on free loopback ports; both stopped on exit. Under RAC_KUBECONFIG,
+    that cluster instead, started and stopped by whoever made it."""
+    if os.environ.get(EXTERNAL):
+        yield external_cluster(Path(os.environ[EXTERNAL]).expanduser().resolve(), workdir)
+        return
     etcd, apiserver = built_tool("etcd"), built_tool("kube-apiserver")
     certs = workdir / "pki"
     make_certificates(certs)
@@ -145,7 +197,7 @@ def api_server(workdir: Path, timeout: float = 120) -> Iterator[ApiServer]:
             "--allow-privileged=true",
         ], log))
         server = ApiServer(url, certs / "ca.crt", certs / "client.crt", certs / "client.key",
-                           workdir / "kubeconfig", etcd_log, log)
+                           workdir / "kubeconfig")
         server.kubeconfig.write_text(_kubeconfig(url, certs))
         session = server.session()
         _wait(lambda: session.get(f"{url}/readyz", timeout=5).status_code == 200,

@@ -7,6 +7,9 @@ kwok plays one node and every Pod bound to it (Running and Ready at once, a Job'
 Succeeded). No container ever runs: what this proves is that the objects the program creates
 converge as far as Kubernetes itself takes them, not that the images start. The volumes are
 PersistentVolumes made here, as a cluster's storage would provide them.
+
+On an external cluster (RAC_KUBECONFIG, apiserver.py) nothing is added: its own controllers,
+nodes and storage run the Pods, and their containers really start.
 """
 
 from __future__ import annotations
@@ -73,8 +76,13 @@ def _wait_node_ready(kube: Kube, processes: list[tuple[str, subprocess.Popen[byt
 
 @contextmanager
 def control_plane(server: ApiServer, kube: Kube, workdir: Path, timeout: float = 120) -> Iterator[None]:
-    """Controllers, scheduler and kwok on `server`, with one Ready node and its volumes."""
+    """Controllers, scheduler and kwok on `server`, with one Ready node and its volumes
+    (nothing on an external cluster, which has its own)."""
+    if server.external:
+        yield
+        return
     workdir.mkdir(parents=True, exist_ok=True)
+    assert server.ca is not None
     certs = server.ca.parent
     kwok = built_tool("kwok")
     stages = [str(Path(kwok).parent / name) for name in _STAGES]

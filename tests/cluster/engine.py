@@ -4,12 +4,17 @@ Kubernetes provider that `make tools` builds, in a throw-away PULUMI_HOME with a
 Nothing is fetched: plugin acquisition is switched off, the provider is installed from its
 built binary under the version the pulumi_kubernetes SDK asks for (tools/versions.toml says
 why), and the language host is found on PATH.
+
+On an external cluster (RAC_KUBECONFIG, apiserver.py) the engine is the Pulumi CLI on PATH
+instead (the released one, as the GitHub `kind` job installs it with pulumi/actions, with its
+own Python language host), which fetches the Kubernetes provider the SDK asks for as usual.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,25 +68,30 @@ class Pulumi:
 
 def pulumi(workdir: Path, server: ApiServer) -> Pulumi:
     """A Pulumi CLI whose home, state and plugins live under `workdir`, pointed at `server`."""
-    cli = built_tool("pulumi")
-    language_host = built_tool("pulumi-language-python")
-    provider = built_tool("pulumi-resource-kubernetes")
-    plugin_version = build_tools().load()["pulumi-resource-kubernetes"].plugin
     (workdir / "state").mkdir(parents=True, exist_ok=True)
+    (workdir / "logs").mkdir(exist_ok=True)
     env = {
         **os.environ,
-        "PATH": os.pathsep.join([str(Path(language_host).parent), str(Path(cli).parent), os.environ["PATH"]]),
         "PULUMI_HOME": str(workdir / "pulumi-home"),
         "PULUMI_BACKEND_URL": f"file://{workdir / 'state'}",
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_SKIP_CONFIRMATIONS": "true",
         "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
         "KUBECONFIG": str(server.kubeconfig),
         "NO_COLOR": "1",
     }
-    (workdir / "logs").mkdir(exist_ok=True)
+    if server.external:
+        cli = shutil.which("pulumi")
+        if cli is None:
+            pytest.fail("RAC_KUBECONFIG is set but no pulumi CLI is on PATH: install the released CLI")
+        return Pulumi(cli, env, workdir / "logs")
+    cli = built_tool("pulumi")
+    language_host = built_tool("pulumi-language-python")
+    provider = built_tool("pulumi-resource-kubernetes")
+    plugin_version = build_tools().load()["pulumi-resource-kubernetes"].plugin
+    env["PATH"] = os.pathsep.join([str(Path(language_host).parent), str(Path(cli).parent), os.environ["PATH"]])
+    env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
     engine = Pulumi(cli, env, workdir / "logs")
     engine.run("plugin", "install", "resource", "kubernetes", plugin_version, "--file", provider, cwd=workdir)
     return engine

@@ -57,13 +57,20 @@ class Kube:
                     resources[(listing["groupVersion"], item["kind"])] = Resource(item["name"], item["namespaced"])
         self._resources = resources
 
-    def path(self, api_version: str, kind: str, name: str = "", namespace: str = "") -> str:
+    def _resource(self, api_version: str, kind: str) -> Resource:
         resource = self._resources.get((api_version, kind))
         if resource is None:
             raise KubeError(f"the API server serves no {kind} in {api_version}")
+        return resource
+
+    def path(self, api_version: str, kind: str, name: str = "", namespace: str = "") -> str:
+        resource = self._resource(api_version, kind)
         base = "/api/" if "/" not in api_version else "/apis/"
         where = f"namespaces/{namespace}/" if resource.namespaced and namespace else ""
         return f"{self.url}{base}{api_version}/{where}{resource.plural}" + (f"/{name}" if name else "")
+
+    def namespaced(self, api_version: str, kind: str) -> bool:
+        return self._resource(api_version, kind).namespaced
 
     def _object_path(self, obj: dict[str, Any]) -> str:
         meta = obj.get("metadata") or {}

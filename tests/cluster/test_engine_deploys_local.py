@@ -8,7 +8,9 @@ loopback API server with controllers, a scheduler and one simulated node (contro
 The steps are `sre up`'s (reliability/platform/up.py) without kubectl, which is not built here.
 
 What differs from a user's `make up`: Grafana's admin password is set instead of generated (the
-pulumi-random plugin is not served by the Go module proxy here), and no container runs.
+pulumi-random plugin is not served by the Go module proxy here), and no container runs. With
+RAC_KUBECONFIG set (apiserver.py), the same steps run on that cluster with the Pulumi CLI on PATH
+instead: the GitHub `kind` job does so on kind with the released CLI, where containers do run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import base64
 import json
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,9 +55,39 @@ def copy_program(target: Path) -> Path:
     return target
 
 
+# The cluster-scoped kinds a chart or the program may leave behind, outside every namespace.
+CLUSTER_SCOPED = (
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"), ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+    ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
+    ("v1", "PersistentVolume"), ("apiregistration.k8s.io/v1", "APIService"),
+    ("scheduling.k8s.io/v1", "PriorityClass"), ("storage.k8s.io/v1", "StorageClass"),
+)
+# What `pulumi destroy` leaves on purpose (docs/operations.md, "Tearing an environment down"): the
+# CRDs, and with them every custom resource users made, of
+#   monitoring.coreos.com  the prometheus-operator-crds release marks them helm.sh/resource-policy: keep
+#   chaos-mesh.org         Chaos Mesh's are in the chart's crds/ folder, which Helm never deletes
+# and the APIServices the API server registers by itself for each CRD group-version it serves.
+KEPT_CRD_GROUPS = ("monitoring.coreos.com", "chaos-mesh.org")
+
+
+def cluster_scoped(kube: Kube) -> set[str]:
+    """`Kind name` of every cluster-scoped object of CLUSTER_SCOPED's kinds."""
+    return {f"{kind} {item['metadata']['name']}" for api_version, kind in CLUSTER_SCOPED
+            for item in kube.list(api_version, kind)}
+
+
+def kept_by_design(name: str) -> bool:
+    """A CRD `plural.GROUP` or an APIService `VERSION.GROUP` of a kept group."""
+    kind, _, obj = name.partition(" ")
+    return kind in ("CustomResourceDefinition", "APIService") and obj.split(".", 1)[1] in KEPT_CRD_GROUPS
+
+
 class Deployment:
     def __init__(self, engine: Pulumi, project: Path, kube: Kube):
         self.engine, self.project, self.kube = engine, project, kube
+        self.before_up: set[str] = set()
 
     def run(self, *args: str, check: bool = True) -> Any:
         return self.engine.run(*args, "--stack", STACK, cwd=self.project, check=check)
@@ -69,6 +102,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     workdir = tmp_path_factory.mktemp("engine-local")
     # A cluster of its own: the session's API server has the reference CRDs, which the stack's
     # Helm releases would refuse to adopt, as on any cluster where someone installed them by hand.
+    # (On an external cluster, RAC_KUBECONFIG, it is that one: run this file on its own, first.)
     with api_server(workdir / "apiserver") as server:
         kube = Kube(server)
         kube.discover()
@@ -82,10 +116,11 @@ def deploy(workdir: Path, server: ApiServer, kube: Kube, charts: Path) -> Deploy
     project = copy_program(workdir / "program")
     engine.run("stack", "select", STACK, "--create", "--secrets-provider", "passphrase", cwd=project)
     deployment = Deployment(engine, project, kube)
-    deployment.run("config", "set", "reliability:kubeContext", "test")
+    deployment.run("config", "set", "reliability:kubeContext", server.context)
     deployment.run("config", "set", "reliability:kubeDistribution", "kind")
     deployment.run("config", "set", "--path", "reliability:charts.folder", str(charts))
     deployment.run("config", "set", "--secret", "reliability:grafanaAdminPassword", PASSWORD)
+    deployment.before_up = cluster_scoped(kube)
     deployment.run("up", "--yes", "--skip-preview")
     kube.discover()  # the CRDs the charts installed
     return deployment
@@ -189,8 +224,27 @@ def test_the_offline_render_registers_what_the_engine_does(deployment: Deploymen
 
 
 def test_destroy_leaves_none_of_our_objects_behind(deployment: Deployment) -> None:
-    deployment.run("destroy", "--yes", "--skip-preview")
+    """No namespace, no state, and outside the namespaces only the documented leftovers: the
+    CRDs Helm keeps by design (KEPT_CRD_GROUPS) and the APIServices of their groups."""
     kube = deployment.kube
+    created = cluster_scoped(kube) - deployment.before_up
+    # The snapshot sees what `up` made: the charts' RBAC, CRDs and webhooks.
+    assert {"ClusterRole kps-operator", "ClusterRoleBinding kps-operator", "ClusterRole grafana-clusterrole",
+            "CustomResourceDefinition prometheusrules.monitoring.coreos.com",
+            "CustomResourceDefinition testruns.k6.io", "APIService v1alpha1.k6.io"} <= created, sorted(created)
+    assert any(name.startswith("MutatingWebhookConfiguration ") for name in created), sorted(created)
+    deployment.run("destroy", "--yes", "--skip-preview")
     for name in ("monitoring", "observability", "chaos-mesh", "k6-operator"):
         assert kube.get("v1", "Namespace", name) is None, name
     assert deployment.resources() == []
+    # A PersistentVolume a claim had goes when its provisioner deletes it, after the claim is gone.
+    deadline = time.monotonic() + 120
+    while True:
+        left = sorted(name for name in cluster_scoped(kube) - deployment.before_up if not kept_by_design(name))
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert left == []
+    kept = {name for name in created if kept_by_design(name)}
+    assert {name.split(" ")[0] for name in kept} == {"CustomResourceDefinition", "APIService"}
+    assert kept <= cluster_scoped(kube)

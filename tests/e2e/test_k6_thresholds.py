@@ -31,6 +31,7 @@ from reliability.slo.compile import Output
 from reliability.slo.generators.loadtests import ENV_DURATION, ENV_RATE, ENV_TARGET, Threshold, thresholds
 
 from ..conftest import tool
+from ..loopback import serving
 from ..unit.slo.helpers import compile_examples, compile_text, spec_header
 
 THRESHOLDS_CROSSED = 99  # k6's exit code when a threshold fails
@@ -105,14 +106,8 @@ def server(fail_every: int = 0, slow_every: int = 0, slow_seconds: float = 0.3) 
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/api/orders"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
+        yield f"{url}/api/orders"
 
 
 def run_k6(tmp_path: Path, script: Script, target: str) -> subprocess.CompletedProcess[str]:

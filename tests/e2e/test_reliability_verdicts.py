@@ -29,6 +29,7 @@ from reliability.cli import main
 from reliability.testing import gate
 
 from ..alertmanager_proc import free_port, spawn, stop
+from ..loopback import serving
 from ..prom import Prometheus, running_prometheus
 from ..unit.slo.helpers import compile_text, spec_header
 
@@ -145,14 +146,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Prometheus
 
 @pytest.fixture(scope="module")
 def gate_url(world: tuple[Prometheus, Path, int]) -> Iterator[str]:
-    httpd = gate.server(world[0].url, "127.0.0.1", 0)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(gate.server(world[0].url, "127.0.0.1", 0)) as url:
+        yield url
 
 
 GATE_SCRIPT = Path(gate.__file__)

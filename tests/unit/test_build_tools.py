@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
 from tests.gotools import build_tools
 
 GOOD = """
@@ -31,6 +32,43 @@ def test_the_pinned_tools_load_and_land_in_versioned_folders(monkeypatch: pytest
 def test_the_cli_and_the_language_host_share_one_pulumi_version() -> None:
     loaded = build_tools().load()
     assert loaded["pulumi"].version == loaded["pulumi-language-python"].version
+
+
+def locked(package: str) -> str:
+    """The exact version requirements.lock pins `package` at."""
+    (version,) = re.findall(rf"^{re.escape(package)}==(\S+)$", (REPO / "requirements.lock").read_text(), re.M)
+    return version
+
+
+def release(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.removeprefix("v").split("-")[0].split("."))
+
+
+def test_the_pulumi_cli_is_at_least_as_new_as_the_python_sdk() -> None:
+    """The engine must understand what the SDK sends; a CLI older than the SDK may not."""
+    cli = build_tools().load()["pulumi"]
+    assert release(cli.version) >= release(locked("pulumi")), (cli.version, locked("pulumi"))
+
+
+def test_the_kubernetes_provider_is_installed_as_the_plugin_the_sdk_asks_for() -> None:
+    """pulumi_kubernetes asks the engine for its own version of the plugin: the provider must be
+    installed under exactly that version, or `pulumi up` looks for a plugin nobody installed."""
+    provider = build_tools().load()["pulumi-resource-kubernetes"]
+    assert provider.plugin == locked("pulumi_kubernetes")
+
+
+def test_the_provider_substitution_is_stated_where_the_versions_are_pinned() -> None:
+    """Built from one release, installed as another: versions.toml says so, with the proxy's refusal."""
+    provider = build_tools().load()["pulumi-resource-kubernetes"]
+    text = (REPO / "tools" / "versions.toml").read_text()
+    note = text[:text.index("[pulumi-resource-kubernetes]")].rsplit("\n\n", 1)[-1]
+    if provider.release == provider.plugin:
+        return
+    note = " ".join(line.removeprefix("#").strip() for line in note.splitlines())
+    assert f"built from {provider.release} and installed as plugin {provider.plugin}" in note
+    assert f"provider/v4@v{provider.plugin}: reading" in note
+    assert "403 Forbidden" in note and "server response: This module version is not available." in note
+    assert f"the commit tagged v{provider.release}" in note and provider.version in note
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -100,9 +138,6 @@ def test_benchmarks_of_promtool_and_prometheus_build_no_go_tool(target: str) -> 
     makefile = (build_tools().REPO / "Makefile").read_text()
     rule = next(line for line in makefile.splitlines() if line.startswith(f"{target}:"))
     assert rule.split(":", 1)[1].split() == ["install", "debian-tools"]
-
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_tools_table_of_the_testing_page_lists_every_pinned_tool() -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import urllib.error
 from pathlib import Path
 
 import pytest
+import yaml
 
 from components.program import defaults
-from reliability.platform.charts import ChartRef, chart_version, folder_problems, locate, pins
+from reliability.platform.charts import ChartRef, chart_version, folder_problems, locate, pins, repository_problems
 from reliability.platform.config import PROJECT, ConfigError, parse
 from reliability.platform.render import render
 
@@ -125,3 +127,40 @@ def test_the_pins_match_the_shared_chart_copies():
     assert folder_problems(str(src), list(pins()), src, "stacks/Pulumi.local.yaml") == []
     for pin in pins().values():
         assert chart_version(src / f"{pin.chart}-{pin.version}") == (pin.chart, pin.version)
+
+
+MIRROR = "https://charts.example.internal/helm"
+WHERE = "reliability:charts.repository (stacks/Pulumi.dev.yaml)"
+
+
+def index_of(**charts: list[str]) -> bytes:
+    return yaml.safe_dump({"apiVersion": "v1", "entries": {
+        chart: [{"name": chart, "version": v} for v in versions] for chart, versions in charts.items()}}).encode()
+
+
+def refused(url: str) -> bytes:
+    raise urllib.error.URLError("[Errno 111] Connection refused")
+
+
+@pytest.mark.parametrize(("read", "message"), [
+    (lambda url: index_of(tempo=["2.2.3", "2.3.0"]),
+     f"{WHERE}: {MIRROR} has tempo 2.2.3, 2.3.0 but components/charts.yaml pins 2.2.4: mirror tempo 2.2.4 there "
+     "(helm pull tempo --repo https://grafana-community.github.io/helm-charts --version 2.2.4)"),
+    (lambda url: index_of(grafana=["12.11.1"]),
+     f"{WHERE}: {MIRROR} has no tempo (components/charts.yaml pins 2.2.4): mirror tempo 2.2.4 there "
+     "(helm pull tempo --repo https://grafana-community.github.io/helm-charts --version 2.2.4)"),
+    (refused, f"{WHERE}: cannot read {MIRROR}/index.yaml (<urlopen error [Errno 111] Connection refused>): "
+              "check the mirror's URL, or set charts.folder instead"),
+    (lambda url: b"<html>login</html>", f"{WHERE}: {MIRROR}/index.yaml is not a Helm repository index (no `entries`)"),
+])
+def test_a_repository_mirror_is_read_from_its_index(read, message) -> None:
+    assert pins()["tempo"].version == "2.2.4"
+    assert repository_problems(MIRROR, ["tempo"], "stacks/Pulumi.dev.yaml", read=read) == [message]
+
+
+def test_the_index_is_asked_for_at_the_mirror_and_an_oci_registry_is_left_to_helm() -> None:
+    asked: list[str] = []
+    good_index = index_of(tempo=["2.2.4"])
+    assert repository_problems(MIRROR + "/", ["tempo"], "s", read=lambda url: asked.append(url) or good_index) == []
+    assert asked == [f"{MIRROR}/index.yaml"]
+    assert repository_problems("oci://registry.example/charts", ["tempo"], "s", read=refused) == []

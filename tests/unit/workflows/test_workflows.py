@@ -134,9 +134,31 @@ def test_make_up_deploys_the_local_stack_on_kind_with_the_released_cli() -> None
     preview = next(i for i, r in enumerate(runs) if "--expect-no-changes" in r)
     assert up < preview and "--policy-pack policies" in runs[preview]
     (destroy,) = [s for s in steps(job) if "pulumi destroy --stack local" in s.get("run", "")]
-    assert destroy["if"] == "always()" and steps(job)[-1] is destroy
+    assert destroy["if"] == "always()" and runs.index(destroy["run"]) == preview + 1
     # The file backend make up uses (reliability/platform/up.py), so every step sees one stack.
     assert job["env"]["PULUMI_BACKEND_URL"] == "file://${{ github.workspace }}/.pulumi-state"
+
+
+def test_the_kind_job_runs_the_cluster_suite_on_kind_with_the_released_cli() -> None:
+    """After make up's stack is gone, the cluster suite in its external-cluster mode (RAC_KUBECONFIG:
+    kind's API server, the CLI pulumi/actions installed), strict, the engine's file first and alone."""
+    job = load("checks.yml")["jobs"]["kind"]
+    runs = [s.get("run", "") for s in steps(job)]
+    destroy = next(i for i, r in enumerate(runs) if r.startswith("pulumi destroy --stack local"))
+    suite = [r for r in runs if "pytest" in r]
+    prefix = 'RAC_STRICT=1 RAC_KUBECONFIG="$HOME/.kube/config" .venv/bin/pytest -m cluster '
+    assert suite == [prefix + "tests/cluster/test_engine_deploys_local.py",
+                     prefix + "tests/cluster/test_api_server_accepts.py"]
+    assert destroy < runs.index(suite[0]) < runs.index(suite[1])
+    # The reference charts (charts.folder) and helm are there before the suite runs.
+    fetch = next(i for i, r in enumerate(runs) if "scripts/fetch-reference.py" in r)
+    assert "scripts/build-tools.py helm" in runs[fetch] and destroy < fetch < runs.index(suite[0])
+    assert [s["with"]["go-version"] for s in uses(job, "actions/setup-go")] == ["1.26"]
+    (cache,) = uses(job, "actions/cache")
+    assert cache["with"]["path"] == "~/.cache/reliability-as-code/tools/helm-*"
+    # Not the test job's key: a cache of helm alone under it would stop that job saving all its tools.
+    test_cache = uses(load("checks.yml")["jobs"]["test"], "actions/cache")[0]
+    assert cache["with"]["key"] != test_cache["with"]["key"]
 
 
 def test_pull_requests_preview_every_cloud_stack_with_a_comment() -> None:
