@@ -71,7 +71,8 @@ def test_a_mirror_with_another_version_of_a_pinned_chart_names_both(repository: 
 
 def test_the_engine_stops_before_creating_anything(repository: str) -> None:
     """The program's config read (what `pulumi up` and `preview` run first) refuses the stack."""
-    values = good("local", charts={"repository": repository})
+    # A named kind context: a real run reads the distribution from it (empty, from the kubeconfig).
+    values = good("local", kubeContext="kind-reliability", charts={"repository": repository})
 
     def read() -> None:
         with _owned_event_loops():
