@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from html import escape
 from typing import Any
 
+from ..times import parse_instant
 from . import svg
 
 OVERALL_PLOT_ROWS = 40  # the overall plot shows the SLOs that spent most budget; team plots show all
@@ -106,7 +106,7 @@ def _incident_lines(data: dict[str, Any]) -> list[str]:
 
 
 def _epoch(text: str) -> float:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return parse_instant(text).timestamp()
 
 
 CSS = """body{font-family:sans-serif;margin:2em;color:#222;max-width:1100px}

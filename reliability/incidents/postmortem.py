@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..slo.model import Service
+from ..times import parse_instant
 from ..yamlio import dump
 from .evidence import AlertSpan, Evidence
 from .files import write_new
@@ -34,11 +35,10 @@ def parse_time(text: str, option: str, now: datetime) -> datetime:
     if text == "now":
         return now
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        return parse_instant(text.replace("z", "Z")).astimezone(UTC)
     except ValueError:
         raise PostmortemError(f"{option} '{text}' is not a time: give ISO 8601 such as 2026-12-01T10:00:00Z, "
                               "or now") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def iso(value: datetime | None) -> str | None:

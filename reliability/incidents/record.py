@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from ..durations import Duration
+from ..times import parse_instant
 from .postmortem import SEVERITIES, iso
 
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*(\n|\Z)", re.DOTALL)
@@ -65,8 +66,7 @@ def _time(value: Any, where: str, name: str, problems: list[str], required: bool
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+            return parse_instant(value).astimezone(UTC)
         except ValueError:
             pass
     problems.append(f"{where}: {name}: '{value}' is not a time: use ISO 8601 such as 2026-12-01T10:00:00Z")
@@ -175,10 +175,9 @@ def since_cutoff(text: str, now: datetime) -> datetime:
     except ValueError:
         pass
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_instant(text).astimezone(UTC)
     except ValueError:
         raise RecordError([f"--since '{text}' is neither a date (2026-01-01) nor a duration (90d)"]) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _mean_minutes(values: list[timedelta]) -> float | None:
