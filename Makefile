@@ -73,12 +73,11 @@ bench-report: install debian-tools
 	$(BIN)/sre bench report --slos 500
 
 # Evaluation CPU of our compiled rules vs Sloth's for the same 3 SLOs, side by side in promtool over 48h of
-# 1-minute traffic (figure in docs/benchmarks.md), by the shared measurement tool (../shared/tools).
+# 1-minute traffic, by the shared measurement tool (../shared/tools), run 3 times: every run and the median
+# (figure in docs/benchmarks.md).
 SHARED ?= ../shared
 bench-rules: install debian-tools
-	@test -f $(SHARED)/tools/rule-cost.py || { echo "make bench-rules: $(SHARED)/tools/rule-cost.py not found: set SHARED=DIR to the folder holding tools/ and reference/" >&2; exit 2; }
-	nice -n 10 $(BIN)/python $(SHARED)/tools/rule-cost.py $(BIN)/sre $(SHARED)/reference/sloth/examples/_gen/getting-started.yml \
-		$${TMPDIR:-/tmp}/rac-bench-rules
+	nice -n 10 $(BIN)/sre bench rules --shared $(SHARED)
 
 # Offline render of every stack into out/<stack>/ (no cluster, cloud or Pulumi CLI).
 render: install

@@ -1,9 +1,11 @@
-"""`sre bench compile | render`: how long the compiler and the offline render take on this machine."""
+"""`sre bench compile | render | report | rules`: what the compiler, the render, the report and the
+compiled rules cost on this machine."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, Subparsers, command, group
 
@@ -66,6 +68,42 @@ def cmd_bench_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_bench_rules(args: argparse.Namespace) -> int:
+    import os
+    import platform as host
+    import shutil
+
+    from ..bench.rules import GOAL, BenchError, bench
+
+    for flag, value, low in (("--runs", args.runs, 1), ("--services", args.services, 1), ("--hours", args.hours, 2)):
+        if value < low:
+            print(f"sre bench rules: {flag} {value}: give {low} or more", file=sys.stderr)
+            return EXIT_INPUT
+    # The shared tool runs our compiler as a command: the `sre` installed next to this Python first.
+    beside = Path(sys.executable).with_name("sre")
+    sre = str(beside) if beside.is_file() else shutil.which("sre")
+    if sre is None:
+        print("sre bench rules: no `sre` command next to this Python or on PATH: install the project "
+              "(make install) and run it from there", file=sys.stderr)
+        return EXIT_INPUT
+    if shutil.which("promtool") is None:
+        print("sre bench rules: promtool not found on PATH: install Debian's prometheus package "
+              "(make debian-tools does it)", file=sys.stderr)
+        return EXIT_INPUT
+    try:
+        result = bench(Path(args.shared), sre, args.runs, args.services, args.hours,
+                       progress=lambda line: print(line, flush=True))
+    except BenchError as exc:
+        print(f"sre bench rules: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    ratios = ", ".join(f"{run.ratio:.3f}" for run in result.runs)
+    verdict = "met" if result.met else "NOT met"
+    print(f"rule evaluation CPU against Sloth's for the same SLOs: median {result.median:.3f} over "
+          f"{len(result.runs)} run(s) ({ratios}); goal <= {GOAL} {verdict} "
+          f"({os.cpu_count()} CPU(s), {host.machine()}, {host.platform(terse=True)})")
+    return EXIT_OK if result.met else EXIT_FAILED
+
+
 def register(sub: Subparsers) -> None:
     bench_sub = group(sub, "bench", help="benchmarks: compile, render and report times on this machine",
                       description="Benchmarks of the compiler and the platform program, with the machine they ran on.")
@@ -100,3 +138,19 @@ def register(sub: Subparsers) -> None:
     report.add_argument("--scrape", type=int, default=60, metavar="SECONDS",
                         help="the counters' scrape interval (default 60: 22 million samples for 500 SLOs)")
     report.set_defaults(func=cmd_bench_report)
+
+    rules = command(
+        bench_sub, "rules", help="evaluation CPU of our rules against Sloth's for the same SLOs, median of runs",
+        description="Run the shared side-by-side measurement (tools/rule-cost.py: our compiled rules and Sloth's "
+                    "for the same SLOs through `promtool test rules` over the same traffic) several times, and "
+                    "report every run and the median ratio of CPU seconds, ours to Sloth's.",
+        examples=("sre bench rules --shared ../shared", "sre bench rules --shared ../shared --runs 5"),
+        exit_codes={EXIT_FAILED: "the median ratio is over the goal (0.5)",
+                    EXIT_INPUT: "the shared tool, its specs, promtool or `sre` is missing"},
+    )
+    rules.add_argument("--shared", default=str(Path(__file__).resolve().parents[2].parent / "shared"),
+                       metavar="DIR", help="the folder holding tools/rule-cost.py and reference/ (default ../shared)")
+    rules.add_argument("--runs", type=int, default=3, help="how many runs of the tool (default 3)")
+    rules.add_argument("--services", type=int, default=3, help="services of one SLO each (default 3, the tool's)")
+    rules.add_argument("--hours", type=int, default=48, help="hours of 1-minute traffic (default 48, the tool's)")
+    rules.set_defaults(func=cmd_bench_rules)

@@ -49,7 +49,7 @@ def test_a_bare_group_prints_its_help(group, capsys):
 
 
 def test_the_benchmarks_sit_in_one_group():
-    assert sorted(path for path, _ in LEAVES if "bench" in path) == [("bench", "compile"), ("bench", "render"), ("bench", "report")]
+    assert sorted(path for path, _ in LEAVES if "bench" in path) == [("bench", "compile"), ("bench", "render"), ("bench", "report"), ("bench", "rules")]
 
 
 @pytest.mark.parametrize("path,parser", LEAVES, ids=[" ".join(p) for p, _ in LEAVES])
