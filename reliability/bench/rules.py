@@ -27,7 +27,11 @@ _RATIO = re.compile(r"^ratio ([0-9.]+)$", re.MULTILINE)
 
 
 class BenchError(RuntimeError):
-    """The shared tool or its input is missing, or a run printed no figure."""
+    """A run printed no figures (the compile or promtool failed: its last lines are in the message)."""
+
+
+class ToolMissing(BenchError):
+    """The shared tool or its specs are not where --shared points."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def tool_paths(shared: Path) -> tuple[Path, Path]:
     tool, specs = shared / TOOL, shared / SPECS
     for path in (tool, specs):
         if not path.is_file():
-            raise BenchError(f"{path} not found: give --shared the folder that holds tools/ and reference/")
+            raise ToolMissing(f"{path} not found: give --shared the folder that holds tools/ and reference/")
     return tool, specs
 
 

@@ -73,7 +73,7 @@ def cmd_bench_rules(args: argparse.Namespace) -> int:
     import platform as host
     import shutil
 
-    from ..bench.rules import GOAL, BenchError, bench
+    from ..bench.rules import GOAL, BenchError, ToolMissing, bench
 
     for flag, value, low in (("--runs", args.runs, 1), ("--services", args.services, 1), ("--hours", args.hours, 2)):
         if value < low:
@@ -93,9 +93,12 @@ def cmd_bench_rules(args: argparse.Namespace) -> int:
     try:
         result = bench(Path(args.shared), sre, args.runs, args.services, args.hours,
                        progress=lambda line: print(line, flush=True))
-    except BenchError as exc:
+    except ToolMissing as exc:
         print(f"sre bench rules: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except BenchError as exc:
+        print(f"sre bench rules: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     ratios = ", ".join(f"{run.ratio:.3f}" for run in result.runs)
     verdict = "met" if result.met else "NOT met"
     print(f"rule evaluation CPU against Sloth's for the same SLOs: median {result.median:.3f} over "
@@ -145,7 +148,7 @@ def register(sub: Subparsers) -> None:
                     "for the same SLOs through `promtool test rules` over the same traffic) several times, and "
                     "report every run and the median ratio of CPU seconds, ours to Sloth's.",
         examples=("sre bench rules --shared ../shared", "sre bench rules --shared ../shared --runs 5"),
-        exit_codes={EXIT_FAILED: "the median ratio is over the goal (0.5)",
+        exit_codes={EXIT_FAILED: "the median ratio is over the goal (0.5), or a run printed no figures",
                     EXIT_INPUT: "the shared tool, its specs, promtool or `sre` is missing"},
     )
     rules.add_argument("--shared", default=str(Path(__file__).resolve().parents[2].parent / "shared"),

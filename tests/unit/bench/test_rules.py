@@ -81,6 +81,14 @@ def test_a_median_over_the_goal_exits_1(tmp_path: Path, capsys: pytest.CaptureFi
     assert "median 0.528 over 3 run(s)" in capsys.readouterr().out
 
 
+def test_a_run_without_figures_is_exit_1_with_what_the_tool_said(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    shared = fake_shared(tmp_path, [])
+    (shared / "tools" / "rule-cost.py").write_text("print('compile failed: svc0.yml: no slos')\nraise SystemExit(1)\n")
+    assert main(["bench", "rules", "--shared", str(shared)]) == 1
+    assert "rule-cost.py printed no CPU figures and ratio: compile failed: svc0.yml: no slos" in capsys.readouterr().err
+
+
 def test_a_missing_tool_or_bad_count_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "rules", "--shared", str(tmp_path)]) == 2
     assert f"{tmp_path}/tools/rule-cost.py not found: give --shared the folder" in capsys.readouterr().err
