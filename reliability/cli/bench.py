@@ -93,12 +93,9 @@ def cmd_bench_rules(args: argparse.Namespace) -> int:
     try:
         result = bench(Path(args.shared), sre, args.runs, args.services, args.hours,
                        progress=lambda line: print(line, flush=True))
-    except ToolMissing as exc:
-        print(f"sre bench rules: {exc}", file=sys.stderr)
-        return EXIT_INPUT
     except BenchError as exc:
         print(f"sre bench rules: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_INPUT if isinstance(exc, ToolMissing) else EXIT_FAILED
     ratios = ", ".join(f"{run.ratio:.3f}" for run in result.runs)
     verdict = "met" if result.met else "NOT met"
     print(f"rule evaluation CPU against Sloth's for the same SLOs: median {result.median:.3f} over "
