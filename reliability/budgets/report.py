@@ -230,12 +230,13 @@ def build(prom: Prometheus, services: list[Service], opts: Options,
     slos = sorted((slo for s in services for slo in s.slos), key=lambda s: (s.service, s.name))
     # SLOs that share an SLI (a 99.9 and a 99.99 objective, a 30d and a 7d period) ask Prometheus once:
     # its time is the report's, and every question reads the SLI's samples over the whole interval
+    asked = [question(slo.sli, opts) for slo in slos]
     questions: dict[str | None, object] = {}
-    for slo in slos:
-        questions.setdefault(question(slo.sli, opts), slo.sli)
+    for slo, key in zip(slos, asked, strict=True):
+        questions.setdefault(key, slo.sli)
     with ThreadPoolExecutor(max_workers=opts.workers) as pool:
         readings = dict(zip(questions, pool.map(lambda sli: read(prom, sli, opts), questions.values()), strict=True))
-    reports = [measure(slo, readings[question(slo.sli, opts)], opts) for slo in slos]
+    reports = [measure(slo, readings[key], opts) for slo, key in zip(slos, asked, strict=True)]
     found = page_incidents(prom, opts, {(slo.service, slo.name): slo.alerting.name for slo in slos})
     for r in reports:
         r.incidents = found.get((r.slo.service, r.slo.name), [])

@@ -61,6 +61,12 @@ def pins() -> dict[str, ChartPin]:
     return {key: ChartPin(key=key, **spec) for key, spec in sorted(data["charts"].items())}
 
 
+def deployed_charts(enabled: Callable[[str], bool]) -> list[str]:
+    """The chart keys a stack installs: every pinned chart, the OPTIONAL ones only where
+    `enabled(section)` says their config section is switched on."""
+    return [key for key in pins() if key not in OPTIONAL or enabled(OPTIONAL[key])]
+
+
 def chart_version(folder: Path) -> tuple[str, str] | None:
     """(name, version) from an unpacked chart's Chart.yaml, or None if there is none."""
     try:

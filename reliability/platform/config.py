@@ -36,7 +36,7 @@ from ..incidents.oncall import OnCall, environment_problems, slo_owners
 from ..problems import did_you_mean
 from ..slo import promql
 from . import PROJECT_DIR, distributions, placeholders
-from .charts import OPTIONAL, folder_problems, pins, repository_problems
+from .charts import deployed_charts, folder_problems, repository_problems
 from .configproblems import ordered, pydantic_problems
 from .distributions import Distribution
 
@@ -548,7 +548,7 @@ def parse(
 
     charts = fields.get("charts")
     if isinstance(charts, Charts) and charts.folder:
-        wanted = [key for key in pins() if key not in OPTIONAL or _enabled(fields.get(OPTIONAL[key]))]
+        wanted = deployed_charts(lambda section: _enabled(fields.get(section)))
         problems.extend(folder_problems(charts.folder, wanted, PROJECT_DIR, f"stacks/Pulumi.{stack}.yaml"))
 
     if problems:
@@ -589,7 +589,7 @@ def mirror_problems(cfg: StackConfig, offline: bool) -> list[str]:
     checked before the engine creates anything, never offline (`sre render` reaches no network)."""
     if offline or not cfg.charts.repository:
         return []
-    wanted = [key for key in pins() if key not in OPTIONAL or getattr(cfg, OPTIONAL[key]).enabled]
+    wanted = deployed_charts(lambda section: bool(getattr(cfg, section).enabled))
     return repository_problems(cfg.charts.repository, wanted, f"stacks/Pulumi.{cfg.stack}.yaml")
 
 
